@@ -1,0 +1,35 @@
+"""What json0 needs from an embedded subtype (``{p, t, o}`` components).
+
+text0, text-unicode and rich-text implement this; :func:`ot.json0.register_subtype` adds more.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Protocol
+
+Side = Literal["left", "right"]
+
+
+class Subtype(Protocol):
+    name: str
+    uri: str
+
+    def create(self, initial: Any = None) -> Any: ...
+
+    def apply(self, snapshot: Any, op: Any) -> Any: ...
+
+    def transform(self, op: Any, other: Any, side: Side) -> Any: ...
+
+    def compose(self, a: Any, b: Any) -> Any: ...
+
+    def invert(self, op: Any) -> Any:
+        """The inverse from the op alone; raises NotInvertibleError when the op lacks the data."""
+        ...
+
+    def invert_with_doc(self, op: Any, snapshot: Any) -> Any:
+        """The inverse given the snapshot the op applies to (always possible for a valid op)."""
+        ...
+
+    def normalize(self, op: Any) -> Any: ...
+
+    def is_noop(self, op: Any) -> bool: ...

@@ -1,0 +1,3 @@
+"""Tandem's server: gateway, sequencer, stores, CLI."""
+
+from __future__ import annotations
