@@ -1,0 +1,3 @@
+"""Benchmarks: each section prints numbers; ``make bench`` runs them all."""
+
+from __future__ import annotations

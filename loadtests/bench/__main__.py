@@ -1,0 +1,30 @@
+"""``python -m loadtests.bench [SECTION ...]``: run benchmark sections and print their numbers.
+
+Sections are modules of this package with a ``main() -> None``: ``ot`` (OT core against the Node
+references), ``store`` (PostgreSQL log), ``gateway`` (protocol-level load against a ShareDB
+reference server).
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+SECTIONS = ("ot", "store", "gateway")
+
+
+def main(argv: list[str]) -> int:
+    chosen = argv or list(SECTIONS)
+    unknown = [name for name in chosen if name not in SECTIONS]
+    if unknown:
+        print(f"unknown section(s): {', '.join(unknown)}; choose from {', '.join(SECTIONS)}")
+        return 2
+    for name in chosen:
+        module = importlib.import_module(f"loadtests.bench.{name}")
+        print(f"\n=== {name} ===", flush=True)
+        module.main()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

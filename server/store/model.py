@@ -1,0 +1,129 @@
+"""Values the store takes and returns, and the interface every store implements.
+
+Versions follow ShareDB: a dashboard is created at version 1 (its create op has version 0);
+the op stored with ``version = v`` applies to the snapshot at version ``v`` and yields ``v + 1``;
+``head_version`` is the version of the current snapshot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+from server.ids import DashboardId, UserId
+
+Role = Literal["viewer", "editor", "admin"]
+JsonOp = list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Head:
+    dashboard_id: DashboardId
+    version: int
+    lock_epoch: int
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    dashboard_id: DashboardId
+    version: int
+    document: Any
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class NewOp:
+    """One op the sequencer has transformed and applied, ready to commit."""
+
+    src: str
+    seq: int
+    user_id: UserId | None
+    client_version: int
+    op: JsonOp
+    inverse: JsonOp
+    operation_type: str
+    target_id: str | None
+
+
+@dataclass(frozen=True)
+class StoredOp:
+    dashboard_id: DashboardId
+    version: int
+    src: str
+    seq: int
+    user_id: UserId | None
+    client_version: int
+    op: JsonOp
+    inverse: JsonOp
+    operation_type: str
+    target_id: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    dashboard_id: DashboardId
+    version: int
+    is_major: bool
+    label: str | None
+    created_at: datetime
+
+
+class OpLog(Protocol):
+    """What the sequencer and gateway need from storage."""
+
+    async def create_dashboard(
+        self,
+        *,
+        owner_id: UserId,
+        title: str,
+        document: Any,
+        dashboard_id: DashboardId | None = None,
+    ) -> Head: ...
+
+    async def get_head(self, dashboard_id: DashboardId) -> Head:
+        """Raises NotFound."""
+        ...
+
+    async def acquire_epoch(self, dashboard_id: DashboardId) -> int:
+        """Bump and return ``lock_epoch``: every new sequencer holder calls this first."""
+        ...
+
+    async def commit(
+        self,
+        dashboard_id: DashboardId,
+        *,
+        base_version: int,
+        epoch: int,
+        ops: Sequence[NewOp],
+        document: Any,
+    ) -> int:
+        """Append ``ops`` as versions ``base_version .. base_version+len-1`` in one transaction,
+        fenced on ``head_version = base_version AND lock_epoch = epoch``; ``document`` is the
+        snapshot after the last op (for checkpoints and the widgets projection). Returns the new
+        head version. Raises StaleFence (nothing written) when the fence fails."""
+        ...
+
+    async def ops_between(
+        self, dashboard_id: DashboardId, start: int, end: int | None = None
+    ) -> list[StoredOp]:
+        """Ops with ``start <= version < end`` (``end`` None: to the head), in order."""
+        ...
+
+    async def find_op(self, dashboard_id: DashboardId, src: str, seq: int) -> int | None:
+        """The version an op from ``(src, seq)`` was committed at, if it was."""
+        ...
+
+    async def load(
+        self,
+        dashboard_id: DashboardId,
+        *,
+        version: int | None = None,
+        at: datetime | None = None,
+    ) -> Snapshot:
+        """The snapshot at the head, at ``version``, or as it was at time ``at``: nearest
+        checkpoint at or below plus replay. Raises NotFound; a version below the retained log
+        raises Gone-like BadRequest with code ``version_unavailable``."""
+        ...
