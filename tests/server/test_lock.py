@@ -1,0 +1,80 @@
+"""The sequencer lock against a real Redis: token checks, expiry, the guarded queue trim."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator
+
+import pytest
+from redis.asyncio import Redis
+
+from server.lock import Lock, connect
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    client = connect(redis_url)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture
+def key(redis_prefix: str) -> str:
+    return f"{redis_prefix}test-lock:{secrets.token_hex(4)}"
+
+
+async def test_only_one_holder_at_a_time(redis: Redis, key: str) -> None:
+    first = await Lock.acquire(redis, key, 5000)
+    assert first is not None
+    assert await Lock.acquire(redis, key, 5000) is None
+    assert await first.release()
+    second = await Lock.acquire(redis, key, 5000)
+    assert second is not None
+    assert second.token != first.token
+
+
+async def test_concurrent_acquirers_have_one_winner(redis: Redis, key: str) -> None:
+    results = await asyncio.gather(*(Lock.acquire(redis, key, 5000) for _ in range(20)))
+    assert sum(lock is not None for lock in results) == 1
+
+
+async def test_extend_pushes_the_expiry(redis: Redis, key: str) -> None:
+    lock = await Lock.acquire(redis, key, 300)
+    assert lock is not None
+    await asyncio.sleep(0.2)
+    assert await lock.extend()
+    await asyncio.sleep(0.2)
+    assert await lock.held()  # 400 ms after acquiring a 300 ms lock: the extension counted
+    assert 0 < await redis.pttl(key) <= 300
+
+
+async def test_expired_lock_cannot_be_extended_released_or_used(redis: Redis, key: str) -> None:
+    stale = await Lock.acquire(redis, key, 100)
+    assert stale is not None
+    await asyncio.sleep(0.2)
+    assert not await stale.held()
+    fresh = await Lock.acquire(redis, key, 5000)
+    assert fresh is not None
+    assert not await stale.extend()
+    assert not await stale.release()
+    assert await fresh.held()  # the stale holder's release did not delete the new holder's lock
+    assert await redis.pttl(key) > 1000  # nor did its extend shorten it
+
+
+async def test_trim_only_while_holding(redis: Redis, key: str) -> None:
+    queue = key + ":queue"
+    await redis.rpush(queue, b"a", b"b", b"c")
+    lock = await Lock.acquire(redis, key, 100)
+    assert lock is not None
+    assert await lock.trim(queue, 1)
+    assert await redis.lrange(queue, 0, -1) == [b"b", b"c"]
+    await asyncio.sleep(0.2)
+    other = await Lock.acquire(redis, key, 5000)
+    assert other is not None
+    assert not await lock.trim(queue, 2)
+    assert await redis.lrange(queue, 0, -1) == [b"b", b"c"]
+    assert await other.trim(queue, 2)
+    assert await redis.llen(queue) == 0
