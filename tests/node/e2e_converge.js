@@ -86,7 +86,8 @@ function richOp(rnd, data) {
 function moveOp(rnd, data) {
   const current = data.widgets[CHART].position;
   if (rnd() < 0.5) {
-    return [{p: ['widgets', CHART, 'position', rnd.pick(['x', 'y'])], na: rnd.pick([1, 2, -1])}];
+    // Positions are non-negative: nudges only go right or down.
+    return [{p: ['widgets', CHART, 'position', rnd.pick(['x', 'y'])], na: rnd.pick([1, 2])}];
   }
   const moved = Object.assign({}, current, {x: rnd.int(12), y: rnd.int(12)});
   return [{p: ['widgets', CHART, 'position'], od: current, oi: moved}];

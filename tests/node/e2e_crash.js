@@ -61,7 +61,9 @@ async function main({urls, tokens, dashboard, clients: count, ops, interval_ms: 
   const docs = await Promise.all(clients.map((c) => subscribe(c.doc(dashboard))));
   const setup = [];
   if (!docs[0].data.widgets) setup.push({p: ['widgets'], oi: {}});
+  if (!Array.isArray(docs[0].data.layout)) setup.push({p: ['layout'], oi: []});
   setup.push({p: ['widgets', LOG], oi: widget({title: 'log', data: {marks: []}})});
+  setup.push({p: ['layout', 0], li: LOG});
   await withTimeout(submit(docs[0], setup), 10000, 'set-up op');
   await waitFor(() => docs.every((d) => d.data.widgets && d.data.widgets[LOG]), 10000, 'set-up seen');
   output({event: 'ready', url_of_setup: clients[0].url});
