@@ -1,0 +1,356 @@
+"""Rich text as Quill deltas, compatible with ``rich-text@4.1`` (``quill-delta@4``).
+
+Op grammar: a delta, given as a list of ops or as ``{"ops": [...]}``::
+
+    {"insert": "text" | {embed}, "attributes"?: {...}}   insert text, or one embed (length 1)
+    {"retain": N, "attributes"?: {...}}                   keep N positions, setting attributes
+                                                          (a null value removes that attribute)
+    {"delete": N}                                         remove N positions
+
+A document is a delta of inserts only. Example, on ``{"ops": [{"insert": "Hello\\n"}]}``::
+
+    [{"retain": 5, "attributes": {"bold": True}}, {"insert": "!"}]
+        ->  {"ops": [{"insert": "Hello", "attributes": {"bold": True}}, {"insert": "!\\n"}]}
+
+Results are ``{"ops": [...]}``, the JSON form of the reference's Delta objects. Positions and
+lengths count UTF-16 code units, as JavaScript string lengths do (an emoji is 2), because
+quill-delta measures text that way and stock clients send those numbers. Retains are counts:
+embed retains (objects) belong to quill-delta 5, which rich-text 4.1 does not use.
+
+Side convention (the reference's, opposite to text-unicode): ``transform(a, b, "left")`` lets
+``b`` win ties, so ``a``'s insert lands after ``b``'s at the same place.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any, Final, NamedTuple
+
+from ot import delta
+from ot.delta import DeltaOp
+from ot.errors import ApplyError, DocumentError, InvalidOpError, NotInvertibleError, OTError
+from ot.subtype import Side
+
+Delta = dict[str, list[DeltaOp]]
+
+NAME: Final = "rich-text"
+URI: Final = "http://sharejs.org/types/rich-text/v1"
+
+# Counts must be exact integers for JavaScript peers, which hold them in doubles.
+MAX_COUNT: Final = 2**53 - 1
+# Attribute values and embeds are small JSON values; this bounds recursion on hostile input.
+MAX_DEPTH: Final = 32
+
+_ASTRAL: Final = re.compile("[\U00010000-\U0010ffff]")
+_SURROGATE: Final = re.compile("[\ud800-\udfff]")
+
+
+def _surrogate_pair(match: re.Match[str]) -> str:
+    code = ord(match.group()) - 0x10000
+    return chr(0xD800 + (code >> 10)) + chr(0xDC00 + (code & 0x3FF))
+
+
+def to_utf16(text: str) -> str:
+    """``text`` with every character outside the BMP spelled as its two surrogates."""
+    return _ASTRAL.sub(_surrogate_pair, text)
+
+
+def from_utf16(text: str) -> str:
+    """The inverse of :func:`to_utf16`; a surrogate without its partner stays as it is."""
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
+
+
+def utf16_length(text: str) -> int:
+    """The JavaScript ``length`` of ``text``."""
+    if text.isascii():
+        return len(text)
+    return len(text) + len(_ASTRAL.findall(text))
+
+
+def _check_value(value: Any, depth: int, error: type[OTError]) -> None:
+    """Reject what JSON cannot carry between peers: NaN, infinities, huge ints, deep nesting."""
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return
+    if kind is int:
+        if not -MAX_COUNT <= value <= MAX_COUNT:
+            raise error("integer too large to share with JavaScript peers")
+    elif kind is float:
+        if not math.isfinite(value):
+            raise error("NaN and infinities have no JSON form")
+    elif depth >= MAX_DEPTH:
+        raise error("value nested too deeply")
+    elif kind is dict:
+        for key, item in value.items():
+            if type(key) is not str:
+                raise error("object keys must be strings")
+            _check_value(item, depth + 1, error)
+    elif kind is list:
+        for item in value:
+            _check_value(item, depth + 1, error)
+    else:
+        raise error(f"not a JSON value: {kind.__name__}")
+
+
+def _check_attributes(attributes: Any, error: type[OTError]) -> None:
+    if type(attributes) is not dict:
+        raise error("attributes must be an object")
+    for key, value in attributes.items():
+        if type(key) is not str:
+            raise error("attribute names must be strings")
+        kind = type(value)
+        # Most attribute values are flags and names: skip the general walk for them.
+        if kind is not str and kind is not bool and value is not None:
+            _check_value(value, 1, error)
+
+
+def _count(op: dict[str, Any], key: str, error: type[OTError]) -> int:
+    n = op[key]
+    if type(n) is not int or not 0 < n <= MAX_COUNT:
+        raise error(f"{key} must be an integer count > 0")
+    return n
+
+
+class _Parsed(NamedTuple):
+    ops: list[DeltaOp]
+    converted: bool  # some text was put in UTF-16 form, so results need converting back
+    length: int  # a document's length, or how much of a document an op walks over
+
+
+def _read(value: Any, document: bool) -> _Parsed:
+    """Validate a delta and put its text in UTF-16 form.
+
+    Empty or null attribute maps are dropped (quill-delta never produces them); other ops are
+    reused as they are, since nothing downstream mutates them.
+    """
+    error: type[OTError] = DocumentError if document else InvalidOpError
+    if type(value) is dict:
+        if len(value) != 1 or "ops" not in value:
+            raise error("a delta object has exactly one key, 'ops'")
+        value = value["ops"]
+    if type(value) is not list:
+        raise error("a delta is a list of ops or {'ops': [...]}")
+    ops: list[DeltaOp] = []
+    converted = False
+    length = 0
+    for op in value:
+        if type(op) is not dict:
+            raise error("a delta op is an object")
+        changed = False
+        if len(op) != 1:
+            if len(op) != 2 or "attributes" not in op:
+                raise error("a delta op has one of insert, retain, delete, and maybe attributes")
+            attributes = op["attributes"]
+            if attributes is None or attributes == {}:
+                changed = True
+            else:
+                _check_attributes(attributes, error)
+        if "insert" in op:
+            insert = op["insert"]
+            if type(insert) is str:
+                if not insert:
+                    raise error("inserts must not be empty")
+                if not insert.isascii() and _ASTRAL.search(insert):
+                    insert = to_utf16(insert)
+                    changed = converted = True
+                if document:
+                    length += len(insert)
+            elif type(insert) is dict:
+                _check_value(insert, 0, error)
+                if document:
+                    length += 1
+            else:
+                raise error("an insert is a string or an embed object")
+            if changed:
+                attributes = op.get("attributes")
+                op = (
+                    {"insert": insert, "attributes": attributes}
+                    if attributes
+                    else {"insert": insert}
+                )
+        elif document:
+            raise DocumentError("a rich-text document holds inserts only")
+        elif "retain" in op:
+            length += _count(op, "retain", error)
+            if changed:
+                op = {"retain": op["retain"]}
+        elif "delete" in op:
+            length += _count(op, "delete", error)
+            if len(op) != 1:
+                raise error("a delete takes no attributes")
+        else:
+            raise error("a delta op has one of insert, retain, delete, and maybe attributes")
+        ops.append(op)
+    return _Parsed(ops, converted, length)
+
+
+def _write(ops: list[DeltaOp], converted: bool, whole: bool = False) -> Delta:
+    """``{"ops": ops}`` with text back in ordinary form.
+
+    ``whole`` asks for a document: one in which every character outside the BMP is intact.
+    """
+    if not converted:
+        return {"ops": ops}
+    out: list[DeltaOp] = []
+    for op in ops:
+        insert = op.get("insert")
+        if type(insert) is str and _SURROGATE.search(insert):
+            text = from_utf16(insert)
+            if whole and _SURROGATE.search(text):
+                raise ApplyError("the op splits a character outside the BMP in two")
+            op = {**op, "insert": text}
+        out.append(op)
+    return {"ops": out}
+
+
+def _fit(op: _Parsed, doc: _Parsed) -> None:
+    if op.length > doc.length:
+        raise ApplyError(f"op is longer than the document ({doc.length} UTF-16 units)")
+
+
+def check_op(op: Any) -> None:
+    """Raise InvalidOpError unless ``op`` is a well-formed delta."""
+    _read(op, document=False)
+
+
+def create(initial: Any = None) -> Delta:
+    if initial is None:
+        return {"ops": []}
+    doc = _read(initial, document=True)
+    return _write(doc.ops, doc.converted)
+
+
+def apply(snapshot: Any, op: Any) -> Delta:
+    doc = _read(snapshot, document=True)
+    parsed = _read(op, document=False)
+    _fit(parsed, doc)
+    return _write(delta.compose(doc.ops, parsed.ops), doc.converted or parsed.converted, whole=True)
+
+
+def compose(a: Any, b: Any) -> Delta:
+    first = _read(a, document=False)
+    second = _read(b, document=False)
+    return _write(delta.compose(first.ops, second.ops), first.converted or second.converted)
+
+
+def transform(op: Any, other: Any, side: Side) -> Delta:
+    """``op`` rewritten to apply after ``other``; ``"left"`` gives ``other`` the tie."""
+    if side != "left" and side != "right":
+        raise InvalidOpError(f"side must be 'left' or 'right', not {side!r}")
+    mine = _read(op, document=False)
+    theirs = _read(other, document=False)
+    result = delta.transform(theirs.ops, mine.ops, side == "left")
+    return _write(result, mine.converted or theirs.converted)
+
+
+def invert(op: Any, base: Any = None) -> Delta:
+    """The delta that undoes ``op`` applied to the document ``base``.
+
+    Without ``base`` only ops that delete nothing and set no attributes can be inverted.
+    """
+    parsed = _read(op, document=False)
+    if base is None:
+        if any("delete" in c or "attributes" in c for c in parsed.ops if "insert" not in c):
+            raise NotInvertibleError("inverting a delete or a format needs the document")
+        return _write(delta.invert(parsed.ops, []), parsed.converted)
+    doc = _read(base, document=True)
+    _fit(parsed, doc)
+    return _write(delta.invert(parsed.ops, doc.ops), parsed.converted or doc.converted)
+
+
+def invert_with_doc(op: Any, snapshot: Any) -> Delta:
+    if snapshot is None:
+        raise DocumentError("a rich-text document is a delta of inserts")
+    return invert(op, snapshot)
+
+
+def normalize(op: Any) -> Delta:
+    """The op in canonical form: neighbours merged as ``Delta.push`` does, no trailing retain."""
+    parsed = _read(op, document=False)
+    out: list[DeltaOp] = []
+    for c in parsed.ops:
+        delta.push(out, c)
+    return _write(delta.chop(out), parsed.converted)
+
+
+def is_noop(op: Any) -> bool:
+    return not normalize(op)["ops"]
+
+
+def _index(value: Any, what: str) -> int:
+    if type(value) is not int or not 0 <= value <= MAX_COUNT:
+        raise InvalidOpError(f"{what} must be an integer >= 0")
+    return value
+
+
+def transform_position(index: Any, op: Any, priority: bool = False) -> int:
+    """``Delta.transformPosition``: with ``priority`` an insert at ``index`` leaves it in front."""
+    position = _index(index, "a position")
+    ops = _read(op, document=False).ops
+    return delta.transform_position(ops, position, bool(priority))
+
+
+def transform_cursor(cursor: Any, op: Any, is_own_op: bool = False) -> int:
+    """A caret moved through ``op``: the author's own insert at the caret pushes it along."""
+    return transform_position(cursor, op, priority=not is_own_op)
+
+
+def transform_presence(presence: Any, op: Any, is_own_op: bool = False) -> dict[str, Any] | None:
+    """A ``{"index", "length"}`` selection (other keys kept) moved through ``op``; None stays None."""
+    if presence is None:
+        return None
+    if type(presence) is not dict:
+        raise InvalidOpError("a rich-text presence is {'index': int, 'length': int}")
+    index = _index(presence.get("index"), "presence index")
+    length = _index(presence.get("length"), "presence length")
+    ops = _read(op, document=False).ops
+    start = delta.transform_position(ops, index, not is_own_op)
+    end = delta.transform_position(ops, index + length, not is_own_op)
+    return {**presence, "index": start, "length": end - start}
+
+
+class RichTextType:
+    """The type object json0 embeds and the registry looks up by :data:`NAME`."""
+
+    name = NAME
+    uri = URI
+
+    def create(self, initial: Any = None) -> Delta:
+        return create(initial)
+
+    def apply(self, snapshot: Any, op: Any) -> Delta:
+        return apply(snapshot, op)
+
+    def transform(self, op: Any, other: Any, side: Side) -> Delta:
+        return transform(op, other, side)
+
+    def compose(self, a: Any, b: Any) -> Delta:
+        return compose(a, b)
+
+    def invert(self, op: Any) -> Delta:
+        return invert(op)
+
+    def invert_with_doc(self, op: Any, snapshot: Any) -> Delta:
+        return invert_with_doc(op, snapshot)
+
+    def normalize(self, op: Any) -> Delta:
+        return normalize(op)
+
+    def is_noop(self, op: Any) -> bool:
+        return is_noop(op)
+
+    def check_op(self, op: Any) -> None:
+        check_op(op)
+
+    def transform_position(self, index: Any, op: Any, priority: bool = False) -> int:
+        return transform_position(index, op, priority)
+
+    def transform_cursor(self, cursor: Any, op: Any, is_own_op: bool = False) -> int:
+        return transform_cursor(cursor, op, is_own_op)
+
+    def transform_presence(self, presence: Any, op: Any, is_own_op: bool = False) -> Any:
+        return transform_presence(presence, op, is_own_op)
+
+
+TYPE: Final = RichTextType()
