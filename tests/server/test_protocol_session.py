@@ -1,0 +1,325 @@
+"""The per-connection state machine, driven by plain values (no event loop, no sockets)."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+
+from server.ids import DashboardId, UserId
+from server.protocol import message as m
+from server.protocol import outgoing
+from server.protocol.errors import ProtocolError
+from server.protocol.session import CatchUp, Session, channel_dashboard, dashboard_id, echo
+from server.store.model import Snapshot
+from server.submission import Committed, PresenceUpdate
+
+DOC = "0b7e7a52-3c36-4f55-9d43-1c2f0c7f6a10"
+DASH = DashboardId(UUID(DOC))
+USER = UserId(uuid4())
+
+
+def session() -> Session:
+    s = Session("conn1")
+    s.authenticated_as(USER)
+    return s
+
+
+def op(version: int, src: str = "other", seq: int = 1) -> Committed:
+    return Committed(DASH, version, src, seq, op=[{"p": ["title"], "oi": f"t{version}"}])
+
+
+def actions(messages: tuple[dict[str, Any], ...] | list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """(action, version, has op) per message: enough to check order and kind."""
+    return [(x["a"], x.get("v"), "op" in x) for x in messages]
+
+
+def subscribed_at(s: Session, version: int) -> None:
+    assert s.subscribe_started(DASH, DOC)
+    out = s.subscribe_loaded(DASH, {"a": "s"}, snapshot=Snapshot(DASH, version, {}))
+    assert actions(out.messages) == [("s", None, False)]
+
+
+# -- handshake and authentication ----------------------------------------------------------
+
+
+def test_handshake_waits_for_authentication() -> None:
+    s = Session("conn1")
+    assert s.greeting()["a"] == "init"
+    assert s.admit(m.Handshake(client_id=None, protocol=1, protocol_minor=2)) == []
+    replies = s.authenticated_as(USER)
+    assert replies[0] == {"a": "auth", "user": str(USER)}
+    assert replies[1]["a"] == "hs" and replies[1]["id"] == "conn1"
+    # once authenticated, a handshake is answered at once, with the id the client asked for
+    assert s.admit(m.Handshake(client_id="old-id", protocol=1, protocol_minor=2)) == [
+        outgoing.greeting("hs", "old-id")
+    ]
+    assert s.src == "old-id"
+
+
+def test_reconnecting_client_keeps_its_previous_id() -> None:
+    s = Session("fresh")
+    s.admit(m.Handshake(client_id="previous", protocol=1, protocol_minor=2))
+    assert s.authenticated_as(USER)[1]["id"] == "previous"
+
+
+def test_nothing_but_auth_and_handshake_before_authentication() -> None:
+    s = Session("conn1")
+    assert s.admit(m.Auth(token="t")) is None
+    for message in (m.Ping(), m.Fetch("dashboards", DOC, None), m.QueryUnsubscribe(1)):
+        with pytest.raises(ProtocolError) as info:
+            s.admit(message)
+        assert info.value.code == "unauthenticated"
+        assert not info.value.fatal
+        assert info.value.echo["a"] == message.action
+
+
+def test_after_authentication() -> None:
+    s = session()
+    assert s.admit(m.Ping()) == [{"a": "pp"}]
+    assert s.admit(m.Fetch("dashboards", DOC, None)) is None
+    with pytest.raises(ProtocolError) as info:
+        s.admit(m.Auth(token="again"))
+    assert info.value.code == "invalid_message"
+
+
+def test_doc_ids_must_be_canonical_dashboard_uuids() -> None:
+    assert dashboard_id("dashboards", DOC, {}) == DASH
+    for collection, doc in (
+        ("widgets", DOC),
+        ("dashboards", DOC.upper()),
+        ("dashboards", DOC.replace("-", "")),
+        ("dashboards", "{" + DOC + "}"),
+        ("dashboards", "nope"),
+    ):
+        with pytest.raises(ProtocolError) as info:
+            dashboard_id(collection, doc, {"a": "f"})
+        assert info.value.code == "not_found"
+        assert info.value.echo == {"a": "f"}
+    assert channel_dashboard(f"dashboards.{DOC}", {}) == DASH
+    for ch in ("room", f"widgets.{DOC}", "dashboards."):
+        with pytest.raises(ProtocolError):
+            channel_dashboard(ch, {})
+
+
+def test_echo_of_typed_messages() -> None:
+    assert echo(m.Submit("dashboards", DOC, 3, None, 7, op=[])) == {
+        "a": "op", "c": "dashboards", "d": DOC, "v": 3, "seq": 7,
+    }  # fmt: skip
+    assert echo(m.PresenceSend("ch", "me", {"x": 1}, 4, None, None, None, None)) == {
+        "a": "p", "ch": "ch", "id": "me", "pv": 4,
+    }  # fmt: skip
+    assert echo(m.BulkFetch("dashboards", (DOC,), None)) == {
+        "a": "bf", "c": "dashboards", "b": [DOC],
+    }  # fmt: skip
+    assert echo(m.SnapshotFetch(5, "dashboards", DOC, None))["id"] == 5
+
+
+# -- the op stream of a subscription -------------------------------------------------------
+
+
+def test_ops_during_load_are_held_then_sent_in_order_without_duplicates() -> None:
+    s = session()
+    assert s.subscribe_started(DASH, DOC)
+    assert s.op_committed(op(4)).messages == ()
+    assert s.op_committed(op(5)).messages == ()
+    out = s.subscribe_loaded(DASH, {"a": "s"}, snapshot=Snapshot(DASH, 5, {}))
+    # v4 is inside the snapshot (version 5): only v5 follows the reply
+    assert actions(out.messages) == [("s", None, False), ("op", 5, True)]
+    assert out.catch_up is None
+    assert actions(s.op_committed(op(6)).messages) == [("op", 6, True)]
+    assert s.op_committed(op(6)).messages == ()  # a duplicate
+
+
+def test_subscribe_from_a_version_sends_the_ops_then_the_reply() -> None:
+    s = session()
+    s.subscribe_started(DASH, DOC)
+    s.op_committed(op(3))
+    out = s.subscribe_loaded(
+        DASH, {"a": "s", "c": "dashboards", "d": DOC}, ops=[op(2), op(3)], from_version=2
+    )
+    assert actions(out.messages) == [("op", 2, True), ("op", 3, True), ("s", None, False)]
+
+
+def test_a_gap_asks_for_a_catch_up_and_holds_later_ops() -> None:
+    s = session()
+    subscribed_at(s, 3)
+    out = s.op_committed(op(5))
+    assert out.messages == ()
+    assert out.catch_up == CatchUp(DASH, 3, 5)
+    assert s.op_committed(op(6)).messages == ()  # held while catching up
+    out = s.ops_loaded(DASH, [op(3), op(4), op(5)])
+    assert actions(out.messages) == [("op", 3, True), ("op", 4, True), ("op", 5, True),
+                                     ("op", 6, True)]  # fmt: skip
+
+
+def test_a_failed_catch_up_still_releases_held_ops() -> None:
+    s = session()
+    subscribed_at(s, 3)
+    assert s.op_committed(op(5)).catch_up is not None
+    # the log could not be read: the client gets v5 anyway and fetches what it lacks itself
+    assert actions(s.ops_loaded(DASH, []).messages) == [("op", 5, True)]
+    assert actions(s.op_committed(op(6)).messages) == [("op", 6, True)]
+
+
+def test_ops_for_other_or_unsubscribed_dashboards_are_ignored() -> None:
+    s = session()
+    assert s.op_committed(op(1)).messages == ()
+    subscribed_at(s, 1)
+    assert s.unsubscribed(DASH)
+    assert not s.unsubscribed(DASH)
+    assert s.op_committed(op(1)).messages == ()
+
+
+def test_resubscribing_reloads_in_place() -> None:
+    s = session()
+    subscribed_at(s, 1)
+    assert not s.subscribe_started(DASH, DOC)  # the listener stays
+    out = s.subscribe_loaded(DASH, {"a": "s"}, snapshot=Snapshot(DASH, 4, {}))
+    assert actions(out.messages) == [("s", None, False)]
+    assert actions(s.op_committed(op(4)).messages) == [("op", 4, True)]
+
+
+# -- submits -------------------------------------------------------------------------------
+
+
+def submit(s: Session, version: int, seq: int = 1, **kind: Any) -> Any:
+    body = kind or {"op": [{"p": ["title"], "oi": "mine"}]}
+    return s.submit_record(m.Submit("dashboards", DOC, version, None, seq, **body), DASH)
+
+
+def test_own_op_in_the_stream_is_acknowledged_in_place() -> None:
+    s = session()
+    subscribed_at(s, 3)
+    record = submit(s, 3)
+    assert record.src == "conn1" and record.user_id == USER
+    out = s.op_committed(op(3))  # someone else's op came first
+    assert actions(out.messages) == [("op", 3, True)]
+    out = s.op_committed(Committed(DASH, 4, "conn1", 1, op=[{"p": ["title"], "oi": "mine"}]))
+    assert out.messages == (outgoing.ack(DOC, 4, "conn1", 1),)
+    # the hub's submit returns afterwards: nothing more to send
+    assert s.submit_committed(record, Committed(DASH, 4, "conn1", 1)).messages == ()
+    assert s.pending_submits() == 0
+
+
+def test_submit_returning_before_the_stream_defers_a_catch_up() -> None:
+    s = session()
+    subscribed_at(s, 3)
+    record = submit(s, 3)
+    out = s.submit_committed(record, Committed(DASH, 4, "conn1", 1, op=[]))
+    assert out.messages == ()
+    assert out.catch_up == CatchUp(DASH, 3, 4, deferred=True)
+    assert s.claim(out.catch_up)  # still behind after the grace period
+    assert s.op_committed(op(3)).messages == ()  # held while catching up
+    done = s.ops_loaded(DASH, [op(3), Committed(DASH, 4, "conn1", 1, op=[])])
+    assert actions(done.messages) == [("op", 3, True), ("op", 4, False)]
+
+
+def test_deferred_catch_up_is_dropped_when_the_stream_arrived() -> None:
+    s = session()
+    subscribed_at(s, 3)
+    record = submit(s, 3)
+    out = s.submit_committed(record, Committed(DASH, 3, "conn1", 1, op=[]))
+    assert out.catch_up is not None
+    assert s.op_committed(Committed(DASH, 3, "conn1", 1, op=[])).messages == (
+        outgoing.ack(DOC, 3, "conn1", 1),
+    )
+    assert not s.claim(out.catch_up)
+
+
+def test_submit_on_unsubscribed_dashboard_sends_missing_ops_then_ack() -> None:
+    s = session()
+    record = submit(s, 3, seq=5)
+    out = s.submit_committed(record, Committed(DASH, 5, "conn1", 5, op=[]))
+    assert out.catch_up == CatchUp(DASH, 3, 5)
+    messages = s.submit_ops_loaded(record, [op(3), op(4), Committed(DASH, 5, "conn1", 5, op=[])])
+    assert actions(messages) == [("op", 3, True), ("op", 4, True), ("op", 5, False)]
+    assert messages[-1] == outgoing.ack(DOC, 5, "conn1", 5)
+
+
+def test_submit_on_unsubscribed_dashboard_without_concurrent_ops_is_acked_at_once() -> None:
+    s = session()
+    record = submit(s, 3)
+    out = s.submit_committed(record, Committed(DASH, 3, "conn1", 1))
+    assert out.messages == (outgoing.ack(DOC, 3, "conn1", 1),)
+    assert out.catch_up is None
+
+
+def test_domain_op_ack_carries_the_resulting_json0() -> None:
+    s = session()
+    record = submit(s, 2, dop=[{"type": "update", "targetId": "w", "value": 1}])
+    json0 = [{"p": ["widgets", "w", "title"], "od": "a", "oi": "b"}]
+    out = s.submit_committed(record, Committed(DASH, 2, "conn1", 1, op=json0))
+    assert out.messages == (outgoing.ack(DOC, 2, "conn1", 1, json0),)
+
+
+def test_resubmitted_op_keeps_its_original_src() -> None:
+    s = session()
+    subscribed_at(s, 7)
+    record = s.submit_record(m.Submit("dashboards", DOC, 6, "old-conn", 9, op=[]), DASH)
+    assert record.src == "old-conn"
+    # committed long ago, inside the snapshot: acknowledged with its original version
+    out = s.submit_committed(record, Committed(DASH, 6, "old-conn", 9))
+    assert out.messages == (outgoing.ack(DOC, 6, "old-conn", 9),)
+
+
+def test_ack_placed_before_the_snapshot_that_contains_it() -> None:
+    s = session()
+    record = submit(s, 3)
+    s.subscribe_started(DASH, DOC)
+    assert s.submit_committed(record, Committed(DASH, 3, "conn1", 1)).messages == ()
+    out = s.subscribe_loaded(DASH, {"a": "s"}, snapshot=Snapshot(DASH, 4, {}))
+    assert actions(out.messages) == [("op", 3, False), ("s", None, False)]
+
+
+def test_failed_submit_answers_an_error_with_the_routing_fields() -> None:
+    s = session()
+    record = submit(s, 3, seq=8)
+    [reply] = s.submit_failed(record, "forbidden", "viewers cannot edit")
+    assert reply == {
+        "a": "op", "c": "dashboards", "d": DOC, "v": 3, "src": "conn1", "seq": 8,
+        "error": {"code": "forbidden", "message": "viewers cannot edit"},
+    }  # fmt: skip
+    assert s.pending_submits() == 0
+
+
+# -- presence ------------------------------------------------------------------------------
+
+
+def presence(src: str, value: Any, pv: int = 0, client: str = "p1") -> PresenceUpdate:
+    return PresenceUpdate(DASH, client, src, pv, 3, value)
+
+
+def test_presence_reaches_only_subscribers_and_never_its_sender() -> None:
+    s = session()
+    assert s.presence_received(presence("other", {"i": 1})) == []
+    assert s.presence_subscribed(DASH)
+    assert not s.presence_subscribed(DASH)
+    assert s.presence_received(presence("conn1", {"i": 1})) == []
+    assert s.presence_received(presence("other", {"i": 1})) == [
+        outgoing.presence(presence("other", {"i": 1}))
+    ]
+    snap = s.presence_snapshot(DASH, [presence("other", 1), presence("conn1", 2, client="me")])
+    assert [x["src"] for x in snap] == ["other"]
+
+
+def test_own_presence_is_cleared_on_unsubscribe_and_on_close() -> None:
+    s = session()
+    s.presence_subscribed(DASH)
+    send = m.PresenceSend(f"dashboards.{DOC}", "me", {"i": 1}, 4, "dashboards", DOC, 3, None)
+    update = s.presence_update(send, DASH)
+    assert update == PresenceUpdate(DASH, "me", "conn1", 4, 3, {"i": 1})
+    [gone] = s.closing()
+    assert gone == PresenceUpdate(DASH, "me", "conn1", 5, 3, None)
+    s.presence_update(send, DASH)
+    was, cleared = s.presence_unsubscribed(DASH)
+    assert was and [c.value for c in cleared] == [None]
+    assert s.closing() == []
+
+
+def test_null_presence_needs_no_clearing() -> None:
+    s = session()
+    s.presence_update(m.PresenceSend("c", "me", {"i": 1}, 1, None, None, 2, None), DASH)
+    s.presence_update(m.PresenceSend("c", "me", None, 2, None, None, None, None), DASH)
+    assert s.closing() == []
