@@ -1,0 +1,532 @@
+"""Random dashboard documents and random valid json0 ops against them, for differential tests.
+
+Everything is driven by one ``random.Random``, so a seed names a whole run. Ops are valid by
+construction: each component is chosen against the document as the op's earlier components left
+it. This module keeps its own small model of ``apply`` for that, so the cases do not depend on
+the implementation under test.
+
+Which string takes which edit follows what a dashboard does with it: titles and list labels take
+json0's ``si``/``sd``, ``caption`` takes ``text0``, ``notes``/``description`` take text-unicode,
+and ``body`` (a Quill document, ``{"ops": [...]}``) takes rich-text. A small share of edits
+ignores that (any string, any string kind), because clients are free to.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+Path = list[str | int]
+Component = dict[str, Any]
+Op = list[Component]
+Delta = list[dict[str, Any]]
+
+STRUCTURAL_KINDS = ("na", "li", "ld", "ld+li", "lm", "oi", "od", "od+oi")
+STRING_KINDS = ("si", "sd", "text0", "text-unicode")
+KINDS = (*STRUCTURAL_KINDS, *STRING_KINDS, "rich-text")
+# Finer coverage inside the subtypes (see features()).
+FEATURES = (
+    "text0:insert",
+    "text0:delete",
+    "text-unicode:insert",
+    "text-unicode:delete",
+    "text-unicode:delete-count",
+    "rich-text:insert",
+    "rich-text:insert+attributes",
+    "rich-text:embed",
+    "rich-text:retain+attributes",
+    "rich-text:retain+null",
+    "rich-text:delete",
+)
+
+# json0 strings, text0 and Quill count UTF-16 units, text-unicode counts code points: text
+# outside the Basic Multilingual Plane tells the two apart.
+TEXT = "abcdefgh xyz\néü中😀𝄞"
+WORDS = ("cpu", "load", "alpha", "beta", "q3", "ops", "p99")
+COLORS = ("#f00", "#0a0", "blue")
+KEYS = ("extra", "note", "k1", "title", "color")
+ROLES = {"notes": "text-unicode", "description": "text-unicode", "caption": "text0"}
+MIX = 0.03
+
+
+def copy(value: Any) -> Any:
+    return orjson.loads(orjson.dumps(value))
+
+
+def text(rng: random.Random, alphabet: str, low: int, high: int) -> str:
+    return "".join(rng.choice(alphabet) for _ in range(rng.randint(low, high)))
+
+
+# --- Quill deltas -------------------------------------------------------------------------
+
+
+def push(ops: Delta, new: dict[str, Any]) -> None:
+    """Append like quill-delta's ``Delta.push``: merge neighbours, inserts before deletes."""
+    index = len(ops)
+    last = ops[-1] if ops else None
+    if last is not None:
+        if "delete" in new and "delete" in last:
+            ops[-1] = {"delete": last["delete"] + new["delete"]}
+            return
+        if "delete" in last and "insert" in new:
+            index -= 1
+            last = ops[index - 1] if index > 0 else None
+            if last is None:
+                ops.insert(0, new)
+                return
+        if new.get("attributes") == last.get("attributes"):
+            a: Any = last["insert"] if "insert" in last else last.get("retain")
+            b: Any = new["insert"] if "insert" in new else new.get("retain")
+            same_field = ("insert" in last) == ("insert" in new)
+            if same_field and type(a) is type(b) and isinstance(a, str | int):
+                merged: dict[str, Any] = {"insert" if "insert" in new else "retain": a + b}
+                if "attributes" in new:
+                    merged["attributes"] = new["attributes"]
+                ops[index - 1] = merged
+                return
+    ops.insert(index, new)
+
+
+def attributes(rng: random.Random, nulls: bool) -> dict[str, Any]:
+    pool: dict[str, Any] = {
+        "bold": True,
+        "italic": True,
+        "color": rng.choice(COLORS),
+        "link": "https://example.com/" + rng.choice(WORDS),
+        "header": rng.randint(1, 2),
+    }
+    chosen = rng.sample(sorted(pool), rng.randint(1, 2))
+    return {k: (None if nulls and rng.random() < 0.5 else pool[k]) for k in chosen}
+
+
+def insert(rng: random.Random) -> dict[str, Any]:
+    op: dict[str, Any]
+    if rng.random() < 0.2:
+        op = {"insert": rng.choice(({"image": "https://example.com/a.png"}, {"formula": "x^2"}))}
+    else:
+        op = {"insert": text(rng, TEXT, 1, 6)}
+    if rng.random() < 0.4:
+        op["attributes"] = attributes(rng, nulls=False)
+    return op
+
+
+def rich_document(rng: random.Random) -> Delta:
+    ops: Delta = []
+    for _ in range(rng.randint(0, 3)):
+        push(ops, insert(rng))
+    push(ops, {"insert": "\n"})
+    return ops
+
+
+def units(piece: dict[str, Any]) -> int:
+    """The length of one piece of a document in quill-delta's measure (UTF-16 code units)."""
+    item = piece["insert"]
+    return len(item.encode("utf-16-le")) // 2 if isinstance(item, str) else 1
+
+
+def pieces(doc: Delta) -> Iterator[dict[str, Any]]:
+    """A document one character (code point) or embed at a time."""
+    for op in doc:
+        extra = {"attributes": op["attributes"]} if "attributes" in op else {}
+        if isinstance(op["insert"], str):
+            for ch in op["insert"]:
+                yield {"insert": ch, **extra}
+        else:
+            yield {"insert": op["insert"], **extra}
+
+
+def rich_apply(doc: Delta, change: Delta) -> Delta:
+    """``doc`` composed with ``change`` (the document case of quill-delta's compose)."""
+    cells, out = pieces(doc), list[dict[str, Any]]()
+    for op in change:
+        if "insert" in op:
+            push(out, dict(op))
+            continue
+        left = op["retain"] if "retain" in op else op["delete"]
+        while left > 0:
+            unit = next(cells)
+            left -= units(unit)
+            if "retain" in op:
+                merged = {**unit.get("attributes", {}), **op.get("attributes", {})}
+                merged = {k: v for k, v in merged.items() if v is not None}
+                push(out, {"insert": unit["insert"], **({"attributes": merged} if merged else {})})
+    for unit in cells:
+        push(out, unit)
+    return out
+
+
+def rich_op(rng: random.Random, doc: Delta) -> Delta:
+    sizes = [units(piece) for piece in pieces(doc)]
+    pos, ops = 0, list[dict[str, Any]]()
+    for _ in range(rng.randint(1, 3)):
+        action = rng.choice(("skip", "skip", "format", "delete", "insert"))
+        cells = rng.randint(1, len(sizes) - pos) if pos < len(sizes) else 0
+        if action == "insert" or cells == 0:
+            push(ops, insert(rng))
+            continue
+        n = sum(sizes[pos : pos + cells])
+        pos += cells
+        if action == "skip":
+            push(ops, {"retain": n})
+        elif action == "format":
+            push(ops, {"retain": n, "attributes": attributes(rng, nulls=True)})
+        else:
+            push(ops, {"delete": n})
+    while ops and set(ops[-1]) == {"retain"}:
+        ops.pop()
+    return ops or [{"insert": "!"}]
+
+
+# --- plain text ----------------------------------------------------------------------------
+
+
+def unicode_op(rng: random.Random, s: str) -> list[Any]:
+    """A normalized text-unicode op on ``s`` (positions in code points)."""
+    counted, pos, ops = rng.random() < 0.15, 0, list[Any]()
+
+    def add(c: Any) -> None:
+        if ops and type(ops[-1]) is type(c) and not isinstance(c, dict):
+            ops[-1] += c
+        elif ops and isinstance(c, dict) and isinstance(ops[-1], dict):
+            ops[-1] = {"d": ops[-1]["d"] + c["d"]}
+        else:
+            ops.append(c)
+
+    for _ in range(rng.randint(1, 2)):
+        skip = rng.randint(0, len(s) - pos)
+        if skip:
+            add(skip)
+            pos += skip
+        n = rng.randint(1, len(s) - pos) if pos < len(s) and rng.random() < 0.5 else 0
+        if n:
+            add({"d": n if counted else s[pos : pos + n]})
+            pos += n
+        else:
+            add(text(rng, TEXT, 1, 4))
+    while ops and isinstance(ops[-1], int):
+        ops.pop()
+    return ops or [text(rng, TEXT, 1, 3)]
+
+
+def utf16(s: str) -> int:
+    """JavaScript's ``s.length``."""
+    return len(s.encode("utf-16-le")) // 2
+
+
+def index(s: str, offset: int) -> int:
+    """The ``str`` index of UTF-16 ``offset`` in ``s`` (which falls between characters)."""
+    units = 0
+    for i, ch in enumerate(s):
+        if units >= offset:
+            return i
+        units += 2 if ord(ch) > 0xFFFF else 1
+    return len(s)
+
+
+def text0_op(rng: random.Random, s: str) -> list[dict[str, Any]]:
+    """A text0 op on ``s`` (UTF-16 offsets), each part against the text the earlier left."""
+    ops = []
+    for _ in range(rng.randint(1, 2)):
+        pos = rng.randint(0, len(s))
+        if pos < len(s) and rng.random() < 0.5:
+            gone = s[pos : pos + rng.randint(1, len(s) - pos)]
+            ops.append({"p": utf16(s[:pos]), "d": gone})
+            s = s[:pos] + s[pos + len(gone) :]
+        else:
+            new = text(rng, TEXT, 1, 4)
+            ops.append({"p": utf16(s[:pos]), "i": new})
+            s = s[:pos] + new + s[pos:]
+    return ops
+
+
+def text0_apply(s: str, parts: list[dict[str, Any]]) -> str:
+    for part in parts:
+        at = index(s, part["p"])
+        s = s[:at] + part.get("i", "") + s[at + len(part.get("d", "")) :]
+    return s
+
+
+def unicode_apply(s: str, op: list[Any]) -> str:
+    out, pos = [], 0
+    for c in op:
+        if isinstance(c, int):
+            out.append(s[pos : pos + c])
+            pos += c
+        elif isinstance(c, str):
+            out.append(c)
+        else:
+            pos += c["d"] if isinstance(c["d"], int) else len(c["d"])
+    return "".join(out) + s[pos:]
+
+
+# --- dashboard documents ---------------------------------------------------------------------
+
+
+def widget(rng: random.Random) -> dict[str, Any]:
+    return {
+        "type": rng.choice(("chart", "text", "table", "metric")),
+        "title": rng.choice(WORDS) + text(rng, TEXT, 0, 4),
+        "position": {
+            "x": rng.randint(0, 12),
+            "y": rng.randint(0, 12),
+            "width": rng.randint(1, 6),
+            "height": rng.randint(1, 6),
+            "zIndex": rng.randint(0, 3),
+        },
+        "config": {
+            "color": rng.choice(COLORS),
+            "thresholds": [
+                {"value": rng.randint(0, 100), "color": rng.choice(COLORS)}
+                for _ in range(rng.randint(0, 3))
+            ],
+        },
+        "data": {
+            "series": [rng.randint(-9, 99) for _ in range(rng.randint(0, 5))],
+            "labels": [rng.choice(WORDS) for _ in range(rng.randint(0, 3))],
+        },
+        "isLocked": rng.random() < 0.2,
+        "notes": text(rng, TEXT, 0, 10),
+        "caption": text(rng, TEXT, 0, 8),
+        "body": {"ops": rich_document(rng)},
+    }
+
+
+def document(rng: random.Random) -> dict[str, Any]:
+    ids = rng.sample([f"w{i}" for i in range(10)], rng.randint(2, 3))
+    return {
+        "title": rng.choice(WORDS) + text(rng, TEXT, 0, 6),
+        "description": text(rng, TEXT, 0, 10),
+        "settings": {"theme": rng.choice(("dark", "light")), "gridSize": 8, "showGrid": True},
+        "widgets": {i: widget(rng) for i in ids},
+        "layout": rng.sample(ids, len(ids)),
+    }
+
+
+def value_like(rng: random.Random, example: Any, key: str | int | None) -> Any:
+    """A fresh value shaped like ``example``: what a client would put beside it."""
+    if key == "body":
+        return {"ops": rich_document(rng)}
+    if isinstance(example, bool):
+        return rng.random() < 0.5
+    if isinstance(example, int | float):
+        return rng.choice((rng.randint(-5, 50), 0.5))
+    if isinstance(example, str):
+        return text(rng, TEXT, 0, 5)
+    if isinstance(example, list):
+        return [value_like(rng, x, key) for x in example[:2]]
+    if isinstance(example, dict):
+        if example and all(isinstance(v, dict) and "position" in v for v in example.values()):
+            return widget(rng)
+        return {k: value_like(rng, v, k) for k, v in example.items()}
+    return rng.choice((None, 7, "x", False, {"k": [1]}))
+
+
+@dataclass(frozen=True)
+class Target:
+    """A place in the document and what it holds: object, list, number, rich-text or a string role."""
+
+    path: Path
+    value: Any
+    role: str
+
+
+def walk(value: Any, path: Path, key: str | int | None = None) -> Iterator[Target]:
+    if key == "body" and isinstance(value, dict):
+        yield Target(path, value, "rich-text")
+    elif isinstance(value, dict):
+        yield Target(path, value, "object")
+        for k, v in value.items():
+            yield from walk(v, [*path, k], k)
+    elif isinstance(value, list):
+        yield Target(path, value, "list")
+        for i, v in enumerate(value):
+            yield from walk(v, [*path, i], key)
+    elif isinstance(value, str):
+        yield Target(path, value, ROLES.get(str(key), "si"))
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        yield Target(path, value, "number")
+
+
+def fits(kind: str, t: Target, mixed: bool) -> bool:
+    if kind == "na":
+        return t.role == "number"
+    if kind in ("li", "ld", "ld+li", "lm"):
+        return t.role == "list" and (kind == "li" or len(t.value) > 0)
+    if kind in ("oi", "od", "od+oi"):
+        return t.role == "object" and (kind == "oi" or len(t.value) > 0)
+    if kind == "rich-text":
+        return t.role == "rich-text"
+    if not isinstance(t.value, str) or (kind == "sd" and not t.value):
+        return False
+    return mixed or t.role == ("si" if kind in ("si", "sd") else kind)
+
+
+def component(rng: random.Random, doc: Any, kind: str, focus: Path) -> Component | None:
+    mixed = rng.random() < MIX
+    fitting = [t for t in walk(doc, []) if fits(kind, t, mixed)]
+    if not fitting:
+        return None
+    weights = [
+        8.0 if t.path[: len(focus)] == focus else 2.0 if focus[: len(t.path)] == t.path else 1.0
+        for t in fitting
+    ]
+    t = rng.choices(fitting, weights)[0]
+    p, v = t.path, t.value
+    if kind == "na":
+        return {"p": p, "na": rng.choice((rng.randint(-3, 9), 0.5))}
+    if kind == "li":
+        index = rng.randint(0, len(v))
+        return {"p": [*p, index], "li": value_like(rng, v[0] if v else "x", p[-1])}
+    if kind in ("ld", "ld+li", "lm"):
+        index = rng.randrange(len(v))
+        if kind == "lm":
+            return {"p": [*p, index], "lm": rng.randrange(len(v))}
+        c = {"p": [*p, index], "ld": v[index]}
+        if kind == "ld+li":
+            c["li"] = value_like(rng, v[index], p[-1])
+        return c
+    if kind == "oi":
+        key = rng.choice([k for k in (*KEYS, *(f"w{i}" for i in range(10))) if k not in v])
+        example = (
+            next(iter(v.values()))
+            if v and p == ["widgets"]
+            else rng.choice(list(v.values()) or [1])
+        )
+        return {"p": [*p, key], "oi": value_like(rng, example, key)}
+    if kind in ("od", "od+oi"):
+        key = rng.choice(list(v))
+        c = {"p": [*p, key], "od": v[key]}
+        if kind == "od+oi":
+            c["oi"] = value_like(rng, v[key], key)
+        return c
+    if kind == "si":
+        at = utf16(v[: rng.randint(0, len(v))])
+        return {"p": [*p, at], "si": text(rng, TEXT, 1, 4)}
+    if kind == "sd":
+        start = rng.randrange(len(v))
+        return {"p": [*p, utf16(v[:start])], "sd": v[start : rng.randint(start + 1, len(v))]}
+    if kind == "text0":
+        return {"p": p, "t": "text0", "o": text0_op(rng, v)}
+    if kind == "text-unicode":
+        return {"p": p, "t": "text-unicode", "o": unicode_op(rng, v)}
+    return {"p": p, "t": "rich-text", "o": rich_op(rng, v["ops"])}
+
+
+def apply(doc: Any, c: Component) -> Any:
+    """The model's json0 apply of one generated component (``doc`` is updated in place)."""
+    holder: Any = {"": doc}
+    path: list[Any] = ["", *c["p"]]
+    parent: Any = holder
+    if "si" in c or "sd" in c:
+        for key in path[:-2]:
+            parent = parent[key]
+        s = parent[path[-2]]
+        pos = index(s, path[-1])
+        if "si" in c:
+            parent[path[-2]] = s[:pos] + c["si"] + s[pos:]
+        else:
+            parent[path[-2]] = s[:pos] + s[pos + len(c["sd"]) :]
+        return holder[""]
+    for key in path[:-1]:
+        parent = parent[key]
+    key = path[-1]
+    if "t" in c:
+        old = parent[key]
+        if c["t"] == "rich-text":
+            parent[key] = {"ops": rich_apply(old["ops"], c["o"])}
+        elif c["t"] == "text-unicode":
+            parent[key] = unicode_apply(old, c["o"])
+        else:
+            parent[key] = text0_apply(old, c["o"])
+    elif "na" in c:
+        parent[key] += c["na"]
+    elif "lm" in c:
+        parent.insert(c["lm"], parent.pop(key))
+    elif ("li" in c and "ld" in c) or "oi" in c:
+        parent[key] = c.get("li", c.get("oi"))
+    elif "li" in c:
+        parent.insert(key, c["li"])
+    else:
+        del parent[key]
+    return holder[""]
+
+
+def op(rng: random.Random, doc: Any, focus: Path) -> Op:
+    """A valid op of one to three components against ``doc`` (which is left unchanged)."""
+    work, components = copy(doc), []
+    for _ in range(rng.choices((1, 2, 3), (0.7, 0.2, 0.1))[0]):
+        c = None
+        while c is None:
+            c = component(rng, work, rng.choice(KINDS), focus)
+        components.append(c)
+        work = apply(work, copy(c))
+    return components
+
+
+@dataclass(frozen=True)
+class Pair:
+    """Two concurrent ops, both valid against ``doc``."""
+
+    doc: Any
+    a: Op
+    b: Op
+
+
+def focus_of(rng: random.Random, doc: Any) -> Path:
+    """Where a pair's two ops crowd together: a random ancestor of a random place."""
+    deepest = rng.choice([t.path for t in walk(doc, [])])
+    return deepest[: rng.randint(0, len(deepest))]
+
+
+def pairs(seed: int, count: int, per_document: int = 5) -> Iterator[Pair]:
+    rng = random.Random(seed)
+    doc: Any = None
+    for n in range(count):
+        if n % per_document == 0:
+            doc = document(rng)
+        focus = focus_of(rng, doc)
+        yield Pair(doc, op(rng, doc, focus), op(rng, doc, focus))
+
+
+def kind(c: Component) -> str:
+    if "t" in c:
+        return str(c["t"])
+    for name in ("ld+li", "od+oi"):
+        first, second = name.split("+")
+        if first in c and second in c:
+            return name
+    return next(k for k in ("na", "li", "ld", "lm", "oi", "od", "si", "sd") if k in c)
+
+
+def features(c: Component) -> set[str]:
+    """The subtype features a component uses (names from FEATURES)."""
+    found: set[str] = set()
+    if c.get("t") == "text0":
+        found.update("text0:insert" if "i" in part else "text0:delete" for part in c["o"])
+    elif c.get("t") == "text-unicode":
+        for part in c["o"]:
+            if isinstance(part, str):
+                found.add("text-unicode:insert")
+            elif isinstance(part, dict):
+                counted = isinstance(part["d"], int)
+                found.add("text-unicode:delete-count" if counted else "text-unicode:delete")
+    elif c.get("t") == "rich-text":
+        for part in c["o"]:
+            attrs = part.get("attributes", {})
+            if "insert" in part:
+                found.add(
+                    "rich-text:embed" if isinstance(part["insert"], dict) else "rich-text:insert"
+                )
+                if attrs:
+                    found.add("rich-text:insert+attributes")
+            elif "delete" in part:
+                found.add("rich-text:delete")
+            elif attrs:
+                found.add("rich-text:retain+attributes")
+                if None in attrs.values():
+                    found.add("rich-text:retain+null")
+    return found
