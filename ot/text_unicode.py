@@ -297,19 +297,30 @@ def _check_fits(snapshot: Any, op: list[Any]) -> str:
 
 def apply(snapshot: Any, op: Any) -> str:
     check_op(op)
-    doc = _check_fits(snapshot, op)
+    if type(snapshot) is not str:
+        raise DocumentError("a text-unicode document is a string")
     parts: list[str] = []
     pos = 0
+    size = len(snapshot)
     for c in op:
         kind = type(c)
         if kind is int:
-            parts.append(doc[pos : pos + c])
+            parts.append(snapshot[pos : pos + c])
             pos += c
         elif kind is str:
             parts.append(c)
+            continue
         else:
-            pos += _length(c["d"])
-    parts.append(doc[pos:])
+            d = c["d"]
+            if type(d) is str:
+                if not snapshot.startswith(d, pos):
+                    raise ApplyError(f"deleted text does not match the document at {pos}")
+                pos += len(d)
+            else:
+                pos += d
+        if pos > size:
+            raise ApplyError(f"op is longer than the document ({size} code points)")
+    parts.append(snapshot[pos:])
     return "".join(parts)
 
 
