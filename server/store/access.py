@@ -1,0 +1,186 @@
+"""Who may do what on a dashboard: collaborators, roles and share links, in PostgreSQL.
+
+The owner of a dashboard is its admin without a collaborator row. Share links are found by the
+SHA-256 of their token, like sessions; a link's password is stored as an Argon2id hash made by
+the caller.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from uuid import UUID, uuid4
+
+import asyncpg
+
+from server.errors import BadRequest
+from server.ids import DashboardId, UserId
+from server.jsonvalue import check_jsonb
+from server.store.model import Role
+from server.store.pool import translated
+
+ROLES: tuple[Role, ...] = ("viewer", "editor", "admin")
+LINK_COLUMNS = (
+    "id, dashboard_id, role, password_hash, expires_at, created_by, created_at, revoked_at"
+)
+
+
+def check_role(role: str) -> Role:
+    if role not in ROLES:
+        raise BadRequest(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+    return role
+
+
+@dataclass(frozen=True)
+class Collaborator:
+    user_id: UserId
+    role: Role
+    username: str
+    display_name: str
+    added_at: datetime
+
+
+@dataclass(frozen=True)
+class ShareLink:
+    id: UUID
+    dashboard_id: DashboardId
+    role: Role
+    password_hash: str | None = field(repr=False)
+    expires_at: datetime | None
+    created_by: UserId | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+def _link(row: asyncpg.Record) -> ShareLink:
+    return ShareLink(
+        id=row["id"],
+        dashboard_id=DashboardId(row["dashboard_id"]),
+        role=check_role(row["role"]),
+        password_hash=row["password_hash"],
+        expires_at=row["expires_at"],
+        created_by=None if row["created_by"] is None else UserId(row["created_by"]),
+        created_at=row["created_at"],
+        revoked_at=row["revoked_at"],
+    )
+
+
+class Access:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def add_collaborator(
+        self,
+        dashboard_id: DashboardId,
+        user_id: UserId,
+        role: str,
+        *,
+        added_by: UserId | None = None,
+    ) -> None:
+        """Grant ``role`` (replacing an earlier one). NotFound for an unknown dashboard or user."""
+        with translated():
+            await self._pool.execute(
+                "INSERT INTO dashboard_collaborators (dashboard_id, user_id, role, added_by)"
+                " VALUES ($1, $2, $3, $4)"
+                " ON CONFLICT (dashboard_id, user_id) DO UPDATE SET role = EXCLUDED.role",
+                dashboard_id,
+                user_id,
+                check_role(role),
+                added_by,
+            )
+
+    async def remove_collaborator(self, dashboard_id: DashboardId, user_id: UserId) -> bool:
+        with translated():
+            status = await self._pool.execute(
+                "DELETE FROM dashboard_collaborators WHERE dashboard_id = $1 AND user_id = $2",
+                dashboard_id,
+                user_id,
+            )
+        return bool(status != "DELETE 0")
+
+    async def collaborators(self, dashboard_id: DashboardId) -> list[Collaborator]:
+        with translated():
+            rows = await self._pool.fetch(
+                "SELECT c.user_id, c.role, u.username, u.display_name, c.created_at"
+                " FROM dashboard_collaborators c JOIN users u ON u.id = c.user_id"
+                " WHERE c.dashboard_id = $1 ORDER BY c.created_at, u.username",
+                dashboard_id,
+            )
+        return [
+            Collaborator(
+                UserId(r["user_id"]),
+                check_role(r["role"]),
+                r["username"],
+                r["display_name"],
+                r["created_at"],
+            )
+            for r in rows
+        ]
+
+    async def role_for(self, dashboard_id: DashboardId, user_id: UserId) -> Role | None:
+        """The user's role on the dashboard (the owner is admin); None: no access."""
+        with translated():
+            role = await self._pool.fetchval(
+                "SELECT CASE WHEN d.owner_id = $2 THEN 'admin' ELSE c.role END"
+                " FROM dashboards d LEFT JOIN dashboard_collaborators c"
+                "   ON c.dashboard_id = d.id AND c.user_id = $2"
+                " WHERE d.id = $1",
+                dashboard_id,
+                user_id,
+            )
+        return None if role is None else check_role(role)
+
+    async def create_share_link(
+        self,
+        dashboard_id: DashboardId,
+        *,
+        token_hash: bytes,
+        role: str,
+        created_by: UserId | None,
+        password_hash: str | None = None,
+        expires_at: datetime | None = None,
+    ) -> ShareLink:
+        check_jsonb(password_hash)
+        with translated():
+            row = await self._pool.fetchrow(
+                "INSERT INTO share_links"
+                " (id, dashboard_id, token_hash, role, password_hash, expires_at, created_by)"
+                f" VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {LINK_COLUMNS}",
+                uuid4(),
+                dashboard_id,
+                token_hash,
+                check_role(role),
+                password_hash,
+                expires_at,
+                created_by,
+            )
+        return _link(row)
+
+    async def share_link_for(self, token_hash: bytes) -> ShareLink | None:
+        """The live link (not revoked, not expired, dashboard not archived) for a token hash."""
+        with translated():
+            row = await self._pool.fetchrow(
+                f"SELECT {', '.join('l.' + c for c in LINK_COLUMNS.split(', '))}"
+                " FROM share_links l JOIN dashboards d ON d.id = l.dashboard_id"
+                " WHERE l.token_hash = $1 AND l.revoked_at IS NULL"
+                " AND (l.expires_at IS NULL OR l.expires_at > now()) AND NOT d.is_archived",
+                token_hash,
+            )
+        return None if row is None else _link(row)
+
+    async def share_links(self, dashboard_id: DashboardId) -> list[ShareLink]:
+        with translated():
+            rows = await self._pool.fetch(
+                f"SELECT {LINK_COLUMNS} FROM share_links WHERE dashboard_id = $1"
+                " ORDER BY created_at",
+                dashboard_id,
+            )
+        return [_link(r) for r in rows]
+
+    async def revoke_share_link(self, link_id: UUID) -> bool:
+        with translated():
+            status = await self._pool.execute(
+                "UPDATE share_links SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL",
+                link_id,
+            )
+        return bool(status != "UPDATE 0")

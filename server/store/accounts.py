@@ -1,0 +1,149 @@
+"""Users and login sessions in PostgreSQL.
+
+Sessions are found by the SHA-256 of their token (``token_hash``, 32 bytes); the token itself is
+never stored, so a database dump does not log anyone in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from uuid import UUID, uuid4
+
+import asyncpg
+
+from server.errors import NotFound
+from server.ids import UserId
+from server.jsonvalue import check_jsonb
+from server.store.pool import translated
+
+USER_COLUMNS = "id, email, username, display_name, password_hash, is_active, created_at"
+
+
+@dataclass(frozen=True)
+class User:
+    id: UserId
+    email: str
+    username: str
+    display_name: str
+    password_hash: str | None = field(repr=False)
+    is_active: bool
+    created_at: datetime
+
+
+def _user(row: asyncpg.Record) -> User:
+    return User(
+        id=UserId(row["id"]),
+        email=row["email"],
+        username=row["username"],
+        display_name=row["display_name"],
+        password_hash=row["password_hash"],
+        is_active=row["is_active"],
+        created_at=row["created_at"],
+    )
+
+
+class Accounts:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def create_user(
+        self,
+        email: str,
+        username: str,
+        password_hash: str | None = None,
+        *,
+        display_name: str = "",
+    ) -> UserId:
+        """Raises Conflict when the email or username (compared case-insensitively) is taken."""
+        check_jsonb([email, username, password_hash, display_name])
+        user_id = UserId(uuid4())
+        with translated():
+            await self._pool.execute(
+                "INSERT INTO users (id, email, username, display_name, password_hash)"
+                " VALUES ($1, $2, $3, $4, $5)",
+                user_id,
+                email,
+                username,
+                display_name,
+                password_hash,
+            )
+        return user_id
+
+    async def get_user(self, user_id: UserId) -> User:
+        with translated():
+            row = await self._pool.fetchrow(
+                f"SELECT {USER_COLUMNS} FROM users WHERE id = $1", user_id
+            )
+        if row is None:
+            raise NotFound(f"user {user_id} not found")
+        return _user(row)
+
+    async def find_user(self, login: str) -> User | None:
+        """The user whose email or username is ``login`` (case-insensitive)."""
+        check_jsonb(login)
+        with translated():
+            row = await self._pool.fetchrow(
+                f"SELECT {USER_COLUMNS} FROM users"
+                " WHERE lower(email) = lower($1) OR lower(username) = lower($1)"
+                " ORDER BY lower(email) = lower($1) DESC LIMIT 1",
+                login,
+            )
+        return None if row is None else _user(row)
+
+    async def set_password(self, user_id: UserId, password_hash: str | None) -> None:
+        check_jsonb(password_hash)
+        with translated():
+            status = await self._pool.execute(
+                "UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1",
+                user_id,
+                password_hash,
+            )
+        if status == "UPDATE 0":
+            raise NotFound(f"user {user_id} not found")
+
+    async def create_session(
+        self, user_id: UserId, token_hash: bytes, expires_at: datetime
+    ) -> UUID:
+        """Raises NotFound for an unknown user, Conflict for a token hash already in use."""
+        session_id = uuid4()
+        with translated():
+            await self._pool.execute(
+                "INSERT INTO sessions (id, user_id, token_hash, expires_at)"
+                " VALUES ($1, $2, $3, $4)",
+                session_id,
+                user_id,
+                token_hash,
+                expires_at,
+            )
+        return session_id
+
+    async def user_for_session(self, token_hash: bytes) -> UserId | None:
+        """The user of a live session (not revoked, not expired, active user); notes its use."""
+        with translated():
+            user_id = await self._pool.fetchval(
+                "UPDATE sessions s SET last_seen_at = now() FROM users u"
+                " WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now()"
+                " AND u.id = s.user_id AND u.is_active"
+                " RETURNING s.user_id",
+                token_hash,
+            )
+        return None if user_id is None else UserId(user_id)
+
+    async def revoke_session(self, token_hash: bytes) -> bool:
+        with translated():
+            status = await self._pool.execute(
+                "UPDATE sessions SET revoked_at = now()"
+                " WHERE token_hash = $1 AND revoked_at IS NULL",
+                token_hash,
+            )
+        return bool(status != "UPDATE 0")
+
+    async def revoke_sessions(self, user_id: UserId) -> int:
+        """Revoke every live session of a user (log out everywhere); returns how many."""
+        with translated():
+            status = await self._pool.execute(
+                "UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL",
+                user_id,
+            )
+        return int(status.split()[-1])

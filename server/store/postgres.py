@@ -1,0 +1,426 @@
+"""The operations log in PostgreSQL: :class:`PostgresStore` implements :class:`OpLog`.
+
+The commit is the fence of the whole design: one statement that compare-and-sets the dashboard's
+head row on ``(head_version, lock_epoch)`` and, only if that row matched, appends the batch,
+updates the widgets projection and writes a checkpoint when the batch crosses a multiple of
+``checkpoint_interval``. A stale sequencer's commit therefore writes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+from uuid import uuid4
+
+import asyncpg
+
+from server.errors import BadRequest, NotFound, StaleFence
+from server.ids import DashboardId, UserId
+from server.jsonvalue import check_jsonb
+from server.store import statements as sql
+from server.store.history import (
+    Progress,
+    ReplayFailed,
+    VersionNotFound,
+    VersionUnavailable,
+    as_json0,
+    check_new_op,
+    create_inverse,
+    create_record,
+    created_document,
+    is_create_record,
+    replay,
+)
+from server.store.model import Checkpoint, Head, NewOp, Snapshot, StoredOp
+from server.store.pool import open_pool, translated
+from server.store.projection import WidgetChanges, WidgetRow, widget_changes, widget_rows
+
+Clock = Callable[[], datetime]
+REPLAY_CHUNK = 2000
+
+
+def _widget_records(rows: Sequence[WidgetRow]) -> list[dict[str, Any]]:
+    return [
+        {"widget_id": r.widget_id, "type": r.type, "title": r.title,
+         "position": r.position, "config": r.config}
+        for r in rows
+    ]  # fmt: skip
+
+
+def _metadata(ops: Sequence[NewOp], document: Any) -> tuple[str | None, str | None]:
+    """The new title and description for the dashboards row, when the batch may change them."""
+    for op in ops:
+        for c in op.op:
+            path = c.get("p")
+            if not path or path[0] in ("title", "description"):
+                title = document.get("title") if isinstance(document, dict) else None
+                desc = document.get("description") if isinstance(document, dict) else None
+                return (
+                    title if isinstance(title, str) else None,
+                    desc if isinstance(desc, str) else None,
+                )
+    return None, None
+
+
+def _stored(dashboard_id: DashboardId, row: asyncpg.Record) -> StoredOp:
+    operation = row["operation"]
+    create = is_create_record(operation)
+    return StoredOp(
+        dashboard_id=dashboard_id,
+        version=int(row["version"]),
+        src=str(row["src"]),
+        seq=int(row["seq"]),
+        user_id=UserId(row["user_id"]) if row["user_id"] is not None else None,
+        client_version=int(row["client_version"]),
+        op=as_json0(operation),
+        inverse=create_inverse(created_document(operation)) if create else row["inverse"] or [],
+        operation_type=str(row["operation_type"]),
+        target_id=row["target_id"],
+        created_at=row["created_at"],
+    )
+
+
+class PostgresStore:
+    """:class:`OpLog` over an asyncpg pool. Build with :meth:`open`; ``close`` when done."""
+
+    def __init__(
+        self, pool: asyncpg.Pool, *, checkpoint_interval: int = 100, clock: Clock | None = None
+    ) -> None:
+        self._pool = pool
+        self._checkpoint_interval = checkpoint_interval
+        # Only tests set a clock; otherwise PostgreSQL's now() stamps every row.
+        self._clock = clock
+        self._inflight: set[asyncio.Task[int]] = set()
+
+    @classmethod
+    async def open(
+        cls,
+        dsn: str,
+        *,
+        checkpoint_interval: int = 100,
+        min_size: int = 2,
+        max_size: int = 10,
+        clock: Clock | None = None,
+    ) -> PostgresStore:
+        pool = await open_pool(dsn, min_size=min_size, max_size=max_size)
+        return cls(pool, checkpoint_interval=checkpoint_interval, clock=clock)
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        return self._pool
+
+    async def close(self) -> None:
+        # Let shielded commits finish so their outcome is settled before the pool goes.
+        if self._inflight:
+            await asyncio.wait(set(self._inflight))
+        await self._pool.close()
+
+    def _now(self) -> datetime | None:
+        return self._clock() if self._clock is not None else None
+
+    async def create_dashboard(
+        self,
+        *,
+        owner_id: UserId,
+        title: str,
+        document: Any,
+        dashboard_id: DashboardId | None = None,
+        src: str = "",
+        seq: int = 0,
+    ) -> Head:
+        check_jsonb(document)
+        check_jsonb([title, src, seq])
+        new_id = dashboard_id or DashboardId(uuid4())
+        description = document.get("description") if isinstance(document, dict) else None
+        with translated():
+            await self._pool.fetchval(
+                sql.CREATE,
+                new_id,
+                owner_id,
+                title,
+                description if isinstance(description, str) else "",
+                create_record(document),
+                document,
+                self._now(),
+                src,
+                seq,
+                _widget_records(widget_rows(document)),
+            )
+        return Head(new_id, 1, 0)
+
+    async def get_head(self, dashboard_id: DashboardId) -> Head:
+        with translated():
+            row = await self._pool.fetchrow(
+                "SELECT head_version, lock_epoch FROM dashboards WHERE id = $1", dashboard_id
+            )
+        if row is None:
+            raise NotFound(f"dashboard {dashboard_id} not found")
+        return Head(dashboard_id, int(row["head_version"]), int(row["lock_epoch"]))
+
+    async def acquire_epoch(self, dashboard_id: DashboardId) -> int:
+        with translated():
+            epoch = await self._pool.fetchval(
+                "UPDATE dashboards SET lock_epoch = lock_epoch + 1 WHERE id = $1"
+                " RETURNING lock_epoch",
+                dashboard_id,
+            )
+        if epoch is None:
+            raise NotFound(f"dashboard {dashboard_id} not found")
+        return int(epoch)
+
+    async def commit(
+        self,
+        dashboard_id: DashboardId,
+        *,
+        base_version: int,
+        epoch: int,
+        ops: Sequence[NewOp],
+        document: Any,
+    ) -> int:
+        if not ops:
+            raise BadRequest("a commit needs at least one op")
+        for op in ops:
+            check_new_op(op)
+        new_head = base_version + len(ops)
+        k = self._checkpoint_interval
+        checkpoint = k > 0 and base_version // k < new_head // k
+        changes = widget_changes(ops, document)
+        if checkpoint:
+            check_jsonb(document)
+        else:
+            check_jsonb([[r.position, r.config] for r in changes.upserts])
+        records = [
+            {"user_id": op.user_id, "operation_type": op.operation_type,
+             "target_id": op.target_id, "operation": op.op, "inverse": op.inverse,
+             "version": base_version + i, "client_version": op.client_version,
+             "src": op.src, "seq": op.seq}
+            for i, op in enumerate(ops)
+        ]  # fmt: skip
+        title, description = _metadata(ops, document)
+        args = (
+            dashboard_id, base_version, new_head, epoch, records,
+            _widget_records(changes.upserts), list(changes.deletes),
+            _keep(changes), title, description, self._now(),
+            document if checkpoint else None,
+        )  # fmt: skip
+        # Shielded: a cancelled caller must not abandon the statement half way, so the commit
+        # runs to its end (committed or not) and a retry can learn the outcome with find_op.
+        task = asyncio.ensure_future(self._run_commit(args))
+        self._inflight.add(task)
+        task.add_done_callback(_settled(self._inflight))
+        matched = await asyncio.shield(task)
+        if matched != 1:
+            raise StaleFence(
+                f"dashboard {dashboard_id} moved past version {base_version} or epoch {epoch}"
+            )
+        return new_head
+
+    async def _run_commit(self, args: tuple[Any, ...]) -> int:
+        with translated():
+            matched = await self._pool.fetchval(sql.COMMIT, *args)
+        return int(matched)
+
+    async def ops_between(
+        self, dashboard_id: DashboardId, start: int, end: int | None = None
+    ) -> list[StoredOp]:
+        start = max(start, 0)
+        with translated():
+            rows = await self._pool.fetch(sql.OPS_BETWEEN, dashboard_id, start, end)
+        if not rows or rows[0]["version"] != start:
+            head = await self.get_head(dashboard_id)
+            if start < min(head.version, end if end is not None else head.version):
+                raise VersionUnavailable(
+                    f"ops of dashboard {dashboard_id} from version {start} are no longer kept"
+                )
+        ops = [_stored(dashboard_id, row) for row in rows]
+        for expected, op in enumerate(ops, start):
+            if op.version != expected:
+                raise ReplayFailed(f"log of dashboard {dashboard_id} has a gap at {expected}")
+        return ops
+
+    async def find_op(self, dashboard_id: DashboardId, src: str, seq: int) -> int | None:
+        with translated():
+            version = await self._pool.fetchval(
+                "SELECT version FROM operations WHERE dashboard_id = $1 AND src = $2 AND seq = $3"
+                " ORDER BY version LIMIT 1",
+                dashboard_id,
+                src,
+                seq,
+            )
+        return None if version is None else int(version)
+
+    async def load(
+        self,
+        dashboard_id: DashboardId,
+        *,
+        version: int | None = None,
+        at: datetime | None = None,
+        from_scratch: bool = False,
+        progress: Progress | None = None,
+    ) -> Snapshot:
+        """See :meth:`OpLog.load`. Version 0 (and a time before the dashboard existed) is the
+        empty snapshot, ``document=None``, as in ShareDB. ``from_scratch`` ignores checkpoints
+        and replays the whole log; ``progress`` is told how far a replay has come."""
+        with translated():
+            async with self._pool.acquire() as conn:
+                if at is not None:
+                    version = await self._version_at(conn, dashboard_id, at)
+                row = await conn.fetchrow(
+                    sql.HEAD_AND_CHECKPOINT, dashboard_id, version, from_scratch
+                )
+                if row is None:
+                    raise NotFound(f"dashboard {dashboard_id} not found")
+                head = int(row["head_version"])
+                target = head if version is None else version
+                if target > head or target < 0:
+                    raise VersionNotFound(
+                        f"dashboard {dashboard_id} has no version {target} (head is {head})"
+                    )
+                if target == 0:
+                    return Snapshot(dashboard_id, 0, None)
+                if row["cp_version"] == target:
+                    return Snapshot(dashboard_id, target, row["cp_document"], row["cp_created_at"])
+                start = 0 if row["cp_version"] is None else int(row["cp_version"])
+                document, created_at = await _replay_range(
+                    conn, dashboard_id, start, target, row["cp_document"], progress
+                )
+        return Snapshot(dashboard_id, target, document, created_at)
+
+    async def _version_at(
+        self, conn: asyncpg.Connection, dashboard_id: DashboardId, at: datetime
+    ) -> int:
+        found = await conn.fetchval(sql.VERSION_AT, dashboard_id, at)
+        if found is not None:
+            return int(found) + 1
+        created = await conn.fetchval(
+            "SELECT created_at FROM dashboards WHERE id = $1", dashboard_id
+        )
+        if created is None:
+            raise NotFound(f"dashboard {dashboard_id} not found")
+        if at < created:
+            return 0
+        raise VersionUnavailable(f"history of dashboard {dashboard_id} at {at} is no longer kept")
+
+    async def create_checkpoint(
+        self,
+        dashboard_id: DashboardId,
+        *,
+        version: int | None = None,
+        label: str | None = None,
+        created_by: UserId | None = None,
+    ) -> Checkpoint:
+        """Checkpoint the snapshot at ``version`` (None: the head). With a ``label`` it is a
+        major (named) checkpoint; labelling an existing checkpoint names it."""
+        snapshot = await self.load(dashboard_id, version=version)
+        if snapshot.version == 0:
+            raise BadRequest("version 0 is the empty snapshot: nothing to checkpoint")
+        check_jsonb(snapshot.document)
+        check_jsonb(label)
+        with translated():
+            row = await self._pool.fetchrow(
+                sql.CHECKPOINT_UPSERT,
+                dashboard_id,
+                snapshot.version,
+                snapshot.document,
+                label is not None,
+                label,
+                created_by,
+            )
+        return Checkpoint(
+            dashboard_id, int(row["version"]), row["is_major"], row["label"], row["created_at"]
+        )
+
+    async def list_checkpoints(
+        self, dashboard_id: DashboardId, *, major_only: bool = False
+    ) -> list[Checkpoint]:
+        with translated():
+            rows = await self._pool.fetch(
+                "SELECT version, is_major, label, created_at FROM checkpoints"
+                " WHERE dashboard_id = $1 AND (is_major OR NOT $2) ORDER BY version",
+                dashboard_id,
+                major_only,
+            )
+        if not rows:
+            await self.get_head(dashboard_id)  # NotFound for an unknown dashboard
+        return [
+            Checkpoint(dashboard_id, int(r["version"]), r["is_major"], r["label"], r["created_at"])
+            for r in rows
+        ]
+
+    async def oldest_version(self, dashboard_id: DashboardId) -> int:
+        """The oldest version from which every later version can still be loaded."""
+        with translated():
+            row = await self._pool.fetchrow(sql.OLDEST, dashboard_id)
+            if row is None:
+                raise NotFound(f"dashboard {dashboard_id} not found")
+            head = int(row["head_version"])
+            first = head if row["first_op"] is None else int(row["first_op"])
+            if first == 0:
+                return 0
+            oldest = await self._pool.fetchval(
+                "SELECT min(version) FROM checkpoints WHERE dashboard_id = $1 AND version >= $2",
+                dashboard_id,
+                first,
+            )
+        return head if oldest is None else int(oldest)
+
+    async def widget_rows(self, dashboard_id: DashboardId) -> list[WidgetRow]:
+        with translated():
+            rows = await self._pool.fetch(
+                "SELECT widget_id, type, title, position, config FROM widgets"
+                " WHERE dashboard_id = $1 ORDER BY widget_id",
+                dashboard_id,
+            )
+        return [
+            WidgetRow(r["widget_id"], r["type"], r["title"], r["position"], r["config"])
+            for r in rows
+        ]
+
+
+def _keep(changes: WidgetChanges) -> list[str] | None:
+    return [r.widget_id for r in changes.upserts] if changes.replace_all else None
+
+
+def _settled(inflight: set[asyncio.Task[int]]) -> Callable[[asyncio.Task[int]], None]:
+    def done(task: asyncio.Task[int]) -> None:
+        inflight.discard(task)
+        if not task.cancelled():
+            task.exception()  # retrieved: a caller that was cancelled cannot read it
+
+    return done
+
+
+async def _replay_range(
+    conn: asyncpg.Connection,
+    dashboard_id: DashboardId,
+    start: int,
+    target: int,
+    document: Any,
+    progress: Progress | None,
+) -> tuple[Any, datetime | None]:
+    """``document`` at ``start`` (None when ``start`` is 0) brought to ``target`` by the log."""
+    created_at: datetime | None = None
+    version = start
+    while version < target:
+        end = min(version + REPLAY_CHUNK, target)
+        rows = await conn.fetch(sql.OPS_FOR_REPLAY, dashboard_id, version, end)
+        if len(rows) != end - version or (rows and rows[0]["version"] != version):
+            if version == start and (not rows or rows[0]["version"] != version):
+                raise VersionUnavailable(
+                    f"version {target} of dashboard {dashboard_id} is no longer kept"
+                )
+            raise ReplayFailed(f"log of dashboard {dashboard_id} is damaged near {version}")
+        ops = []
+        for row in rows:
+            if row["version"] == 0 and is_create_record(row["operation"]):
+                document = created_document(row["operation"])
+            else:
+                ops.append(as_json0(row["operation"]))
+        document = replay(document, ops, first_version=version)
+        created_at = rows[-1]["created_at"]
+        version = end
+        if progress is not None:
+            progress(version - start, target - start)
+    return document, created_at

@@ -1,0 +1,126 @@
+"""The SQL of the operations log, kept together so the write path can be read in one place.
+
+Writes that belong together are one statement of data-modifying CTEs: one round trip, one
+implicit transaction, and every part gated on the row the first part returns, so a failed fence
+writes nothing at all.
+"""
+
+from __future__ import annotations
+
+# Batches travel as one jsonb array of records (jsonb_to_recordset) instead of one array
+# parameter per column: ops are JSON lists, which asyncpg's array encoder would read as dimensions.
+OP_RECORD = (
+    "user_id uuid, operation_type text, target_id text, operation jsonb, inverse jsonb,"
+    " version bigint, client_version bigint, src text, seq bigint"
+)
+WIDGET_RECORD = "widget_id text, type text, title text, position jsonb, config jsonb"
+
+WIDGET_UPSERT = f"""
+    INSERT INTO widgets (dashboard_id, widget_id, type, title, position, config, version, updated_at)
+    SELECT $1, w.widget_id, w.type, w.title, w.position, w.config, $3, coalesce($11, now())
+      FROM gate, jsonb_to_recordset($6::jsonb) AS w({WIDGET_RECORD})
+    ON CONFLICT (dashboard_id, widget_id) DO UPDATE
+       SET type = EXCLUDED.type, title = EXCLUDED.title, position = EXCLUDED.position,
+           config = EXCLUDED.config, version = EXCLUDED.version, updated_at = EXCLUDED.updated_at
+"""
+
+# $1 dashboard, $2 base version, $3 new head, $4 epoch, $5 op records, $6 widget records,
+# $7 widget ids to delete, $8 widget ids to keep (NULL: keep all others), $9 title or NULL,
+# $10 description or NULL, $11 created_at or NULL (now()), $12 checkpoint document or NULL.
+COMMIT = f"""
+WITH gate AS (
+    UPDATE dashboards
+       SET head_version = $3, updated_at = coalesce($11, now()),
+           title = coalesce($9, title), description = coalesce($10, description)
+     WHERE id = $1 AND head_version = $2 AND lock_epoch = $4
+ RETURNING id
+), batch AS (
+    INSERT INTO operations (dashboard_id, user_id, operation_type, target_id, operation, inverse,
+                            version, client_version, server_version, src, seq, created_at)
+    SELECT $1, x.user_id, x.operation_type, x.target_id, x.operation, x.inverse,
+           x.version, x.client_version, x.version, x.src, x.seq, coalesce($11, now())
+      FROM gate, jsonb_to_recordset($5::jsonb) AS x({OP_RECORD})
+), upserted AS ({WIDGET_UPSERT}
+), removed AS (
+    DELETE FROM widgets w USING gate
+     WHERE w.dashboard_id = $1
+       AND (w.widget_id = ANY($7::text[]) OR ($8::text[] IS NOT NULL AND w.widget_id <> ALL($8)))
+), checkpoint AS (
+    INSERT INTO checkpoints (dashboard_id, version, document, created_at)
+    SELECT $1, $3, $12::jsonb, coalesce($11, now()) FROM gate WHERE $12::jsonb IS NOT NULL
+    ON CONFLICT (dashboard_id, version) DO NOTHING
+)
+SELECT count(*) FROM gate
+"""
+
+# $1 id, $2 owner, $3 title, $4 description, $5 create record, $6 document, $7 created_at or
+# NULL, $8 src, $9 seq, $10 widget records; the dashboard starts at version 1 (ShareDB).
+CREATE = f"""
+WITH gate AS (
+    INSERT INTO dashboards (id, owner_id, title, description, head_version, lock_epoch,
+                            created_at, updated_at)
+    VALUES ($1, $2, $3, $4, 1, 0, coalesce($7, now()), coalesce($7, now()))
+ RETURNING id
+), created AS (
+    INSERT INTO operations (dashboard_id, user_id, operation_type, target_id, operation, inverse,
+                            version, client_version, server_version, src, seq, created_at)
+    SELECT id, $2, 'create', NULL, $5::jsonb, NULL, 0, 0, 0, $8, $9, coalesce($7, now()) FROM gate
+), checkpoint AS (
+    INSERT INTO checkpoints (dashboard_id, version, document, created_by, created_at)
+    SELECT id, 1, $6::jsonb, $2, coalesce($7, now()) FROM gate
+), projected AS (
+    INSERT INTO widgets (dashboard_id, widget_id, type, title, position, config, version, updated_at)
+    SELECT $1, w.widget_id, w.type, w.title, w.position, w.config, 1, coalesce($7, now())
+      FROM gate, jsonb_to_recordset($10::jsonb) AS w({WIDGET_RECORD})
+)
+SELECT id FROM gate
+"""
+
+# The head and the nearest checkpoint at or below the wanted version ($2, NULL: the head);
+# $3 true skips checkpoints (replay from the create op).
+HEAD_AND_CHECKPOINT = """
+SELECT d.head_version, c.version AS cp_version, c.document AS cp_document,
+       c.created_at AS cp_created_at
+  FROM dashboards d
+  LEFT JOIN LATERAL (
+       SELECT version, document, created_at FROM checkpoints
+        WHERE dashboard_id = d.id AND version <= coalesce($2, d.head_version) AND NOT $3
+        ORDER BY version DESC LIMIT 1) c ON true
+ WHERE d.id = $1
+"""
+
+OPS_FOR_REPLAY = """
+SELECT version, operation, created_at FROM operations
+ WHERE dashboard_id = $1 AND version >= $2 AND version < $3
+ ORDER BY version
+"""
+
+OPS_BETWEEN = """
+SELECT version, src, seq, user_id, client_version, operation, inverse, operation_type,
+       target_id, created_at
+  FROM operations
+ WHERE dashboard_id = $1 AND version >= $2 AND ($3::bigint IS NULL OR version < $3)
+ ORDER BY version
+"""
+
+VERSION_AT = """
+SELECT version FROM operations
+ WHERE dashboard_id = $1 AND created_at <= $2
+ ORDER BY version DESC LIMIT 1
+"""
+
+CHECKPOINT_UPSERT = """
+INSERT INTO checkpoints (dashboard_id, version, document, is_major, label, created_by)
+VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (dashboard_id, version) DO UPDATE
+   SET is_major = checkpoints.is_major OR EXCLUDED.is_major,
+       label = coalesce(EXCLUDED.label, checkpoints.label),
+       created_by = coalesce(EXCLUDED.created_by, checkpoints.created_by)
+RETURNING version, is_major, label, created_at
+"""
+
+OLDEST = """
+SELECT d.head_version,
+       (SELECT min(version) FROM operations o WHERE o.dashboard_id = d.id) AS first_op
+  FROM dashboards d WHERE d.id = $1
+"""
