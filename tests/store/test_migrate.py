@@ -1,0 +1,101 @@
+"""Migrations: from an empty database, idempotent, refusing edited files, safe in parallel."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from server.errors import MigrationError
+from server.store.migrate import default_sql_dir, discover, migrate, prepare
+from server.store.partitions import add_months, list_partitions, month_start, partition_name
+from server.store.pool import connection
+
+TABLES = {
+    "users", "dashboards", "dashboard_collaborators", "widgets", "operations", "checkpoints",
+    "sessions", "audit_logs", "schema_migrations", "share_links",
+}  # fmt: skip
+
+
+async def _tables(url: str) -> set[str]:
+    conn = await asyncpg.connect(url)
+    try:
+        rows = await conn.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+            " UNION SELECT relname FROM pg_class WHERE relkind = 'p'"
+        )
+    finally:
+        await conn.close()
+    return {r[0] for r in rows}
+
+
+async def test_from_empty_then_rerun_is_a_no_op(empty_database: str) -> None:
+    first = await migrate(empty_database)
+    assert [m.filename for m in first.applied] == [m.filename for m in discover(default_sql_dir())]
+    assert await _tables(empty_database) >= TABLES
+    second = await migrate(empty_database)
+    assert second.applied == ()
+    assert second.already == len(first.applied)
+    async with connection(empty_database) as conn:
+        rows = await conn.fetch(
+            "SELECT version, checksum, execution_time_ms FROM schema_migrations"
+        )
+    assert [(r["version"], r["checksum"]) for r in rows] == [
+        (m.version, m.checksum) for m in first.applied
+    ]
+    assert all(r["execution_time_ms"] >= 0 for r in rows)
+
+
+async def test_prepare_creates_partitions_ahead(empty_database: str) -> None:
+    done = await prepare(empty_database)
+    assert done.migrations is not None and done.migrations.applied
+    this_month = month_start(datetime.now(UTC))
+    expected = {partition_name("operations", add_months(this_month, i)) for i in range(4)}
+    async with connection(empty_database) as conn:
+        names = {p.name for p in await list_partitions(conn, "operations")}
+        audit = {p.name for p in await list_partitions(conn, "audit_logs")}
+    assert expected <= names
+    assert "operations_default" in names and "audit_logs_default" in audit
+    assert len(audit) == len(names)
+    assert (await prepare(empty_database)).partitions_created == ()
+
+
+async def test_changed_applied_file_is_refused(empty_database: str, tmp_path: Path) -> None:
+    sql = tmp_path / "sql"
+    shutil.copytree(default_sql_dir(), sql)
+    (sql / "0002_notes.sql").write_text("CREATE TABLE notes (id int PRIMARY KEY);\n")
+    await migrate(empty_database, sql)
+    (sql / "0002_notes.sql").write_text("CREATE TABLE notes (id bigint PRIMARY KEY);\n")
+    with pytest.raises(MigrationError, match=r"0002_notes\.sql"):
+        await migrate(empty_database, sql)
+
+
+async def test_failed_migration_names_its_file_and_is_not_recorded(
+    empty_database: str, tmp_path: Path
+) -> None:
+    sql = tmp_path / "sql"
+    shutil.copytree(default_sql_dir(), sql)
+    (sql / "0002_broken.sql").write_text("CREATE TABLE half (id int);\nSELECT * FROM nowhere;\n")
+    with pytest.raises(MigrationError, match=r"0002_broken\.sql"):
+        await migrate(empty_database, sql)
+    assert "half" not in await _tables(empty_database)  # its transaction rolled back
+    (sql / "0002_broken.sql").write_text("CREATE TABLE half (id int);\n")
+    assert [m.filename for m in (await migrate(empty_database, sql)).applied] == ["0002_broken.sql"]
+
+
+def test_badly_named_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "2_oops.sql").write_text("SELECT 1;")
+    with pytest.raises(MigrationError, match=r"2_oops\.sql"):
+        discover(tmp_path)
+
+
+async def test_concurrent_runners_apply_once(empty_database: str) -> None:
+    reports = await asyncio.gather(*(migrate(empty_database) for _ in range(3)))
+    assert sorted(len(r.applied) for r in reports) == [0, 0, len(discover(default_sql_dir()))]
+    async with connection(empty_database) as conn:
+        count = await conn.fetchval("SELECT count(*) FROM schema_migrations")
+    assert count == len(discover(default_sql_dir()))
