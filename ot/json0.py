@@ -1,0 +1,223 @@
+"""The json0 OT type, compatible with ``ot-json0@1.1.0`` (same ops, same results).
+
+Op grammar: an op is a list of components, applied in order. Each names a path ``p`` from the
+document root (object keys and list indexes) and does one thing::
+
+    {"p": [..., k], "oi": v}            set key k of an object to v (a new key, or replace)
+    {"p": [..., k], "od": v}            delete key k, whose value is v
+    {"p": [..., k], "od": v, "oi": w}   replace v by w at key k
+    {"p": [..., i], "li": v}            insert v into a list before index i
+    {"p": [..., i], "ld": v}            delete element i, which is v
+    {"p": [..., i], "ld": v, "li": w}   replace element i (v) by w
+    {"p": [..., i], "lm": j}            move element i so that it ends up at index j
+    {"p": path, "na": n}                add n to the number at path
+    {"p": [..., n], "si": "s"}          insert "s" at UTF-16 offset n of the string at path[:-1]
+    {"p": [..., n], "sd": "s"}          delete "s" (the text there) at offset n
+    {"p": path, "t": name, "o": op}     apply op of the registered subtype name (text0,
+                                        text-unicode, rich-text) to the value at path
+
+``{"p": [], "oi": v}`` replaces the whole document. Example, on
+``{"title": "Ops", "layout": ["a", "b"]}``::
+
+    [{"p": ["title", 3], "si": " board"}, {"p": ["layout", 1], "lm": 0}]
+    ->  {"title": "Ops board", "layout": ["b", "a"]}
+
+Every function validates its arguments (:func:`check_op`) and raises only
+:class:`~ot.errors.OTError` subclasses. Documents and ops are values: nothing here changes its
+arguments, and results may share unchanged parts with them, so callers must not mutate either
+in place. ``transform(op, other, side)``: with ``"left"`` ``op`` wins ties (it goes first).
+
+Tandem extensions beyond the reference: :func:`invert_with_doc` / :func:`apply_and_invert`
+(exact inverses read from the document), :func:`check_op`, :func:`transform_path` and
+:func:`is_noop`. Deviations (all on ops that do not fit the document, where the reference
+clamps, coerces or silently skips) are described in :mod:`ot.json0_apply` and
+:mod:`ot.text0`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from ot.errors import InvalidOpError
+from ot.json0_apply import apply_op
+from ot.json0_check import Component, Op, check_path, copy_json, kind
+from ot.json0_check import check_op as _check_op
+from ot.json0_compose import append as _append
+from ot.json0_compose import compose as _compose
+from ot.json0_compose import invert as _invert
+from ot.json0_compose import normalize as _normalize
+from ot.json0_pairwise import transform as _pairwise_transform
+from ot.json0_pairwise import transform_x as _pairwise_transform_x
+from ot.json0_subtypes import get_subtype, register_subtype
+from ot.json0_transform import transform_component
+
+__all__ = [
+    "TYPE_NAME",
+    "TYPE_URI",
+    "Component",
+    "Op",
+    "apply",
+    "apply_and_invert",
+    "check_op",
+    "compose",
+    "create",
+    "get_subtype",
+    "invert",
+    "invert_with_doc",
+    "is_noop",
+    "normalize",
+    "register_subtype",
+    "transform",
+    "transform_path",
+    "transform_x",
+]
+
+TYPE_NAME: Final = "json0"
+TYPE_URI: Final = "http://sharejs.org/types/JSONv0"
+
+
+def check_op(op: Any) -> None:
+    """Raise :class:`InvalidOpError` (:class:`UnknownTypeError` for an unknown ``t``) unless
+    ``op`` is a well-formed json0 op. Whether it fits a document is :func:`apply`'s business."""
+    _check_op(op)
+
+
+def create(data: Any = None) -> Any:
+    """A new document: a copy of ``data`` (plain JSON), or ``None``."""
+    return copy_json(data)
+
+
+def apply(snapshot: Any, op: Any) -> Any:
+    """The document after ``op``; ``snapshot`` is left as it was."""
+    _check_op(op)
+    return apply_op(snapshot, op)
+
+
+def apply_and_invert(snapshot: Any, op: Any) -> tuple[Any, Op]:
+    """``(apply(snapshot, op), invert_with_doc(op, snapshot))`` in one pass."""
+    _check_op(op)
+    inverse: Op = []
+    result = apply_op(snapshot, op, inverse)
+    inverse.reverse()
+    return result, inverse
+
+
+def invert_with_doc(op: Any, snapshot: Any) -> Op:
+    """The exact inverse of ``op`` as applied to ``snapshot``.
+
+    Removed values are read from the document (not from the op's ``ld``/``od``/``sd``), and
+    subtype components are inverted by their subtype against the value they change, so
+    ``apply(apply(s, op), invert_with_doc(op, s)) == s`` for every op that applies to ``s``.
+    """
+    return apply_and_invert(snapshot, op)[1]
+
+
+def transform(op: Any, other: Any, side: Any) -> Op:
+    """``op`` rewritten to apply after the concurrent ``other``; ``side`` is "left" or "right"."""
+    _check_op(op)
+    _check_op(other)
+    if side != "left" and side != "right":
+        raise InvalidOpError("side must be 'left' or 'right'")
+    return _pairwise_transform(op, other, side, transform_component, _append)
+
+
+def transform_x(left: Any, right: Any) -> tuple[Op, Op]:
+    """``(transform(left, right, "left"), transform(right, left, "right"))`` in one pass."""
+    _check_op(left)
+    _check_op(right)
+    new_left, new_right = _pairwise_transform_x(left, right, transform_component, _append)
+    return list(new_left), new_right
+
+
+def compose(op1: Any, op2: Any) -> Op:
+    """One op doing ``op1`` then ``op2`` (``op1`` kept as it is, ``op2`` merged in)."""
+    _check_op(op1)
+    _check_op(op2)
+    return _compose(op1, op2)
+
+
+def invert(op: Any) -> Op:
+    """The inverse from the op alone: right when its ``ld``/``od``/``sd`` are the removed values
+    and no ``oi``/``li`` replaces a value without saying what it was (see
+    :func:`invert_with_doc`). Subtypes raise :class:`NotInvertibleError` where they must."""
+    _check_op(op)
+    return _invert(op)
+
+
+def normalize(op: Any) -> Op:
+    """``op`` rebuilt the reference's way: a lone component is wrapped, a missing ``p`` is
+    ``[]``, neighbours merge as in :func:`compose`."""
+    if type(op) is dict:
+        op = [op]
+    if type(op) is not list:
+        raise InvalidOpError("a json0 op is a list of components")
+    components = [{**c, "p": []} if type(c) is dict and c.get("p") is None else c for c in op]
+    _check_op(components)
+    return _normalize(components)
+
+
+def _component_is_noop(c: Component) -> bool:
+    found = kind(c)
+    if found == "na":
+        return bool(c["na"] == 0)
+    if found == "lm":
+        return bool(c["p"][-1] == c["lm"])
+    if found == "si":
+        return c.get("si", c.get("sd")) == ""
+    if found == "t":
+        return get_subtype(c["t"]).is_noop(c["o"])
+    return False
+
+
+def is_noop(op: Any) -> bool:
+    """Whether ``op`` changes no document (every component does nothing)."""
+    _check_op(op)
+    return all(_component_is_noop(c) for c in op)
+
+
+def _shift(path: list[Any], c: Component) -> bool:
+    """Move ``path`` (in place) through the list component ``c``; ``False`` if it is gone."""
+    where, index = c["p"][:-1], c["p"][-1]
+    depth = len(where)
+    if len(path) <= depth or path[:depth] != where:
+        return True
+    mine = path[depth]
+    if type(mine) is not int or type(index) is not int:
+        return True
+    if "lm" in c:
+        if mine == index:
+            path[depth] = c["lm"]
+            return True
+        if mine > index:
+            mine -= 1
+        if mine >= c["lm"]:
+            mine += 1
+        path[depth] = mine
+    elif "ld" in c:
+        if mine == index:
+            return False
+        if "li" not in c and mine > index:
+            path[depth] = mine - 1
+    elif mine >= index:
+        path[depth] = mine + 1
+    return True
+
+
+def transform_path(path: Any, op: Any) -> list[str | int] | None:
+    """Where the value at ``path`` is after ``op``; ``None`` once it is deleted or replaced.
+
+    List inserts, deletes and moves shift indexes; an ``oi``/``od``/``ld`` at the path or
+    above it removes it. Text and number edits leave paths alone (a text selection moves
+    with its subtype's cursor transform instead).
+    """
+    check_path(path)
+    _check_op(op)
+    moved: list[Any] = list(path)
+    for c in op:
+        found = kind(c)
+        if found == "oi":
+            if moved[: len(c["p"])] == c["p"]:
+                return None
+        elif (found == "li" or found == "lm") and not _shift(moved, c):
+            return None
+    return moved
