@@ -143,7 +143,8 @@ class Accounts:
         """Revoke every live session of a user (log out everywhere); returns how many."""
         with translated():
             status = await self._pool.execute(
-                "UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL",
+                "UPDATE sessions SET revoked_at = now()"
+                " WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now()",
                 user_id,
             )
         return int(status.split()[-1])

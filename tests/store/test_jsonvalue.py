@@ -1,0 +1,69 @@
+"""Values jsonb (or a JavaScript client) cannot hold are refused before they reach PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from server.errors import BadData
+from server.ids import UserId
+from server.jsonvalue import MAX_DEPTH, MAX_SAFE_INTEGER, check_jsonb
+from server.store.postgres import PostgresStore
+from tests.store.conftest import document
+
+
+def _nested(depth: int) -> Any:
+    value: Any = 0
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"a": [1, 2.5, -0.0, True, None, "text", {"b": {}}]},
+        MAX_SAFE_INTEGER,
+        -MAX_SAFE_INTEGER,
+        "emoji \U0001f600 and \u00e9",
+        _nested(MAX_DEPTH),
+        1e308,
+    ],
+)
+def test_accepted(value: Any) -> None:
+    check_jsonb(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("a\x00b", "U\\+0000"),
+        ({"k\x00": 1}, "U\\+0000"),
+        ({"s": "\ud800"}, "surrogate"),
+        ({"\udfff": 1}, "surrogate"),
+        (float("nan"), "not a JSON number"),
+        ([float("inf")], "not a JSON number"),
+        (-float("inf"), "not a JSON number"),
+        (MAX_SAFE_INTEGER + 1, "2\\*\\*53"),
+        ({"n": -(2**64)}, "2\\*\\*53"),
+        (_nested(MAX_DEPTH + 1), "deeper"),
+        (_nested(100_000), "deeper"),
+        ((1, 2), "tuple"),
+        ({1: "x"}, "key"),
+        ({"s": {1, 2}}, "set"),
+    ],
+)
+def test_refused(value: Any, reason: str) -> None:
+    with pytest.raises(BadData, match=reason):
+        check_jsonb(value)
+
+
+async def test_store_refuses_before_writing(pg_store: PostgresStore, owner: UserId) -> None:
+    for bad in ({"title": "\ud800"}, {**document(), "settings": {"n": 2**60}}):
+        with pytest.raises(BadData):
+            await pg_store.create_dashboard(owner_id=owner, title="x", document=bad)
+    count = await pg_store.pool.fetchval(
+        "SELECT count(*) FROM dashboards WHERE owner_id = $1 AND title = 'x'", owner
+    )
+    assert count == 0
