@@ -109,14 +109,15 @@ def validate_change(doc: Mapping[str, Any], path: PathLike) -> None:
         validate_document(doc)
         return
     check_keys(doc, (), DOCUMENT_FIELDS, ())
-    head = path[0]
+    head, widgets = path[0], doc["widgets"]
+    if not isinstance(widgets, dict):
+        fail(("widgets",), "must be an object")
     if head == "layout":
-        check_layout(doc["layout"], doc["widgets"])
+        check_layout(doc["layout"], widgets)
     elif head == "widgets" and len(path) == 1:
-        _check_widgets(doc["widgets"], ("widgets",))
-        check_layout(doc["layout"], doc["widgets"])
+        _check_widgets(widgets, ("widgets",))
+        check_layout(doc["layout"], widgets)
     elif head == "widgets" and len(path) == 2:
-        widgets = doc["widgets"]
         _check_widget_count(widgets)
         if path[1] in widgets:
             check_widget_id(path[1], ("widgets",))
@@ -124,7 +125,7 @@ def validate_change(doc: Mapping[str, Any], path: PathLike) -> None:
         check_layout(doc["layout"], widgets)
     elif head == "widgets":
         widget_path = ("widgets", path[1])
-        widget = doc["widgets"][path[1]]
+        widget = widgets[path[1]]
         if not isinstance(widget, dict):
             fail(widget_path, "must be an object")
         check_keys(widget, widget_path, WIDGET_FIELDS, WIDGET_OPTIONAL_FIELDS)
@@ -216,6 +217,31 @@ def check_layout(layout: object, widgets: Mapping[str, Any]) -> None:
     for widget_id in widgets:
         if widget_id not in seen:
             fail(("layout",), f"misses widget {json.dumps(widget_id)}")
+
+
+# Reading a document that should be valid. Builders must stay total on anything, so each
+# step checks the kind of what it steps into.
+
+
+def widgets_of(doc: Mapping[str, Any]) -> dict[str, Any]:
+    widgets = doc.get("widgets")
+    if not isinstance(widgets, dict):
+        fail(("widgets",), "must be an object")
+    return widgets
+
+
+def layout_of(doc: Mapping[str, Any]) -> list[Any]:
+    layout = doc.get("layout")
+    if not isinstance(layout, list):
+        fail(("layout",), "must be an array")
+    return layout
+
+
+def widget_of(doc: Mapping[str, Any], widget_id: str) -> dict[str, Any]:
+    widget = widgets_of(doc).get(widget_id)
+    if not isinstance(widget, dict):
+        fail(("widgets", widget_id), "no such widget")
+    return widget
 
 
 def json_equal(a: object, b: object) -> bool:
@@ -322,7 +348,7 @@ def is_rich_body(value: object) -> bool:
     return isinstance(value, dict) and set(value) == {"ops"}
 
 
-def _check_body(body: object, path: PathLike) -> None:
+def check_body(body: object, path: PathLike) -> None:
     if isinstance(body, str):
         check_text(body, path, MAX_TEXT)
         return
@@ -406,7 +432,7 @@ _WIDGET_CHECKS: dict[str, _Check] = {
     "config": check_json_object,
     "data": check_json_object,
     "isLocked": _check_bool,
-    "body": _check_body,
+    "body": check_body,
 }
 
 _DOCUMENT_CHECKS: dict[str, _Check] = {

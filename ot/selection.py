@@ -1,0 +1,151 @@
+"""Presence carried through concurrent ops: text selections, and the widget a user is on.
+
+Shapes (other keys are passed through untouched)::
+
+    selection := {"p": path of a text field, "index": int >= 0, "length": int >= 0}
+    presence  := {"cursor"?, "selection"?: selection | null, "viewport"?, "color"?,
+                  "widgetId"?: str | null}
+
+Positions count in the units of the op that edits the field: code points for text-unicode,
+UTF-16 code units for rich-text bodies and for json0's ``si``/``sd`` and text0 (as ot-json0
+counts them). A plain-text field should be edited one way only; mixing the two moves a
+selection wrongly by the number of characters outside the BMP in front of it. Example: on a title "Hello", a
+selection of "ello" moves right when a concurrent op inserts in front of it::
+
+    transform_selection({"p": ["title"], "index": 1, "length": 4},
+                        [{"p": ["title"], "t": "text-unicode", "o": ["Oh, "]}])
+    -> {"p": ["title"], "index": 5, "length": 4}
+
+``is_own`` says the op came from the selection's owner: an insert exactly at the owner's caret
+then lands before it, as typing does. (text-unicode ignores ownership, like its reference.)
+Both ends move independently, so text inserted inside a selection grows it and deleting
+around it collapses it. A selection whose field is removed or replaced becomes None.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ot import json0, rich_text, text_unicode
+from ot.errors import InvalidOpError
+
+
+def transform_selection(
+    selection: object, op: object, *, is_own: bool = False
+) -> dict[str, Any] | None:
+    """``selection`` after ``op``, or None when its text field is gone."""
+    path, start, end = _parse_selection(selection)
+    assert isinstance(selection, dict)
+    for component in _checked(op):
+        target = component["p"]
+        if "t" in component and target == path:
+            start, end = _through_subtype(component["t"], component["o"], start, end, is_own)
+        elif ("si" in component or "sd" in component) and target[:-1] == path:
+            edit = (target[-1], component.get("si"), component.get("sd"))
+            start, end = _through_string(*edit, start, is_own), _through_string(*edit, end, is_own)
+        moved = json0.transform_path(path, [component])
+        if moved is None:
+            return None
+        path = list(moved)
+    return {**selection, "p": path, "index": start, "length": max(end - start, 0)}
+
+
+def transform_presence(value: object, op: object, *, is_own: bool = False) -> dict[str, Any] | None:
+    """A whole presence value after ``op``; None stays None (no presence)."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise InvalidOpError("a presence value is an object")
+    components = _checked(op)
+    out = dict(value)
+    selection = value.get("selection")
+    if selection is not None:
+        out["selection"] = transform_selection(selection, op, is_own=is_own)
+    widget_id = value.get("widgetId")
+    if widget_id is not None:
+        if not isinstance(widget_id, str):
+            raise InvalidOpError("a presence's widgetId is a string or null")
+        if not _widget_survives(widget_id, components):
+            out["widgetId"] = None
+    return out
+
+
+def _checked(op: object) -> list[dict[str, Any]]:
+    json0.check_op(op)
+    if not isinstance(op, list) or not all(isinstance(c, dict) for c in op):
+        raise InvalidOpError("a json0 op is a list of components")
+    return op
+
+
+def _parse_selection(selection: object) -> tuple[list[str | int], int, int]:
+    if not isinstance(selection, dict):
+        raise InvalidOpError("a selection is an object")
+    path, index, length = selection.get("p"), selection.get("index"), selection.get("length", 0)
+    if not isinstance(path, list) or not all(_is_key(key) for key in path):
+        raise InvalidOpError("a selection's p is a path of strings and indexes")
+    if not _is_count(index) or not _is_count(length):
+        raise InvalidOpError("a selection's index and length are integers >= 0")
+    assert isinstance(index, int) and isinstance(length, int)
+    return list(path), index, index + length
+
+
+def _is_key(key: object) -> bool:
+    return isinstance(key, str) or _is_count(key)
+
+
+def _is_count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 2**53 - 1
+
+
+def _through_subtype(
+    name: object, sub_op: Any, start: int, end: int, is_own: bool
+) -> tuple[int, int]:
+    if name == "text-unicode":
+        return (
+            text_unicode.transform_position(start, sub_op, is_own),
+            text_unicode.transform_position(end, sub_op, is_own),
+        )
+    if name == "rich-text":
+        selected = {"index": start, "length": end - start}
+        moved = rich_text.transform_presence(selected, sub_op, is_own) or selected
+        return moved["index"], moved["index"] + moved["length"]
+    if name == "text0":
+        for part in sub_op:
+            edit = (part["p"], part.get("i"), part.get("d"))
+            start, end = _through_string(*edit, start, is_own), _through_string(*edit, end, is_own)
+        return start, end
+    # Some other registered subtype at this path: it is not text we know how to follow.
+    return start, end
+
+
+def _through_string(where: object, inserted: object, deleted: object, at: int, is_own: bool) -> int:
+    """Position ``at`` after inserting or deleting a string at ``where`` (json0 si/sd, or a
+    text0 part). A key that is no index cannot be a place in a string: nothing moves."""
+    if not isinstance(where, int) or isinstance(where, bool):
+        return at
+    if isinstance(inserted, str):
+        if where < at or (where == at and is_own):
+            return at + rich_text.utf16_length(inserted)
+        return at
+    size = rich_text.utf16_length(deleted) if isinstance(deleted, str) else 0
+    if at <= where:
+        return at
+    return where if at <= where + size else at - size
+
+
+def _widget_survives(widget_id: str, op: list[dict[str, Any]]) -> bool:
+    """Whether widget ``widget_id`` still exists after ``op``, if it existed before."""
+    exists = True
+    for component in op:
+        path = component["p"]
+        if "oi" not in component and "od" not in component:
+            continue
+        new = component.get("oi")
+        if path == ["widgets", widget_id]:
+            exists = "oi" in component
+        elif path == ["widgets"]:
+            exists = isinstance(new, dict) and widget_id in new
+        elif path == []:
+            widgets = new.get("widgets") if isinstance(new, dict) else None
+            exists = isinstance(widgets, dict) and widget_id in widgets
+    return exists

@@ -1,0 +1,262 @@
+"""Properties of the domain-op builder over random documents and random domain ops.
+
+Whatever a client sends, ``build`` either refuses it with DocumentError / InvalidOpError or
+returns an op that turns a valid document into a valid one, undoes exactly, and classifies
+back to the domain op it came from.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from ot import json0, rich_text
+from ot.dashboard import OPERATION_TYPES, build, build_all, classify, parse_domain_op
+from ot.document import WIDGET_TYPES, is_rich_body, rich_length, validate_document
+from ot.errors import DocumentError, InvalidOpError, OTError
+
+ALPHABET = "ab \né😀"
+IDS = ("w1", "w2", "w3", "x" * 64)
+
+texts = st.text(alphabet=ALPHABET, max_size=6)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 5) | texts,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from("abc"), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+json_objects = st.dictionaries(st.sampled_from("abc"), json_values, max_size=3)
+attributes = st.sampled_from([{"bold": True}, {"color": "red"}, {"bold": True, "color": "blue"}])
+
+
+def _canonical(ops: list[dict[str, Any]]) -> dict[str, Any]:
+    # Documents as Quill keeps them (neighbours merged), so an edit and its undo give back
+    # the very same JSON.
+    return rich_text.normalize(ops)
+
+
+rich_bodies = st.lists(
+    st.fixed_dictionaries(
+        {
+            "insert": st.text(alphabet=ALPHABET, min_size=1, max_size=4)
+            | st.just({"image": "a.png"})
+        },
+        optional={"attributes": attributes},
+    ),
+    min_size=1,
+    max_size=4,
+).map(_canonical)
+positions = st.fixed_dictionaries(
+    {
+        "x": st.integers(0, 40),
+        "y": st.integers(0, 40),
+        "width": st.integers(1, 12),
+        "height": st.integers(1, 12),
+    },
+    optional={"zIndex": st.integers(-3, 3)},
+)
+_widget_fields = {
+    "type": st.sampled_from(WIDGET_TYPES),
+    "title": texts,
+    "position": positions,
+    "config": json_objects,
+    "data": json_objects,
+    "isLocked": st.booleans(),
+}
+# Most widgets have a body, most bodies rich text: that is where the text ops go.
+widgets = st.fixed_dictionaries({**_widget_fields, "body": rich_bodies}) | st.fixed_dictionaries(
+    _widget_fields, optional={"body": texts}
+)
+
+
+@st.composite
+def documents(draw: st.DrawFn) -> dict[str, Any]:
+    least = draw(st.sampled_from([1, 1, 1, 0]))
+    items = draw(st.dictionaries(st.sampled_from(IDS), widgets, min_size=least, max_size=3))
+    doc = {
+        "title": draw(texts),
+        "description": draw(texts),
+        "settings": draw(json_objects),
+        "widgets": items,
+        "layout": draw(st.permutations(list(items))),
+    }
+    validate_document(doc)
+    return doc
+
+
+def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    yield prefix
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _paths(item, (*prefix, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _paths(item, (*prefix, index))
+        yield (*prefix, len(value))
+
+
+@st.composite
+def domain_ops(draw: st.DrawFn, doc: dict[str, Any]) -> dict[str, Any]:
+    """Mostly ops that fit ``doc``, with enough misfits to exercise every refusal."""
+    kind = draw(st.sampled_from(OPERATION_TYPES))
+    existing = list(doc["widgets"])
+    pick_existing = bool(existing) and draw(st.integers(0, 5)) > 0
+    target = draw(st.sampled_from(existing if pick_existing else list(IDS)))
+    rich = [key for key, item in doc["widgets"].items() if is_rich_body(item.get("body"))]
+    if rich and (kind == "format" or (kind in ("insert", "delete") and draw(st.booleans()))):
+        target = draw(st.sampled_from(rich))
+    widget = doc["widgets"].get(target, {})
+    count = st.integers(0, 12)
+    if kind == "addWidget":
+        return {
+            "type": kind,
+            "targetId": target,
+            "value": draw(widgets),
+            "position": draw(st.none() | count),
+        }
+    if kind == "removeWidget":
+        return {"type": kind, "targetId": target}
+    if kind == "move":
+        value = {"x": draw(st.integers(-1, 60)), "y": draw(st.integers(0, 60))}
+        if draw(st.booleans()):
+            value["zIndex"] = draw(st.integers(-9, 9))
+        return {"type": kind, "targetId": target, "value": value}
+    if kind == "resize":
+        return {
+            "type": kind,
+            "targetId": target,
+            "value": {"width": draw(st.integers(0, 60)), "height": draw(st.integers(1, 60))},
+        }
+    if kind == "update":
+        if draw(st.booleans()):
+            path = draw(st.sampled_from(list(_paths(widget))))
+            dop: dict[str, Any] = {"type": kind, "targetId": target, "path": list(path)}
+        else:
+            path = draw(st.sampled_from(list(_paths(doc))))
+            dop = {"type": kind, "path": list(path)}
+        if draw(st.integers(0, 3)):
+            dop["value"] = draw(json_values | positions | widgets | st.sampled_from(WIDGET_TYPES))
+        if draw(st.integers(0, 3)) == 0:
+            dop["oldValue"] = draw(json_values)
+        return dop
+    if draw(st.integers(0, 4)):
+        fields = ["body", "body", "title", "type"] if "body" in widget else ["title", "type"]
+        if kind == "format" and is_rich_body(widget.get("body")):
+            fields = ["body"]
+        field = draw(st.sampled_from(fields))
+        dop = {"type": kind, "targetId": target, "path": [field]}
+        current = widget.get(field)
+    else:
+        field = draw(st.sampled_from(["title", "description"]))
+        dop = {"type": kind, "path": [field]}
+        current = doc[field]
+    size = rich_length(current) if is_rich_body(current) else len(current or "")
+    dop["position"] = position = draw(st.integers(0, size + 1))
+    if kind == "insert":
+        dop["value"] = draw(st.text(alphabet=ALPHABET, min_size=1, max_size=4))
+        if draw(st.booleans()):
+            dop["attributes"] = draw(attributes)
+    else:
+        dop["length"] = draw(st.integers(1, max(size - position + 1, 1)))
+    if kind == "format":
+        dop["attributes"] = draw(attributes | st.just({"bold": None}))
+    return dop
+
+
+def _needs_document_to_invert(op: list[dict[str, Any]]) -> bool:
+    return any(
+        "delete" in part or "attributes" in part
+        for component in op
+        if component.get("t") == "rich-text"
+        for part in component["o"]
+        if "insert" not in part
+    )
+
+
+def check_built(doc: dict[str, Any], dop: dict[str, Any]) -> None:
+    try:
+        op = build(doc, dop)
+    except (DocumentError, InvalidOpError) as error:
+        event(f"refused: {dop['type']} ({type(error).__name__})")
+        return
+    event(f"built: {dop['type']}")
+    after = json0.apply(doc, op)
+    validate_document(after)
+    assert json0.apply(after, json0.invert_with_doc(op, doc)) == doc
+    if not _needs_document_to_invert(op):
+        assert json0.apply(after, json0.invert(op)) == doc
+    kind, target = classify(op)
+    assert kind in OPERATION_TYPES
+    if dop["type"] != "update":
+        assert (kind, target) == (dop["type"], dop.get("targetId"))
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_built_ops_keep_the_document_valid_and_undo(data: st.DataObject) -> None:
+    doc = data.draw(documents())
+    check_built(doc, data.draw(domain_ops(doc)))
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_build_all_equals_building_one_by_one(data: st.DataObject) -> None:
+    doc = data.draw(documents())
+    dops = data.draw(st.lists(domain_ops(doc), min_size=1, max_size=4))
+    try:
+        op = build_all(doc, dops)
+    except (DocumentError, InvalidOpError):
+        return
+    current = doc
+    for dop in dops:
+        current = json0.apply(current, build(current, dop))
+    after = json0.apply(doc, op)
+    assert after == current
+    validate_document(after)
+    assert json0.apply(after, json0.invert_with_doc(op, doc)) == doc
+
+
+FIELD_NAMES = (
+    *("type", "targetId", "path", "value", "oldValue", "position", "length", "attributes"),
+    *("p", "t", "o", "oi", "od", "li", "ld", "si", "sd", "na", "lm", "x", "y", "ops"),
+)
+garbage = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text(max_size=4)
+    | st.sampled_from(OPERATION_TYPES + IDS + ("body", "title", "position", "widgets", "layout")),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(FIELD_NAMES) | st.text(max_size=2),
+            inner,
+            max_size=6,
+        )
+    ),
+    max_leaves=16,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.data())
+def test_garbage_meets_only_ot_errors(data: st.DataObject) -> None:
+    doc = data.draw(documents() | garbage)
+    dop = data.draw(garbage)
+    calls: list[Callable[[], object]] = [
+        lambda: build(doc, dop),
+        lambda: build_all(doc, [dop]),
+        lambda: parse_domain_op(dop),
+        lambda: classify(dop),
+        lambda: classify([dop]),
+        lambda: validate_document(doc),
+    ]
+    for call in calls:
+        with contextlib.suppress(OTError):
+            call()
