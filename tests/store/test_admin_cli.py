@@ -69,7 +69,7 @@ async def test_partitions_status_ensure_drop(
     assert (code, status["rows_in_default"]) == (EXIT_OK, 0)
     assert any(p["name"] == "operations_p197503" and p["rows"] == 1 for p in status["partitions"])
     code, out, _ = await run(capsys, "partitions", "drop", "--before", "1976-01", "--dry-run")
-    assert (code, out.strip()) == (EXIT_OK, "would drop operations_p197503")
+    assert code == EXIT_OK and "would drop operations_p197503" in out.splitlines()
     code, _, _ = await run(capsys, "partitions", "drop")
     assert code == EXIT_USAGE
     code, _, err = await run(capsys, "partitions", "drop", "--before", "1976-13")
