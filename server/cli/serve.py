@@ -1,17 +1,341 @@
-"""``tandem serve`` and the account commands (user, token, dashboard)."""
+"""``tandem serve`` and the account commands: ``user create``, ``token issue``, ``dashboard create``.
+
+``serve`` starts the embedded PostgreSQL and Redis itself when ``DATABASE_URL`` / ``REDIS_URL``
+are unset (so every worker shares them), migrates, and prints how to connect. With ``--demo``
+it also makes sure a demo user (``demo``) and a demo dashboard exist, creating them only when
+the database has no users at all, and prints a fresh token for that user.
+
+Tokens are printed once and stored only as their SHA-256; passwords are stored as Argon2id.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import dataclasses
+import os
+import sys
+from collections.abc import Callable, Coroutine, Iterator
+from datetime import timedelta
+from typing import Any, TypeVar
+from uuid import UUID
 
-from server.cli import EXIT_OK
+import orjson
+
+from ot.document import new_document
+from server import log
+from server.auth import hash_password, issue_token
+from server.cli import EXIT_NOT_FOUND, EXIT_OK, EXIT_PROBLEM, EXIT_UNAVAILABLE, EXIT_USAGE
+from server.embedded import EmbeddedPostgres, EmbeddedServices
+from server.errors import BadRequest, NotFound, StoreUnavailable, TandemError
+from server.ids import UserId
+from server.settings import Settings
+from server.store.accounts import Accounts
+from server.store.audit import AuditLog
+from server.store.catalog import Catalog
+from server.store.migrate import migrate
+from server.store.pool import open_pool
+from server.store.postgres import PostgresStore
+
+DEMO_USERNAME = "demo"
+DEMO_EMAIL = "demo@tandem.invalid"
+DEMO_TITLE = "Demo dashboard"
+
+_T = TypeVar("_T")
+
+
+@contextlib.contextmanager
+def _services(settings: Settings, *, redis: bool) -> Iterator[Settings]:
+    """Settings whose URLs point at running services, starting embedded ones as needed (the
+    account commands need PostgreSQL only)."""
+    if not redis:
+        if settings.database_url is not None:
+            yield settings
+            return
+        postgres = EmbeddedPostgres(settings.home.resolve() / "pg")
+        try:
+            url = _started(postgres.start)
+            yield dataclasses.replace(settings, database_url=url)
+        finally:
+            postgres.stop()
+        return
+    embedded = EmbeddedServices(
+        root=settings.home, database_url=settings.database_url, redis_url=settings.redis_url
+    )
+    try:
+        urls = _started(embedded.start)
+        yield dataclasses.replace(
+            settings, database_url=urls.database_url, redis_url=urls.redis_url
+        )
+    finally:
+        embedded.stop()
+
+
+def _started(start: Callable[[], _T]) -> _T:
+    try:
+        return start()
+    except Exception as exc:  # the embedded servers report failures in many ways
+        raise StoreUnavailable(f"embedded services did not start: {exc}") from exc
+
+
+def _emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
+    print(orjson.dumps(data).decode() if args.json else text)
+
+
+def _run(args: argparse.Namespace, work: Callable[[Settings], Coroutine[Any, Any, int]]) -> int:
+    """Run ``work`` against the database (migrated first) and map failures to exit codes."""
+    statuses: list[tuple[type[TandemError], int]] = [
+        (StoreUnavailable, EXIT_UNAVAILABLE),
+        (NotFound, EXIT_NOT_FOUND),
+        (BadRequest, EXIT_USAGE),
+        (TandemError, EXIT_PROBLEM),
+    ]
+    try:
+        with _services(Settings.from_env(), redis=False) as settings:
+            return asyncio.run(_migrated(settings, work))
+    except TandemError as exc:
+        status = next(s for kind, s in statuses if isinstance(exc, kind))
+        if args.json:
+            print(orjson.dumps({"error": {"code": exc.code, "message": exc.message}}).decode())
+        print(f"tandem: {exc.message}", file=sys.stderr)
+        return status
+
+
+async def _migrated(
+    settings: Settings, work: Callable[[Settings], Coroutine[Any, Any, int]]
+) -> int:
+    assert settings.database_url is not None
+    if settings.migrate_on_start:
+        await migrate(settings.database_url)
+    return await work(settings)
+
+
+def _user_id(text: str) -> UserId:
+    try:
+        return UserId(UUID(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a user id (a UUID)") from exc
+
+
+# -- account commands --------------------------------------------------------------------
+
+
+def _user_create(args: argparse.Namespace) -> int:
+    async def work(settings: Settings) -> int:
+        assert settings.database_url is not None
+        pool = await open_pool(settings.database_url, min_size=1, max_size=2)
+        try:
+            password = hash_password(args.password) if args.password else None
+            user_id = await Accounts(pool).create_user(args.email, args.username, password)
+            await AuditLog(pool).write_audit("user.created", user_id, details={"via": "cli"})
+        finally:
+            await pool.close()
+        _emit(
+            args,
+            {"id": str(user_id), "email": args.email, "username": args.username},
+            f"created user {args.username} ({user_id})",
+        )
+        return EXIT_OK
+
+    return _run(args, work)
+
+
+def _token_issue(args: argparse.Namespace) -> int:
+    async def work(settings: Settings) -> int:
+        assert settings.database_url is not None
+        pool = await open_pool(settings.database_url, min_size=1, max_size=2)
+        try:
+            accounts = Accounts(pool)
+            await accounts.get_user(args.user)  # NotFound: exit 4
+            token = await issue_token(accounts, args.user, timedelta(days=args.days))
+            await AuditLog(pool).write_audit("token.issued", args.user, details={"via": "cli"})
+        finally:
+            await pool.close()
+        _emit(args, {"user": str(args.user), "token": token, "days": args.days}, token)
+        return EXIT_OK
+
+    return _run(args, work)
+
+
+def _dashboard_create(args: argparse.Namespace) -> int:
+    async def work(settings: Settings) -> int:
+        assert settings.database_url is not None
+        store = await PostgresStore.open(settings.database_url, min_size=1, max_size=2)
+        try:
+            await Accounts(store.pool).get_user(args.owner)
+            head = await store.create_dashboard(
+                owner_id=args.owner, title=args.title, document=new_document(args.title)
+            )
+            await AuditLog(store.pool).write_audit(
+                "dashboard.created", args.owner, head.dashboard_id, {"via": "cli"}
+            )
+        finally:
+            await store.close()
+        _emit(
+            args,
+            {"id": str(head.dashboard_id), "owner": str(args.owner), "title": args.title},
+            str(head.dashboard_id),
+        )
+        return EXIT_OK
+
+    return _run(args, work)
+
+
+# -- serve --------------------------------------------------------------------------------
+
+
+async def _demo(settings: Settings) -> tuple[UserId, UUID, str] | None:
+    """The demo user, its dashboard and a fresh token; None when the database belongs to
+    real users (it has users, none of them the demo user)."""
+    assert settings.database_url is not None
+    store = await PostgresStore.open(settings.database_url, min_size=1, max_size=2)
+    try:
+        pool = store.pool
+        accounts = Accounts(pool)
+        user = await accounts.find_user(DEMO_USERNAME)
+        if user is None:
+            if await pool.fetchval("SELECT EXISTS (SELECT 1 FROM users)"):
+                return None
+            user_id = await accounts.create_user(DEMO_EMAIL, DEMO_USERNAME, display_name="Demo")
+            await AuditLog(pool).write_audit("user.created", user_id, details={"via": "demo"})
+        else:
+            user_id = user.id
+        mine = await Catalog(pool).dashboards_for(user_id, limit=1)
+        if mine:
+            dashboard_id: UUID = mine[0].id
+        else:
+            head = await store.create_dashboard(
+                owner_id=user_id, title=DEMO_TITLE, document=new_document(DEMO_TITLE)
+            )
+            dashboard_id = head.dashboard_id
+        token = await issue_token(accounts, user_id)
+        return user_id, dashboard_id, token
+    finally:
+        await store.close()
+
+
+def _url(settings: Settings) -> str:
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+    return f"ws://{host}:{settings.port}/ws"
+
+
+def _banner_data(settings: Settings, demo: tuple[UserId, UUID, str] | None) -> dict[str, Any]:
+    data: dict[str, Any] = {"url": _url(settings), "demo": None}
+    if demo is not None:
+        user_id, dashboard_id, token = demo
+        data["demo"] = {"user": str(user_id), "token": token, "dashboard": str(dashboard_id)}
+    return data
+
+
+def _banner(settings: Settings, demo: tuple[UserId, UUID, str] | None, wanted: bool) -> str:
+    url = _url(settings)
+    lines = [f"Tandem is starting on {url}"]
+    if demo is not None:
+        user_id, dashboard_id, token = demo
+        lines += [
+            f"  demo user:      {DEMO_USERNAME} ({user_id})",
+            f"  demo token:     {token}",
+            f"  demo dashboard: {dashboard_id}",
+            "Try it (type the two messages after connecting):",
+            f"  {sys.executable} -m websockets {url}",
+            f'  {{"a":"auth","token":"{token}"}}',
+            f'  {{"a":"s","c":"dashboards","d":"{dashboard_id}"}}',
+        ]
+    elif wanted:
+        lines.append("  (no demo: this database already has users)")
+    else:
+        lines += [
+            "Create a user and a token to connect:",
+            "  tandem user create --email you@example.com --username you",
+            "  tandem token issue --user <user id>",
+            'then send {"a":"auth","token":"<token>"} as the first message.',
+        ]
+    return "\n".join(lines)
 
 
 def _serve(args: argparse.Namespace) -> int:
-    print("tandem: the realtime gateway is not built yet")
+    import uvicorn
+
+    from server.app import uvicorn_options
+
+    base = Settings.from_env()
+    base = dataclasses.replace(
+        base,
+        host=args.host or base.host,
+        port=args.port if args.port is not None else base.port,
+        workers=args.workers or base.workers,
+    )
+    log.configure(fmt=base.log_format, level=base.log_level)
+    try:
+        with _services(base, redis=True) as settings:
+            assert settings.database_url is not None and settings.redis_url is not None
+            demo = asyncio.run(_prepare(settings, args.demo))
+            if args.json:
+                print(orjson.dumps(_banner_data(settings, demo)).decode(), flush=True)
+            else:
+                print(_banner(settings, demo, args.demo), flush=True)
+            # Workers build their app from the environment: point them at these services.
+            os.environ["DATABASE_URL"] = settings.database_url
+            os.environ["REDIS_URL"] = settings.redis_url
+            uvicorn.run(
+                "server.app:app_from_env",
+                factory=True,
+                host=settings.host,
+                port=settings.port,
+                workers=settings.workers,
+                log_level=settings.log_level,
+                **uvicorn_options(settings),
+            )
+    except TandemError as exc:
+        print(f"tandem serve: {exc.message}", file=sys.stderr)
+        return EXIT_UNAVAILABLE if isinstance(exc, StoreUnavailable) else EXIT_PROBLEM
     return EXIT_OK
 
 
+async def _prepare(settings: Settings, demo: bool) -> tuple[UserId, UUID, str] | None:
+    assert settings.database_url is not None
+    await migrate(settings.database_url)
+    return await _demo(settings) if demo else None
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("serve", help="serve the WebSocket gateway and HTTP API")
+    p = sub.add_parser("serve", help="serve the WebSocket gateway")
+    p.add_argument("--host", help="interface to listen on (default TANDEM_HOST or 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default TANDEM_PORT or 8000)")
+    p.add_argument("--workers", type=int, help="worker processes (default TANDEM_WORKERS or 1)")
+    p.add_argument(
+        "--demo",
+        action="store_true",
+        help="on an empty database create a demo user and dashboard; print a token for them",
+    )
+    p.add_argument("--json", action="store_true", help="print the connection details as JSON")
     p.set_defaults(handler=_serve)
+
+    user = sub.add_parser("user", help="manage users").add_subparsers(
+        dest="action", metavar="ACTION", required=True
+    )
+    p = user.add_parser("create", help="create a user")
+    p.add_argument("--email", required=True)
+    p.add_argument("--username", required=True)
+    p.add_argument("--password", help="stored as an Argon2id hash; omit for token-only users")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(handler=_user_create)
+
+    token = sub.add_parser("token", help="manage session tokens").add_subparsers(
+        dest="action", metavar="ACTION", required=True
+    )
+    p = token.add_parser("issue", help="print a new session token for a user")
+    p.add_argument("--user", required=True, type=_user_id, help="user id")
+    p.add_argument("--days", type=int, default=30, help="validity in days (default 30)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(handler=_token_issue)
+
+    dashboard = sub.add_parser("dashboard", help="manage dashboards").add_subparsers(
+        dest="action", metavar="ACTION", required=True
+    )
+    p = dashboard.add_parser("create", help="create an empty dashboard")
+    p.add_argument("--owner", required=True, type=_user_id, help="owner's user id")
+    p.add_argument("--title", required=True)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(handler=_dashboard_create)

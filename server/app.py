@@ -1,0 +1,199 @@
+"""The Starlette application: ``/ws`` (the ShareDB gateway), ``/healthz`` and ``/readyz``.
+
+:func:`create_app` builds it from one :class:`~server.settings.Settings`; its lifespan starts
+whatever the process needs, in order: embedded PostgreSQL and Redis when no URLs are set, the
+migrations (``migrate_on_start``), this month's and the coming months' partitions, the store,
+the Redis client and the hub. Shutdown runs the other way round, after every connection was told
+the server is going away. Other parts of the server add routes with ``extra_routes`` and reach
+the running services through ``app.state.services``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import secrets
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from redis.exceptions import RedisError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.websockets import WebSocket
+
+from server import log
+from server.auth import Roles, install_log_redaction
+from server.dispatch import Services
+from server.embedded import EmbeddedServices
+from server.errors import TandemError
+from server.gateway import Gateway
+from server.hub import RedisHub
+from server.keys import Keys
+from server.lock import connect
+from server.ratelimit import ConnectionLimiter, UserRateLimiter
+from server.settings import Settings
+from server.store.access import Access
+from server.store.accounts import Accounts
+from server.store.audit import AuditLog
+from server.store.catalog import Catalog
+from server.store.migrate import migrate
+from server.store.partitions import ensure_partitions
+from server.store.pool import connection, translated
+from server.store.postgres import PostgresStore
+
+_log = log.get(__name__)
+
+READY_TIMEOUT = 2.0
+
+
+@dataclasses.dataclass
+class Running:
+    """The services of a started app (``app.state.services``)."""
+
+    settings: Settings
+    store: PostgresStore
+    redis: Any
+    hub: RedisHub
+    gateway: Gateway
+    accounts: Accounts
+    access: Access
+    catalog: Catalog
+    audit: AuditLog
+
+
+@contextlib.asynccontextmanager
+async def _services(settings: Settings) -> AsyncIterator[Running]:
+    embedded: EmbeddedServices | None = None
+    if settings.database_url is None or settings.redis_url is None:
+        embedded = EmbeddedServices(
+            root=settings.home, database_url=settings.database_url, redis_url=settings.redis_url
+        )
+        urls = await asyncio.to_thread(embedded.start)
+        settings = dataclasses.replace(
+            settings, database_url=urls.database_url, redis_url=urls.redis_url
+        )
+    assert settings.database_url is not None and settings.redis_url is not None
+    try:
+        if settings.migrate_on_start:
+            await migrate(settings.database_url)
+        async with connection(settings.database_url) as conn:
+            await ensure_partitions(conn)
+        store = await PostgresStore.open(
+            settings.database_url,
+            checkpoint_interval=settings.checkpoint_interval,
+            min_size=settings.pool_min_size,
+            max_size=settings.pool_max_size,
+        )
+        try:
+            redis = connect(settings.redis_url)
+            hub = RedisHub(
+                redis=redis, store=store, settings=settings, gateway_id=secrets.token_hex(8)
+            )
+            await hub.start()
+            keys = Keys(settings.redis_prefix)
+            pool = store.pool
+            running = Running(
+                settings=settings,
+                store=store,
+                redis=redis,
+                hub=hub,
+                gateway=Gateway(
+                    Services(
+                        settings=settings,
+                        hub=hub,
+                        sessions=Accounts(pool),
+                        roles=Roles(Access(pool)),
+                        catalog=Catalog(pool),
+                        audit=AuditLog(pool),
+                        user_limiter=UserRateLimiter(redis, keys, settings.ops_per_second_per_user),
+                        connection_limiter=ConnectionLimiter(
+                            redis, keys, settings.connections_per_user
+                        ),
+                    )
+                ),
+                accounts=Accounts(pool),
+                access=Access(pool),
+                catalog=Catalog(pool),
+                audit=AuditLog(pool),
+            )
+            try:
+                yield running
+            finally:
+                await running.gateway.close()
+                await hub.close()
+                await redis.aclose()
+        finally:
+            await store.close()
+    finally:
+        if embedded is not None:
+            await asyncio.to_thread(embedded.stop)
+
+
+def create_app(
+    settings: Settings | None = None, *, extra_routes: Sequence[BaseRoute] = ()
+) -> Starlette:
+    settings = settings or Settings.from_env()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        install_log_redaction()
+        async with _services(settings) as running:
+            app.state.services = running
+            _log.info("app.started", host=settings.host, port=settings.port)
+            yield
+        _log.info("app.stopped")
+
+    async def websocket(ws: WebSocket) -> None:
+        running: Running = ws.app.state.services
+        await running.gateway.serve(ws)
+
+    async def healthz(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> JSONResponse:
+        running: Running = request.app.state.services
+        problems = []
+        try:
+            async with asyncio.timeout(READY_TIMEOUT):
+                with translated():
+                    await running.store.pool.fetchval("SELECT 1")
+        except (TimeoutError, TandemError) as exc:
+            problems.append(f"postgresql: {type(exc).__name__}")
+        try:
+            async with asyncio.timeout(READY_TIMEOUT):
+                await running.redis.ping()
+        except (TimeoutError, RedisError, OSError) as exc:
+            problems.append(f"redis: {type(exc).__name__}")
+        if problems:
+            return JSONResponse({"status": "unavailable", "problems": problems}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    routes: list[BaseRoute] = [
+        WebSocketRoute("/ws", websocket),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        *extra_routes,
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+def app_from_env() -> Starlette:
+    """The factory ``tandem serve`` gives uvicorn (each worker process calls it)."""
+    settings = Settings.from_env()
+    log.configure(fmt=settings.log_format, level=settings.log_level)
+    return create_app(settings)
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's WebSocket options for these settings: keepalive pings and the frame limit
+    (a little above ``max_message_bytes`` so an oversize message gets Tandem's own error)."""
+    return {
+        "ws_ping_interval": settings.ping_interval,
+        "ws_ping_timeout": settings.ping_timeout,
+        "ws_max_size": settings.max_message_bytes + 64 * 1024,
+        "ws_per_message_deflate": True,
+        "proxy_headers": True,
+    }

@@ -1,0 +1,113 @@
+"""Limits on what one connection and one user may do.
+
+- ops per second per connection: a token bucket in memory (no round trip on the hot path);
+- ops per second per user, across every gateway: a fixed one-second window counter in Redis
+  (``ratelimit:ops:<user>:<second>``, expiring right after its window);
+- connections per user, across every gateway: a sorted set of connection ids scored by when
+  each lease expires. Every live connection renews its lease, so the connections of a gateway
+  that died stop counting once their leases run out, without anyone cleaning up.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from server.errors import StoreUnavailable
+from server.ids import UserId
+from server.keys import Keys
+
+# A connection lease lasts this long; connections renew it at a third of that.
+CONNECTION_LEASE = 60.0
+LEASE_RENEWAL = CONNECTION_LEASE / 3
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    try:
+        yield
+    except RedisError as exc:
+        raise StoreUnavailable(f"Redis unavailable: {exc}") from exc
+
+
+class TokenBucket:
+    """``rate`` tokens a second, at most ``burst`` saved up. Time is passed in (monotonic)."""
+
+    def __init__(self, rate: float, burst: float, now: float) -> None:
+        self.rate = rate
+        self.burst = burst
+        self._tokens = burst
+        self._at = now
+
+    def take(self, now: float, cost: float = 1.0) -> bool:
+        self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
+        self._at = now
+        if self._tokens < cost:
+            return False
+        self._tokens -= cost
+        return True
+
+
+class UserRateLimiter:
+    """Ops per second per user, shared by every gateway through Redis."""
+
+    def __init__(self, redis: Redis, keys: Keys, limit: int) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._limit = limit
+
+    async def allow(self, user_id: UserId, now: float | None = None) -> bool:
+        window = int(time.time() if now is None else now)
+        key = self._keys.rate_limit("ops", str(user_id), window)
+        with _translated():
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.incr(key)
+                pipe.expire(key, 2)
+                count, _ = await pipe.execute()
+        return int(count) <= self._limit
+
+
+def connections_key(keys: Keys, user_id: UserId) -> str:
+    """The sorted set of a user's live connections (not yet in :class:`Keys`)."""
+    return f"{keys.prefix}connections:{user_id}"
+
+
+class ConnectionLimiter:
+    """At most ``limit`` live connections per user, counted across gateways."""
+
+    def __init__(self, redis: Redis, keys: Keys, limit: int) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._limit = limit
+
+    async def acquire(self, user_id: UserId, connection_id: str) -> bool:
+        """Take a lease; False (and nothing kept) when the user is at the limit."""
+        key = connections_key(self._keys, user_id)
+        now = time.time()
+        with _translated():
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.zremrangebyscore(key, "-inf", now)
+                pipe.zadd(key, {connection_id: now + CONNECTION_LEASE})
+                pipe.zcard(key)
+                pipe.expire(key, int(CONNECTION_LEASE) + 1)
+                _, _, count, _ = await pipe.execute()
+            if int(count) <= self._limit:
+                return True
+            await self._redis.zrem(key, connection_id)
+        return False
+
+    async def renew(self, user_id: UserId, connection_id: str) -> None:
+        key = connections_key(self._keys, user_id)
+        with _translated():
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.zadd(key, {connection_id: time.time() + CONNECTION_LEASE}, xx=True)
+                pipe.expire(key, int(CONNECTION_LEASE) + 1)
+                await pipe.execute()
+
+    async def release(self, user_id: UserId, connection_id: str) -> None:
+        with _translated():
+            await self._redis.zrem(connections_key(self._keys, user_id), connection_id)
