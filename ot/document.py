@@ -100,10 +100,12 @@ def validate_widget(widget: object, path: PathLike) -> None:
 
 
 def validate_change(doc: Mapping[str, Any], path: PathLike) -> None:
-    """Validate what a change at ``path`` can have broken in an otherwise valid document.
+    """Validate what a change at ``path`` can have broken in a document valid before it.
 
     The builder calls this after every change instead of :func:`validate_document`, so that a
     keystroke in one widget costs a check of that widget's field, not of the whole dashboard.
+    What is checked is the whole top-level field, widget, or widget field above ``path``, so
+    list indexes inside it never matter.
     """
     if not path:
         validate_document(doc)
@@ -117,7 +119,7 @@ def validate_change(doc: Mapping[str, Any], path: PathLike) -> None:
     elif head == "widgets" and len(path) == 1:
         _check_widgets(widgets, ("widgets",))
         check_layout(doc["layout"], widgets)
-    elif head == "widgets" and len(path) == 2:
+    elif head == "widgets" and (len(path) == 2 or path[1] not in widgets):
         _check_widget_count(widgets)
         if path[1] in widgets:
             check_widget_id(path[1], ("widgets",))
@@ -132,8 +134,28 @@ def validate_change(doc: Mapping[str, Any], path: PathLike) -> None:
         field = path[2]
         if isinstance(field, str) and field in widget:
             _WIDGET_CHECKS[field](widget[field], (*widget_path, field))
-    elif isinstance(head, str):
+    elif isinstance(head, str) and head in doc:
         _DOCUMENT_CHECKS[head](doc[head], (head,))
+
+
+def validate_after(doc: object, op: object) -> None:
+    """Validate ``doc``, the result of applying json0 ``op`` to a valid document, looking only
+    at what the op's components touched: as strict as :func:`validate_document`, at the cost
+    of the edited widget fields rather than of the whole dashboard."""
+    if not isinstance(doc, dict) or not isinstance(op, list):
+        validate_document(doc)
+        return
+    touched: set[tuple[str | int, ...]] = set()
+    for component in op:
+        path = component.get("p") if isinstance(component, dict) else None
+        if not isinstance(path, list) or not all(type(key) in (str, int) for key in path):
+            validate_document(doc)
+            return
+        # List and string edits name an element or an offset: the change is to its container.
+        inside = any(key in component for key in ("li", "ld", "lm", "si", "sd"))
+        touched.add(tuple(path[:-1] if inside else path)[:3])
+    for path in sorted(touched, key=len):
+        validate_change(doc, path)
 
 
 def check_keys(
@@ -172,27 +194,57 @@ def check_position_field(name: str, value: object, path: PathLike) -> None:
     check_integer(value, path, low, high)
 
 
-def check_json(value: object, path: PathLike, depth: int = 0) -> None:
+def check_json(value: object, path: PathLike) -> None:
     """Raise DocumentError unless ``value`` is plain JSON within the depth and number limits."""
+    # The sequencer checks whole documents often: walk fast, and retrace with paths only to
+    # name a problem already known to be there.
+    if not _is_plain_json(value):
+        _find_json_problem(value, path, 0)
+        fail(path, "is not plain JSON")
+
+
+def _is_plain_json(value: object) -> bool:
+    stack: list[tuple[object, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return False
+        if type(item) is str or type(item) is bool or item is None:
+            continue
+        if type(item) is int:
+            if not -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER:
+                return False
+        elif type(item) is float:
+            if not math.isfinite(item):
+                return False
+        elif type(item) is dict:
+            for key, child in item.items():
+                if type(key) is not str:
+                    return False
+                stack.append((child, depth + 1))
+        elif type(item) is list:
+            stack.extend((child, depth + 1) for child in item)
+        else:
+            return False
+    return True
+
+
+def _find_json_problem(value: object, path: PathLike, depth: int) -> None:
     if depth > MAX_DEPTH:
         fail(path, f"nests deeper than {MAX_DEPTH} levels")
-    if value is None or isinstance(value, (bool, str)):
-        return
-    if isinstance(value, int):
-        if abs(value) > MAX_SAFE_INTEGER:
-            fail(path, "integer is too large")
-    elif isinstance(value, float):
-        if not math.isfinite(value):
-            fail(path, "numbers must be finite")
-    elif isinstance(value, dict):
+    if type(value) is int and abs(value) > MAX_SAFE_INTEGER:
+        fail(path, "integer is too large")
+    elif type(value) is float and not math.isfinite(value):
+        fail(path, "numbers must be finite")
+    elif type(value) is dict:
         for key, item in value.items():
-            if not isinstance(key, str):
+            if type(key) is not str:
                 fail(path, "keys must be strings")
-            check_json(item, (*path, key), depth + 1)
-    elif isinstance(value, list):
+            _find_json_problem(item, (*path, key), depth + 1)
+    elif type(value) is list:
         for index, item in enumerate(value):
-            check_json(item, (*path, index), depth + 1)
-    else:
+            _find_json_problem(item, (*path, index), depth + 1)
+    elif type(value) not in (str, bool, int, float) and value is not None:
         fail(path, "is not a JSON value")
 
 

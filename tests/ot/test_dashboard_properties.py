@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from ot import json0, rich_text
 from ot.dashboard import OPERATION_TYPES, build, build_all, classify, parse_domain_op
-from ot.document import WIDGET_TYPES, is_rich_body, rich_length, validate_document
+from ot.document import WIDGET_TYPES, is_rich_body, rich_length, validate_after, validate_document
 from ot.errors import DocumentError, InvalidOpError, OTError
 
 ALPHABET = "ab \né😀"
@@ -260,3 +260,69 @@ def test_garbage_meets_only_ot_errors(data: st.DataObject) -> None:
     for call in calls:
         with contextlib.suppress(OTError):
             call()
+
+
+def _node(doc: Any, path: tuple[Any, ...]) -> Any:
+    for key in path:
+        doc = doc[key]
+    return doc
+
+
+@st.composite
+def raw_components(draw: st.DrawFn, doc: dict[str, Any]) -> dict[str, Any]:
+    """One json0 component that applies to ``doc``, with no regard for the dashboard shape."""
+    path = draw(st.sampled_from([p for p in _paths(doc) if p]))
+    parent = _node(doc, path[:-1])
+    if isinstance(parent, list):
+        choice = draw(st.sampled_from(["li", "ld", "lm"] if path[-1] < len(parent) else ["li"]))
+        if choice == "li":
+            return {"p": list(path), "li": draw(json_values | st.sampled_from(IDS))}
+        if choice == "ld":
+            return {"p": list(path), "ld": parent[path[-1]]}
+        return {"p": list(path), "lm": draw(st.integers(0, len(parent) - 1))}
+    if path[-1] not in parent:
+        return {"p": list(path), "oi": draw(json_values)}
+    node = parent[path[-1]]
+    choices = ["od", "od+oi"]
+    if isinstance(node, str):
+        choices += ["text", "text"]
+    if type(node) in (int, float):
+        choices.append("na")
+    choice = draw(st.sampled_from(choices))
+    if choice == "od":
+        return {"p": list(path), "od": node}
+    if choice == "text":
+        offset = draw(st.integers(0, len(node)))
+        return {"p": list(path), "t": "text-unicode", "o": [offset, "x"] if offset else ["x"]}
+    if choice == "na":
+        return {"p": list(path), "na": draw(st.integers(-3, 3))}
+    new = draw(
+        json_values | widgets | positions | st.sampled_from(WIDGET_TYPES) | st.integers(-2, 9)
+    )
+    return {"p": list(path), "od": node, "oi": new}
+
+
+def _refused(check: Callable[[], object]) -> bool:
+    try:
+        check()
+    except DocumentError:
+        return True
+    return False
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_validate_after_agrees_with_validate_document(data: st.DataObject) -> None:
+    doc = data.draw(documents())
+    op: list[dict[str, Any]] = []
+    after = doc
+    for _ in range(data.draw(st.integers(1, 3))):
+        component = data.draw(raw_components(after))
+        try:
+            after = json0.apply(after, [component])
+        except OTError:
+            continue
+        op.append(component)
+    refused = _refused(lambda: validate_document(after))
+    event("refused" if refused else "valid")
+    assert _refused(lambda: validate_after(after, op)) == refused

@@ -17,6 +17,7 @@ from ot.document import (
     WIDGET_TYPES,
     json_equal,
     new_document,
+    validate_after,
     validate_document,
     validate_widget,
 )
@@ -238,3 +239,16 @@ def test_garbage_inside_a_valid_document_gets_a_document_error(data: st.DataObje
         node[data.draw(st.integers(0, len(node) - 1))] = data.draw(_garbage)
     with contextlib.suppress(DocumentError):
         validate_document(doc)
+
+
+def test_validate_after_checks_what_the_op_touched() -> None:
+    doc = dashboard()
+    doc["widgets"]["w1"]["type"] = "graph"
+    # The op touched only the title, so the broken type (which it did not make) goes unseen.
+    validate_after(doc, [{"p": ["title", 0], "si": "x"}])
+    with pytest.raises(DocumentError, match=r'^\["widgets", "w1", "type"\]'):
+        validate_after(doc, [{"p": ["widgets", "w1", "type"], "od": "chart", "oi": "graph"}])
+    with pytest.raises(DocumentError, match=r'^\["layout"\]'):
+        validate_after({**doc, "layout": ["w1"]}, [{"p": ["layout", 1], "ld": "w2"}])
+    with pytest.raises(DocumentError):
+        validate_after(doc, "not an op")
