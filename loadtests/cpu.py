@@ -1,0 +1,119 @@
+"""Where the CPU went during a measuring window, read from ``/proc`` (Linux only).
+
+The machine is small (2 cores) and the load generator, the servers, PostgreSQL and Redis all
+share it, so a number is only meaningful next to who used the cores. A :class:`CpuProbe` takes
+named sets of processes (by process group, or by pid with their children) and reports, per set,
+the cores it used on average over the window, plus the whole machine's busy cores.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+PROC = Path("/proc")
+
+
+@dataclass(frozen=True)
+class _Stat:
+    pid: int
+    ppid: int
+    pgrp: int
+    ticks: int
+
+
+def _stats() -> list[_Stat]:
+    found: list[_Stat] = []
+    for entry in PROC.iterdir() if PROC.is_dir() else ():
+        if not entry.name.isdigit():
+            continue
+        try:
+            text = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # The command name may hold spaces and parentheses: split after the last ')'.
+        fields = text[text.rindex(")") + 2 :].split()
+        found.append(
+            _Stat(
+                pid=int(entry.name),
+                ppid=int(fields[1]),
+                pgrp=int(fields[2]),
+                ticks=int(fields[11]) + int(fields[12]),
+            )
+        )
+    return found
+
+
+def _machine_busy() -> tuple[int, int]:
+    """(busy, total) jiffies of all cores since boot."""
+    try:
+        first = (PROC / "stat").read_text().splitlines()[0].split()[1:]
+    except OSError:
+        return 0, 0
+    values = [int(v) for v in first]
+    idle = values[3] + (values[4] if len(values) > 4 else 0)
+    return sum(values) - idle, sum(values)
+
+
+def in_groups(pgids: Iterable[int]) -> Callable[[_Stat], bool]:
+    wanted = set(pgids)
+    return lambda stat: stat.pgrp in wanted
+
+
+def with_children(pids: Iterable[int]) -> Callable[[_Stat], bool]:
+    wanted = set(pids)
+    return lambda stat: stat.pid in wanted or stat.ppid in wanted
+
+
+def find_pids(marker: str) -> list[int]:
+    """Processes whose command line contains ``marker`` (e.g. a data directory)."""
+    pids: list[int] = []
+    for entry in PROC.iterdir() if PROC.is_dir() else ():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if marker in cmdline:
+            pids.append(int(entry.name))
+    return pids
+
+
+@dataclass
+class CpuProbe:
+    """Cores used per named set of processes between :meth:`start` and :meth:`stop`."""
+
+    sets: dict[str, Callable[[_Stat], bool]] = field(default_factory=dict)
+    _start: dict[str, int] = field(default_factory=dict, repr=False)
+    _machine: tuple[int, int] = (0, 0)
+    _started_at: float = 0.0
+
+    def _sample(self) -> dict[str, int]:
+        stats = _stats()
+        return {
+            name: sum(s.ticks for s in stats if member(s)) for name, member in self.sets.items()
+        }
+
+    def start(self) -> None:
+        self._start = self._sample()
+        self._machine = _machine_busy()
+        self._started_at = time.monotonic()
+
+    def stop(self) -> dict[str, float]:
+        """Average cores used per set (1.0 = one core fully busy), and ``machine``."""
+        end = self._sample()
+        busy, total = _machine_busy()
+        seconds = max(time.monotonic() - self._started_at, 1e-6)
+        used = {
+            name: round((end[name] - self._start.get(name, 0)) / _TICKS / seconds, 2)
+            for name in self.sets
+        }
+        cores = os.cpu_count() or 1
+        spent = total - self._machine[1]
+        used["machine"] = round(cores * (busy - self._machine[0]) / spent, 2) if spent else 0.0
+        return used
