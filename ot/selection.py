@@ -6,11 +6,14 @@ Shapes (other keys are passed through untouched)::
     presence  := {"cursor"?, "selection"?: selection | null, "viewport"?, "color"?,
                   "widgetId"?: str | null}
 
-Positions count in the units of the op that edits the field: code points for text-unicode,
-UTF-16 code units for rich-text bodies and for json0's ``si``/``sd`` and text0 (as ot-json0
-counts them). A plain-text field should be edited one way only; mixing the two moves a
-selection wrongly by the number of characters outside the BMP in front of it. Example: on a title "Hello", a
-selection of "ello" moves right when a concurrent op inserts in front of it::
+``length`` may be left out (a caret). Positions count in the units of the op that edits the
+field: code points for text-unicode, UTF-16 code units for rich-text bodies and for json0's
+``si``/``sd`` and text0 (as ot-json0 counts them). A plain-text field should be edited one way
+only; mixing the two moves a selection wrongly by the number of characters outside the BMP in
+front of it. ``cursor``, ``viewport`` and ``color`` are not text positions and pass through.
+
+Example: on a title "Hello", a selection of "ello" moves right when a concurrent op inserts in
+front of it::
 
     transform_selection({"p": ["title"], "index": 1, "length": 4},
                         [{"p": ["title"], "t": "text-unicode", "o": ["Oh, "]}])
@@ -24,7 +27,7 @@ around it collapses it. A selection whose field is removed or replaced becomes N
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeGuard
 
 from ot import json0, rich_text, text_unicode
 from ot.errors import InvalidOpError
@@ -34,8 +37,7 @@ def transform_selection(
     selection: object, op: object, *, is_own: bool = False
 ) -> dict[str, Any] | None:
     """``selection`` after ``op``, or None when its text field is gone."""
-    path, start, end = _parse_selection(selection)
-    assert isinstance(selection, dict)
+    original, path, start, end = _parse_selection(selection)
     for component in _checked(op):
         target = component["p"]
         if "t" in component and target == path:
@@ -47,7 +49,7 @@ def transform_selection(
         if moved is None:
             return None
         path = list(moved)
-    return {**selection, "p": path, "index": start, "length": max(end - start, 0)}
+    return {**original, "p": path, "index": start, "length": end - start}
 
 
 def transform_presence(value: object, op: object, *, is_own: bool = False) -> dict[str, Any] | None:
@@ -77,7 +79,7 @@ def _checked(op: object) -> list[dict[str, Any]]:
     return op
 
 
-def _parse_selection(selection: object) -> tuple[list[str | int], int, int]:
+def _parse_selection(selection: object) -> tuple[dict[str, Any], list[str | int], int, int]:
     if not isinstance(selection, dict):
         raise InvalidOpError("a selection is an object")
     path, index, length = selection.get("p"), selection.get("index"), selection.get("length", 0)
@@ -85,15 +87,14 @@ def _parse_selection(selection: object) -> tuple[list[str | int], int, int]:
         raise InvalidOpError("a selection's p is a path of strings and indexes")
     if not _is_count(index) or not _is_count(length):
         raise InvalidOpError("a selection's index and length are integers >= 0")
-    assert isinstance(index, int) and isinstance(length, int)
-    return list(path), index, index + length
+    return selection, list(path), index, index + length
 
 
 def _is_key(key: object) -> bool:
     return isinstance(key, str) or _is_count(key)
 
 
-def _is_count(value: object) -> bool:
+def _is_count(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 2**53 - 1
 
 

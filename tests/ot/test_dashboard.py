@@ -634,6 +634,7 @@ def test_classify(op: Any, expected: tuple[str, str | None]) -> None:
         [{"oi": 1}],
         [{"p": [{}], "oi": 1}],
         [{"p": ["a"], "zz": 1}],
+        [{"p": ["a"], "t": "no-such-type", "o": []}],
     ],
 )
 def test_classify_refuses_garbage(op: Any) -> None:
