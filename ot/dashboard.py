@@ -106,6 +106,7 @@ from ot.document import (
     replaced,
     rich_length,
     text_length,
+    validate_after,
     validate_change,
     validate_document,
     validate_widget,
@@ -123,6 +124,7 @@ __all__ = [
     "classify",
     "new_document",
     "parse_domain_op",
+    "validate_after",
     "validate_document",
 ]
 
@@ -155,7 +157,8 @@ _ALL_FIELDS = frozenset({"type"}).union(*(req | opt for req, opt in _FIELDS.valu
 
 @dataclass(frozen=True)
 class DomainOp:
-    """A parsed domain op; ``value`` and ``old_value`` are ``None`` only for JSON null."""
+    """A domain op as :func:`parse_domain_op` found it; ``has_value`` and ``has_old_value``
+    tell an absent value from JSON null."""
 
     type: str
     target_id: str | None = None
@@ -219,9 +222,8 @@ def parse_domain_op(raw: object) -> DomainOp:
 
 def build(doc: object, dop: object) -> list[dict[str, Any]]:
     """The json0 op that performs domain op ``dop`` on ``doc``; see the module docstring."""
-    parsed = dop if isinstance(dop, DomainOp) else parse_domain_op(dop)
-    if parsed.type not in _BUILDERS:
-        raise InvalidOpError(f"a domain op's type is one of {', '.join(OPERATION_TYPES)}")
+    # Always parsed here, never taken as a DomainOp: the builders rely on what parsing checks.
+    parsed = parse_domain_op(dop)
     if not isinstance(doc, dict):
         fail((), "must be an object")
     return _BUILDERS[parsed.type](doc, parsed)
