@@ -120,7 +120,13 @@ class Link(Protocol):
 
     ip: str | None
 
-    def send(self, message: Out) -> None: ...
+    def send(self, message: Out) -> None:
+        """A reply to the client's request."""
+        ...
+
+    def push(self, message: Out) -> None:
+        """Something the client did not ask for (broadcast ops, presence)."""
+        ...
 
     def spawn(self, work: Coroutine[Any, Any, None], name: str) -> None: ...
 
@@ -260,7 +266,7 @@ class Dispatcher:
             raise
         if action == "bs":  # the bulk reply carries the data for every doc at once
             out = Output(tuple(x for x in out.messages if x is not reply), out.catch_up)
-        self._emit(out)
+        self._emit(out, asked=True)
         if new:
             # From the loaded version on: nothing committed meanwhile is missed or repeated.
             self._listeners[dashboard] = self.hub.listen(dashboard, self._on_op, from_version=start)
@@ -380,9 +386,13 @@ class Dispatcher:
     def _on_op(self, committed: Committed) -> None:
         self._emit(self.session.op_committed(committed))
 
-    def _emit(self, out: Output) -> None:
-        for reply in out.messages:
-            self.link.send(reply)
+    def _emit(self, out: Output, *, asked: bool = False) -> None:
+        """Send an output of the session: as replies when the client ``asked`` for it."""
+        for message in out.messages:
+            if asked:
+                self.link.send(message)
+            else:
+                self.link.push(message)
         if out.catch_up is not None:
             self.link.spawn(self._catch_up(out.catch_up), "ws.catch_up")
 
@@ -455,8 +465,8 @@ class Dispatcher:
             self.link.send(reply)
 
     def _on_presence(self, update: PresenceUpdate) -> None:
-        for reply in self.session.presence_received(update):
-            self.link.send(reply)
+        for message in self.session.presence_received(update):
+            self.link.push(message)
 
     def _unlisten_presence(self, dashboard: DashboardId) -> None:
         unlisten = self._presence_listeners.pop(dashboard, None)

@@ -2,10 +2,15 @@
 
 A connection is three tasks around one :class:`~server.protocol.session.Session`: the reader
 decodes frames and hands them to the :class:`~server.dispatch.Dispatcher` in order; the writer
-drains a bounded send queue; background work (submits, catch-ups) runs in tasks of its own.
-Nothing ever waits for a slow client: a full send queue closes the connection (4030). The
+drains the outbox; background work (submits, catch-ups) runs in tasks of its own.
+
+The outbox is bounded by ``send_queue_size`` for what the server pushes unasked (broadcast ops,
+presence): a client that does not keep up is closed (4030), never waited for, since waiting
+would hold up everyone sharing the dashboard. Replies to the client's own requests are the
+client's pace: the reader takes the next frame only once the outbox is below half full, and a
+client that does not read its replies within ``ping_timeout`` is closed the same way. The
 WebSocket ping/pong keepalive is uvicorn's (``ws_ping_interval`` / ``ws_ping_timeout``, set
-from the settings by :func:`server.app.uvicorn_config`).
+from the settings by :func:`server.app.uvicorn_options`).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import contextlib
 import ipaddress
 import secrets
 import time
+from collections import deque
 from collections.abc import Coroutine
 from typing import Any
 
@@ -44,8 +50,6 @@ ERRORS_PER_SECOND = 5.0
 # How long a closing connection may take to flush its last messages and the close frame.
 CLOSE_TIMEOUT = 2.0
 
-_CLOSE = object()  # the writer's "flushed up to here: stop" marker
-
 
 def _client_ip(websocket: WebSocket) -> str | None:
     host = websocket.client.host if websocket.client else None
@@ -64,7 +68,10 @@ class Connection:
         self.id = secrets.token_hex(16)
         self.session = Session(self.id)
         self.dispatcher = Dispatcher(self.session, services, self)
-        self._queue: asyncio.Queue[object] = asyncio.Queue(maxsize=self.settings.send_queue_size)
+        self._outbox: deque[str] = deque()
+        self._limit = max(1, self.settings.send_queue_size)
+        self._wake = asyncio.Event()  # the writer has something to do
+        self._room = asyncio.Event()  # the outbox fell below half full
         self._errors = TokenBucket(ERRORS_PER_SECOND, ERROR_BURST, time.monotonic())
         self._tasks: set[asyncio.Task[None]] = set()
         self._done = asyncio.Event()
@@ -77,13 +84,24 @@ class Connection:
     # -- the Link the dispatcher uses --------------------------------------------------------
 
     def send(self, message: Out) -> None:
+        """Queue a reply (the reader paces requests, so replies need no bound here)."""
+        if not self._closing:
+            self._outbox.append(encode(message))
+            self._wake.set()
+
+    def push(self, message: Out) -> None:
+        """Queue something the client did not ask for; closes a client that lags too far."""
         if self._closing:
             return
-        try:
-            self._queue.put_nowait(encode(message))
-        except asyncio.QueueFull:
-            _log.warning("ws.slow_consumer", connection=self.id, queued=self._queue.qsize())
-            self.close(CloseCode.SLOW_CONSUMER, "send queue full", flush=False)
+        if len(self._outbox) >= self._limit:
+            self._slow("send queue full")
+            return
+        self._outbox.append(encode(message))
+        self._wake.set()
+
+    def _slow(self, reason: str) -> None:
+        _log.warning("ws.slow_consumer", connection=self.id, queued=len(self._outbox))
+        self.close(CloseCode.SLOW_CONSUMER, reason, flush=False)
 
     def spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
         if self._closing:
@@ -152,8 +170,7 @@ class Connection:
     async def _finish(self, writer: asyncio.Task[None]) -> None:
         """Flush if asked, then send the close frame, never waiting long for a slow peer."""
         if self._flush and not writer.done():
-            with contextlib.suppress(asyncio.QueueFull):
-                self._queue.put_nowait(_CLOSE)
+            self._wake.set()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(writer), CLOSE_TIMEOUT)
         writer.cancel()
@@ -177,16 +194,33 @@ class Connection:
             self.close(CloseCode.INTERNAL, "internal error", flush=False)
 
     async def _write(self) -> None:
+        half = self._limit // 2
         try:
             while True:
-                item = await self._queue.get()
-                if item is _CLOSE:
-                    return
-                assert isinstance(item, str)
-                await self.websocket.send_text(item)
+                while not self._outbox:
+                    if self._closing:
+                        return  # flushed
+                    self._wake.clear()
+                    await self._wake.wait()
+                text = self._outbox.popleft()
+                if len(self._outbox) <= half:
+                    self._room.set()
+                await self.websocket.send_text(text)
         except (WebSocketDisconnect, RuntimeError, OSError):
             self._peer_gone = True
             self.close(CloseCode.NORMAL, "peer gone", flush=False)
+
+    async def _paced(self) -> bool:
+        """Wait until the client has read most of its replies; False: it stopped reading."""
+        if len(self._outbox) <= self._limit // 2:
+            return True
+        self._room.clear()
+        try:
+            await asyncio.wait_for(self._room.wait(), self.settings.ping_timeout)
+        except TimeoutError:
+            self._slow("client is not reading")
+            return False
+        return True
 
     async def _read(self) -> None:
         await self._authenticate_handshake()
@@ -200,6 +234,8 @@ class Connection:
             if frame is None:
                 frame = event.get("bytes") or b""
             await self._receive(frame)
+            if not await self._paced():
+                return
 
     async def _receive(self, frame: str | bytes) -> None:
         message = None

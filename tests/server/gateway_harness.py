@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -176,6 +177,17 @@ async def open_client(
         if token is not None:
             await client.expect(lambda m: m.get("a") == "hs")
     return client
+
+
+async def eventually(condition: Callable[[], bool], within: float = TIMEOUT) -> None:
+    """Wait until ``condition()`` holds (polling), or fail."""
+    deadline = time.monotonic() + within
+    while True:
+        if condition():
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {within} s")
+        await asyncio.sleep(0.02)
 
 
 def title_op(old: str, new: str) -> list[dict[str, Any]]:
