@@ -365,9 +365,15 @@ def fits(kind: str, t: Target, mixed: bool) -> bool:
     return mixed or t.role == ("si" if kind in ("si", "sd") else kind)
 
 
-def component(rng: random.Random, doc: Any, kind: str, focus: Path) -> Component | None:
+def component(
+    rng: random.Random, targets: list[Target], kind: str, focus: Path
+) -> Component | None:
+    """A component of ``kind`` on one of ``targets``, preferably near ``focus``.
+
+    It may share values with the document: :func:`op` detaches it.
+    """
     mixed = rng.random() < MIX
-    fitting = [t for t in walk(doc, []) if fits(kind, t, mixed)]
+    fitting = [t for t in targets if fits(kind, t, mixed)]
     if not fitting:
         return None
     weights = [
@@ -455,15 +461,19 @@ def apply(doc: Any, c: Component) -> Any:
     return holder[""]
 
 
-def op(rng: random.Random, doc: Any, focus: Path) -> Op:
-    """A valid op of one to three components against ``doc`` (which is left unchanged)."""
-    work, components = copy(doc), []
-    for _ in range(rng.choices((1, 2, 3), (0.7, 0.2, 0.1))[0]):
+def op(rng: random.Random, doc: Any, focus: Path, targets: list[Target]) -> Op:
+    """A valid op of one to three components against ``doc`` (left unchanged; ``targets`` are
+    its walk, computed once per document because walking dominates generation)."""
+    count = rng.choices((1, 2, 3), (0.7, 0.2, 0.1))[0]
+    work, components = doc, []
+    for n in range(count):
         c = None
         while c is None:
-            c = component(rng, work, rng.choice(KINDS), focus)
-        components.append(c)
-        work = apply(work, copy(c))
+            c = component(rng, targets, rng.choice(KINDS), focus)
+        components.append(copy(c))
+        if n + 1 < count:
+            work = apply(copy(work) if n == 0 else work, copy(c))
+            targets = list(walk(work, []))
     return components
 
 
@@ -476,20 +486,22 @@ class Pair:
     b: Op
 
 
-def focus_of(rng: random.Random, doc: Any) -> Path:
+def focus_of(rng: random.Random, targets: list[Target]) -> Path:
     """Where a pair's two ops crowd together: a random ancestor of a random place."""
-    deepest = rng.choice([t.path for t in walk(doc, [])])
+    deepest = rng.choice(targets).path
     return deepest[: rng.randint(0, len(deepest))]
 
 
 def pairs(seed: int, count: int, per_document: int = 5) -> Iterator[Pair]:
     rng = random.Random(seed)
     doc: Any = None
+    targets: list[Target] = []
     for n in range(count):
         if n % per_document == 0:
             doc = document(rng)
-        focus = focus_of(rng, doc)
-        yield Pair(doc, op(rng, doc, focus), op(rng, doc, focus))
+            targets = list(walk(doc, []))
+        focus = focus_of(rng, targets)
+        yield Pair(doc, op(rng, doc, focus, targets), op(rng, doc, focus, targets))
 
 
 def kind(c: Component) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,7 +51,10 @@ class Answer:
 
 
 class Oracle:
-    """A running ``ot_oracle.js``; answers batches of :class:`Call`."""
+    """A running ``ot_oracle.js``; answers batches of :class:`Call`.
+
+    :meth:`submit` runs the exchange on a thread, so our side can compute while Node does.
+    """
 
     def __init__(self, node_dir: Path) -> None:
         node = shutil.which("node")
@@ -62,8 +66,16 @@ class Oracle:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
         )
+        # One worker: exchanges never interleave on the pipes.
+        self._worker = ThreadPoolExecutor(max_workers=1)
+
+    def submit(self, calls: Sequence[Call]) -> Future[list[Answer]]:
+        return self._worker.submit(self._answer, list(calls))
 
     def batch(self, calls: Sequence[Call]) -> list[Answer]:
+        return self.submit(calls).result()
+
+    def _answer(self, calls: list[Call]) -> list[Answer]:
         answers: list[Answer] = []
         for start in range(0, len(calls), CHUNK):
             answers.extend(self._exchange(calls[start : start + CHUNK]))
@@ -73,6 +85,7 @@ class Oracle:
         return self.batch([Call(type_, fn, args)])[0]
 
     def close(self) -> None:
+        self._worker.shutdown()
         if self._process.poll() is None:
             assert self._process.stdin is not None
             self._process.stdin.close()
@@ -87,8 +100,8 @@ class Oracle:
     def _exchange(self, calls: Sequence[Call]) -> list[Answer]:
         stdin, stdout = self._process.stdin, self._process.stdout
         assert stdin is not None and stdout is not None
-        request = [{"type": c.type, "fn": c.fn, "args": list(c.args)} for c in calls]
-        stdin.write(orjson.dumps(request) + b"\n")
+        # orjson writes each Call as {"type", "fn", "args"}, the oracle's request shape.
+        stdin.write(orjson.dumps(calls) + b"\n")
         stdin.flush()
         line = stdout.readline()
         if not line:
@@ -99,11 +112,6 @@ class Oracle:
         return [Answer(value=r.get("ok"), error=r.get("error")) for r in raw]
 
 
-def roundtrip(value: Any) -> Any:
-    """``value`` as it reads after a trip through JSON (tuples become lists, and so on)."""
-    return orjson.loads(orjson.dumps(value))
-
-
 def ours(fn: Callable[..., Any], *args: Any) -> Answer:
     """Call our implementation and report like the reference; arguments must stay untouched.
 
@@ -111,7 +119,9 @@ def ours(fn: Callable[..., Any], *args: Any) -> Answer:
     """
     before = orjson.dumps(args)
     try:
-        answer = Answer(value=roundtrip(fn(*args)))
+        result = fn(*args)
+        orjson.dumps(result)  # a result must be JSON, whatever same() is asked later
+        answer = Answer(value=result)
     except OTError as err:
         answer = Answer(error=f"{type(err).__name__}: {err}")
     except Exception as err:
@@ -122,15 +132,26 @@ def ours(fn: Callable[..., Any], *args: Any) -> Answer:
 
 
 def same(a: Any, b: Any) -> bool:
-    """Exact JSON equality: like ``==`` but ``True`` is not ``1`` (JSON numbers stay numbers)."""
+    """Exact equality of two values after a JSON round trip.
+
+    Equal canonical JSON settles it; otherwise the decoded values are compared strictly,
+    because ``1`` and ``1.0`` are one JSON number (JavaScript has no other) but ``true`` is
+    not ``1``.
+    """
+    first = orjson.dumps(a, option=orjson.OPT_SORT_KEYS)
+    second = orjson.dumps(b, option=orjson.OPT_SORT_KEYS)
+    return first == second or _same(orjson.loads(first), orjson.loads(second))
+
+
+def _same(a: Any, b: Any) -> bool:
     if isinstance(a, bool) or isinstance(b, bool):
         return isinstance(a, bool) and isinstance(b, bool) and a == b
     if isinstance(a, int | float) and isinstance(b, int | float):
         return a == b
     if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
     if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
     return type(a) is type(b) and a == b
 
 
