@@ -1,0 +1,197 @@
+"""Authentication and authorisation: tokens, origins, cookies, URL tokens, roles, log redaction."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import AsyncIterator
+from uuid import uuid4
+
+import pytest
+from websockets.exceptions import InvalidStatus
+
+from server.auth import (
+    SESSION_COOKIE,
+    RedactTokens,
+    Roles,
+    handshake_token,
+    hash_password,
+    new_token,
+    origin_allowed,
+    redact,
+    token_hash,
+    verify_password,
+)
+from server.ids import DashboardId, UserId
+from server.settings import Settings
+from server.store.model import Role
+from tests.server.gateway_harness import Gateway, open_client, running_gateway
+
+ALLOWED = "https://app.example.com"
+
+
+# -- pure parts ----------------------------------------------------------------------------
+
+
+def test_tokens_are_long_random_and_stored_as_sha256() -> None:
+    tokens = {new_token() for _ in range(100)}
+    assert len(tokens) == 100
+    assert all(len(t) >= 43 for t in tokens)  # 32 bytes in base64url: 256 bits
+    token = next(iter(tokens))
+    assert token_hash(token) == hashlib.sha256(token.encode()).digest()
+
+
+def test_passwords_use_argon2id() -> None:
+    stored = hash_password("correct horse")
+    assert stored.startswith("$argon2id$")
+    assert verify_password(stored, "correct horse")
+    assert not verify_password(stored, "wrong")
+    assert not verify_password("not a hash", "correct horse")
+
+
+@pytest.mark.parametrize(
+    ("origin", "host", "allowed", "ok"),
+    [
+        (None, "h:1", (), True),  # not a browser
+        (ALLOWED, "h:1", (ALLOWED,), True),
+        (ALLOWED + "/", "h:1", (ALLOWED.upper(),), True),
+        ("https://evil.example", "h:1", (ALLOWED,), False),
+        ("https://evil.example", "h:1", (), False),
+        ("http://h:1", "h:1", (), True),  # same origin
+        ("http://h:2", "h:1", (), False),
+        ("https://evil.example", None, (), False),
+        ("https://anything.example", "h:1", ("*",), True),
+    ],
+)
+def test_origin_allow_list(
+    origin: str | None, host: str | None, allowed: tuple[str, ...], ok: bool
+) -> None:
+    assert origin_allowed(origin, host, allowed) is ok
+
+
+def test_handshake_token_sources() -> None:
+    cookie = {"cookie": f"theme=dark; {SESSION_COOKIE}=abc; other=1"}
+    assert handshake_token(cookie, {"token": "url"}, allow_url=True) == ("abc", "cookie")
+    assert handshake_token({}, {"token": "url"}, allow_url=True) == ("url", "url")
+    assert handshake_token({}, {"token": "url"}, allow_url=False) == (None, "none")
+    assert handshake_token({"cookie": "x=1"}, {}, allow_url=True) == (None, "none")
+
+
+def test_log_redaction() -> None:
+    assert redact("/ws?token=s3cret&x=1") == "/ws?token=[redacted]&x=1"
+    assert redact("/ws?a=1&token=s3cret") == "/ws?a=1&token=[redacted]"
+    assert redact("/ws?notatoken=1") == "/ws?notatoken=1"
+    record = logging.LogRecord(
+        "uvicorn.error", logging.INFO, __file__, 1, '%s - "WebSocket %s" [accepted]',
+        ("127.0.0.1:5000", "/ws?token=s3cret"), None,
+    )  # fmt: skip
+    assert RedactTokens().filter(record)
+    assert "s3cret" not in record.getMessage()
+
+
+async def test_role_cache_expires() -> None:
+    now = [0.0]
+    answers: dict[tuple[DashboardId, UserId], Role | None] = {}
+    calls = []
+
+    class Source:
+        async def role_for(self, dashboard_id: DashboardId, user_id: UserId) -> Role | None:
+            calls.append((dashboard_id, user_id))
+            return answers.get((dashboard_id, user_id))
+
+    roles = Roles(Source(), ttl=2.0, clock=lambda: now[0])
+    key = (DashboardId(uuid4()), UserId(uuid4()))
+    answers[key] = "editor"
+    assert await roles.role(*key) == "editor"
+    answers[key] = None  # revoked
+    now[0] = 1.0
+    assert await roles.role(*key) == "editor"  # cached
+    now[0] = 2.5
+    assert await roles.role(*key) is None
+    assert len(calls) == 2
+
+
+# -- over real sockets ---------------------------------------------------------------------
+
+
+def settings_for(database_url: str, redis_url: str, redis_prefix: str, **more: object) -> Settings:
+    return Settings(
+        database_url=database_url,
+        redis_url=redis_url,
+        redis_prefix=redis_prefix,
+        allowed_origins=(ALLOWED,),
+        **more,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture(scope="module")
+async def strict(database_url: str, redis_url: str, redis_prefix: str) -> AsyncIterator[Gateway]:
+    async with running_gateway(settings_for(database_url, redis_url, redis_prefix)) as gw:
+        yield gw
+
+
+@pytest.fixture(scope="module")
+async def lenient(database_url: str, redis_url: str, redis_prefix: str) -> AsyncIterator[Gateway]:
+    settings = settings_for(database_url, redis_url, redis_prefix, allow_token_in_url=True)
+    async with running_gateway(settings) as gw:
+        yield gw
+
+
+async def test_cookie_authenticates_an_allowed_origin(strict: Gateway) -> None:
+    user, key = await strict.user()
+    client = await open_client(
+        strict.url, origin=ALLOWED, headers={"Cookie": f"{SESSION_COOKIE}={key}"}, handshake=False
+    )
+    assert await client.recv() == {"a": "auth", "user": str(user)}
+    await client.send({"a": "hs", "id": None, "protocol": 1, "protocolMinor": 2})
+    assert (await client.recv())["a"] == "hs"  # answered at once: already authenticated
+    await client.close()
+
+
+async def test_foreign_origin_is_refused_at_the_handshake(strict: Gateway) -> None:
+    _, key = await strict.user()
+    with pytest.raises(InvalidStatus) as info:
+        await open_client(
+            strict.url,
+            origin="https://evil.example",
+            headers={"Cookie": f"{SESSION_COOKIE}={key}"},
+        )
+    assert info.value.response.status_code == 403
+    # the server's own origin is fine without being listed
+    same = await open_client(strict.url, key, origin=f"http://127.0.0.1:{strict.port}")
+    assert await same.request({"a": "pp"}) == {"a": "pp"}
+    await same.close()
+
+
+async def test_url_token_is_ignored_unless_enabled(strict: Gateway, lenient: Gateway) -> None:
+    user, key = await strict.user()
+    ignored = await open_client(f"{strict.url}?token={key}", handshake=False)
+    refusal = await ignored.recv()
+    assert refusal["a"] == "auth" and refusal["error"]["code"] == "unauthenticated"
+    assert (await ignored.request({"a": "pp"}))["error"]["code"] == "unauthenticated"
+    await ignored.close()
+    accepted = await open_client(f"{lenient.url}?token={key}", handshake=False)
+    assert await accepted.recv() == {"a": "auth", "user": str(user)}
+    assert await accepted.request({"a": "pp"}) == {"a": "pp"}
+    await accepted.close()
+
+
+async def test_bad_token_is_refused_and_audited(strict: Gateway) -> None:
+    client = await open_client(strict.url, handshake=False)
+    bogus = new_token()
+    await client.send({"a": "auth", "token": bogus})
+    code, _ = await client.closed()
+    assert code == 4001
+    assert client.backlog[-1]["error"]["code"] == "unauthenticated"
+    entries = await strict.services.audit.list_audit(limit=20)
+    failed = [e for e in entries if e.action == "auth.failed"]
+    assert failed and failed[0].ip == "127.0.0.1"
+    assert all(bogus not in str(e.details) for e in entries)
+
+
+async def test_revoked_session_cannot_connect(strict: Gateway) -> None:
+    _, key = await strict.user()
+    await strict.services.accounts.revoke_session(token_hash(key))
+    client = await open_client(strict.url, handshake=False)
+    await client.send({"a": "auth", "token": key})
+    assert (await client.closed())[0] == 4001
