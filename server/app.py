@@ -26,7 +26,6 @@ from starlette.websockets import WebSocket
 
 from server import log
 from server.auth import Roles, install_log_redaction
-from server.dispatch import Services
 from server.embedded import EmbeddedServices
 from server.errors import TandemError
 from server.gateway import Gateway
@@ -34,6 +33,7 @@ from server.hub import RedisHub
 from server.keys import Keys
 from server.lock import connect
 from server.ratelimit import ConnectionLimiter, UserRateLimiter
+from server.services import Services
 from server.settings import Settings
 from server.store.access import Access
 from server.store.accounts import Accounts

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar
 
 from server import log
-from server.auth import EDIT_ROLES, Roles, SessionStore, user_for_token
+from server.auth import EDIT_ROLES, user_for_token
 from server.errors import TandemError
 from server.ids import DashboardId, UserId
 from server.protocol import message as m
@@ -35,10 +34,10 @@ from server.protocol.errors import (
 from server.protocol.outgoing import Out
 from server.protocol.query import parse_query
 from server.protocol.session import CatchUp, Output, Session, channel_dashboard, dashboard_id, echo
-from server.ratelimit import LEASE_RENEWAL, ConnectionLimiter, TokenBucket, UserRateLimiter
-from server.settings import Settings
-from server.store.model import Role, Snapshot
-from server.submission import Committed, PresenceListener, PresenceUpdate, SubmitRecord
+from server.ratelimit import LEASE_RENEWAL, TokenBucket
+from server.services import Link, Services
+from server.store.model import Role
+from server.submission import Committed, PresenceUpdate, SubmitRecord
 
 _log = log.get(__name__)
 
@@ -47,92 +46,6 @@ _log = log.get(__name__)
 CATCH_UP_GRACE = 0.5
 MAX_PENDING_SUBMITS = 100
 JSON0_NAMES = frozenset({outgoing.JSON0_URI, "json0"})
-
-
-class GatewayHub(Protocol):
-    """The :class:`~server.submission.Hub`, with ``listen`` starting at a given version."""
-
-    async def submit(self, record: SubmitRecord) -> Committed: ...
-
-    def listen(
-        self,
-        dashboard_id: DashboardId,
-        listener: Callable[[Committed], Awaitable[None] | None],
-        *,
-        from_version: int | None = None,
-    ) -> Callable[[], None]: ...
-
-    async def ops_since(self, dashboard_id: DashboardId, version: int) -> list[Committed]: ...
-
-    async def snapshot(
-        self, dashboard_id: DashboardId, *, version: int | None = None, at: datetime | None = None
-    ) -> Snapshot: ...
-
-    async def publish_presence(self, update: PresenceUpdate) -> None: ...
-
-    def listen_presence(
-        self, dashboard_id: DashboardId, listener: PresenceListener
-    ) -> Callable[[], None]: ...
-
-    async def presence_snapshot(self, dashboard_id: DashboardId) -> list[PresenceUpdate]: ...
-
-
-class Catalog(Protocol):
-    async def dashboards_for(
-        self,
-        user_id: UserId,
-        *,
-        title_contains: str | None = None,
-        search: str | None = None,
-        limit: int = 50,
-        skip: int = 0,
-    ) -> list[Any]: ...
-
-
-class Audit(Protocol):
-    async def write_audit(
-        self,
-        action: str,
-        user_id: UserId | None = None,
-        dashboard_id: DashboardId | None = None,
-        details: dict[str, Any] | None = None,
-        *,
-        ip: str | None = None,
-    ) -> None: ...
-
-
-@dataclass(frozen=True)
-class Services:
-    """What every connection of a gateway process shares."""
-
-    settings: Settings
-    hub: GatewayHub
-    sessions: SessionStore
-    roles: Roles
-    catalog: Catalog
-    audit: Audit
-    user_limiter: UserRateLimiter
-    connection_limiter: ConnectionLimiter
-
-
-class Link(Protocol):
-    """The connection's side: sending, background work, closing."""
-
-    ip: str | None
-
-    def send(self, message: Out) -> None:
-        """A reply to the client's request."""
-        ...
-
-    def push(self, message: Out) -> None:
-        """Something the client did not ask for (broadcast ops, presence)."""
-        ...
-
-    def spawn(self, work: Coroutine[Any, Any, None], name: str) -> None: ...
-
-    def close(self, code: int, reason: str) -> None: ...
-
-    def error(self, error: ProtocolError) -> None: ...
 
 
 class Dispatcher:

@@ -28,7 +28,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from server import log
 from server.auth import TOKEN_QUERY_PARAM, handshake_token, origin_allowed
-from server.dispatch import Dispatcher, Services
+from server.dispatch import Dispatcher
 from server.errors import TandemError
 from server.protocol.codec import decode
 from server.protocol.errors import (
@@ -41,6 +41,7 @@ from server.protocol.errors import (
 from server.protocol.outgoing import Out, encode, error
 from server.protocol.session import Session, echo
 from server.ratelimit import TokenBucket
+from server.services import Services
 
 _log = log.get(__name__)
 

@@ -1,0 +1,107 @@
+"""What a gateway connection needs from the rest of its process, as interfaces.
+
+The running app (:mod:`server.app`) fills :class:`Services` with the real hub and stores; each
+connection gives its :class:`~server.dispatch.Dispatcher` a :class:`Link` back to itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from server.auth import Roles, SessionStore
+from server.ids import DashboardId, UserId
+from server.protocol.errors import ProtocolError
+from server.protocol.outgoing import Out
+from server.ratelimit import ConnectionLimiter, UserRateLimiter
+from server.settings import Settings
+from server.store.model import Snapshot
+from server.submission import Committed, PresenceListener, PresenceUpdate, SubmitRecord
+
+
+class GatewayHub(Protocol):
+    """The :class:`~server.submission.Hub`, with ``listen`` starting at a given version."""
+
+    async def submit(self, record: SubmitRecord) -> Committed: ...
+
+    def listen(
+        self,
+        dashboard_id: DashboardId,
+        listener: Callable[[Committed], Awaitable[None] | None],
+        *,
+        from_version: int | None = None,
+    ) -> Callable[[], None]: ...
+
+    async def ops_since(self, dashboard_id: DashboardId, version: int) -> list[Committed]: ...
+
+    async def snapshot(
+        self, dashboard_id: DashboardId, *, version: int | None = None, at: datetime | None = None
+    ) -> Snapshot: ...
+
+    async def publish_presence(self, update: PresenceUpdate) -> None: ...
+
+    def listen_presence(
+        self, dashboard_id: DashboardId, listener: PresenceListener
+    ) -> Callable[[], None]: ...
+
+    async def presence_snapshot(self, dashboard_id: DashboardId) -> list[PresenceUpdate]: ...
+
+
+class Catalog(Protocol):
+    async def dashboards_for(
+        self,
+        user_id: UserId,
+        *,
+        title_contains: str | None = None,
+        search: str | None = None,
+        limit: int = 50,
+        skip: int = 0,
+    ) -> list[Any]: ...
+
+
+class Audit(Protocol):
+    async def write_audit(
+        self,
+        action: str,
+        user_id: UserId | None = None,
+        dashboard_id: DashboardId | None = None,
+        details: dict[str, Any] | None = None,
+        *,
+        ip: str | None = None,
+    ) -> None: ...
+
+
+@dataclass(frozen=True)
+class Services:
+    """What every connection of a gateway process shares."""
+
+    settings: Settings
+    hub: GatewayHub
+    sessions: SessionStore
+    roles: Roles
+    catalog: Catalog
+    audit: Audit
+    user_limiter: UserRateLimiter
+    connection_limiter: ConnectionLimiter
+
+
+class Link(Protocol):
+    """The connection's side: sending, background work, closing."""
+
+    ip: str | None
+
+    def send(self, message: Out) -> None:
+        """A reply to the client's request."""
+        ...
+
+    def push(self, message: Out) -> None:
+        """Something the client did not ask for (broadcast ops, presence)."""
+        ...
+
+    def spawn(self, work: Coroutine[Any, Any, None], name: str) -> None: ...
+
+    def close(self, code: int, reason: str) -> None: ...
+
+    def error(self, error: ProtocolError) -> None: ...
