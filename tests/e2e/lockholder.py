@@ -56,6 +56,9 @@ class LockWatch:
         value = self._client.get(self.key)
         return None if value is None else str(value)
 
+    def length(self, queue_key: str) -> int:
+        return int(self._client.llen(queue_key))
+
     def close(self) -> None:
         self._stopped.set()
         self._monitor.__exit__(None, None, None)
@@ -123,10 +126,16 @@ def owner_of_port(port: int, gateways: Sequence[Gateway]) -> Gateway | None:
     return None
 
 
-def freeze_holder(watch: LockWatch, gateways: Sequence[Gateway], timeout: float = 10.0) -> Gateway:
-    """Stop (SIGSTOP) the gateway holding the lock and return it, still holding it."""
+def freeze_holder(
+    watch: LockWatch, gateways: Sequence[Gateway], queue_key: str, timeout: float = 10.0
+) -> Gateway:
+    """Stop (SIGSTOP) the gateway holding the lock while records wait in ``queue_key`` (so it
+    is at work on them) and return it, still holding the lock."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if watch.length(queue_key) == 0:
+            time.sleep(0.002)
+            continue
         token = watch.token()
         port = watch.setters.get(token) if token else None
         holder = owner_of_port(port, gateways) if port else None

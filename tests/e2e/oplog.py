@@ -50,3 +50,17 @@ def logged_ops(database_url: str, dashboard: str) -> list[LoggedOp]:
         )
         for row in rows
     ]
+
+
+def assert_sound_log(database_url: str, dashboard: str, head: int) -> list[LoggedOp]:
+    """The log holds versions 0 (the creation) to ``head - 1`` exactly once each, no two ops
+    share a ``(src, seq)``, and the dashboard row's head is ``head``. Returns the log."""
+    ops = logged_ops(database_url, dashboard)
+    assert [op.version for op in ops] == list(range(head))
+    keys = [(op.src, op.seq) for op in ops]
+    assert len(keys) == len(set(keys))
+    [row] = sql(
+        database_url, "SELECT head_version FROM dashboards WHERE id = $1", uuid.UUID(dashboard)
+    )
+    assert row["head_version"] == head
+    return ops

@@ -173,12 +173,15 @@ async function main(input) {
     docs.map(async (doc, i) => {
       const rnd = random(seed * 1000 + i);
       const own = {prefix: `w${i}`, ids: new Set(), next: 0};
+      // Even clients let the stock client compose what waits behind the op in flight (so
+      // composed subtype ops reach the server); odd ones send every op on its own, so the
+      // server transforms many small ops against each other.
+      doc.preventCompose = i % 2 === 1;
       for (let n = 0; n < ops; n++) {
         const op = nextOp(rnd, doc.data, own);
         submitted += 1;
         results.push(submit(doc, op));
-        // Bursts compose into one ShareDB op; pauses let ops from different clients interleave.
-        if (rnd() < 0.6) await sleep(rnd.int(6));
+        if (rnd() < 0.7) await sleep(rnd.int(12));
       }
     }),
   );

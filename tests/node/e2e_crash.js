@@ -9,7 +9,7 @@
 // urls[i % urls.length] and moves on to the next URL whenever its socket is lost.
 // stdout: a line {event: 'ready', url_of_setup} once the clients are subscribed and the set-up
 // op is committed (the test kills a gateway some time after that line), then the result:
-// {fresh, clients: [{name, url, v, data, connects, errors}], acked, rejected, unacked}
+// {fresh, clients: [{name, url, v, data, connects, resent, errors}], acked, rejected, unacked}
 
 const {
   TandemClient,
@@ -117,6 +117,7 @@ async function main({urls, tokens, dashboard, clients: count, ops, interval_ms: 
     v: docs[i].version,
     data: plain(docs[i].data),
     connects: c.connects,
+    resent: c.resent(),
     errors: c.errors,
   }));
   clients.forEach((c) => c.close());

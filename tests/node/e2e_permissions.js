@@ -32,8 +32,10 @@ async function attempt(promise) {
 async function outsider(url, token, dashboard, name) {
   const client = new TandemClient({urls: [url], token, name, reconnect: false});
   // A server that closes the socket answers nothing more: stop waiting at once.
+  let closeEvent = null;
   const closed = new Promise((_, reject) =>
     client.socket.once('close', (event) => {
+      closeEvent = event;
       const err = new Error(`socket closed: ${event.code} ${event.reason}`);
       err.code = 'socket_closed';
       reject(err);
@@ -64,6 +66,7 @@ async function outsider(url, token, dashboard, name) {
     v: subscribed.version,
     errors: client.errors,
     auth_reply: client.socket.authReply,
+    closed: closeEvent,
   };
   client.kill();
   return result;

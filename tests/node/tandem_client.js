@@ -39,7 +39,7 @@ class TandemSocket extends EventEmitter {
     this._buffer = [];
     this._flushScheduled = false;
     this._discarding = false;
-    this._dropAfterOp = false;
+    this._afterOp = null;
     this._closedByUs = false;
     this.authReply = null;
     const headers = {};
@@ -121,20 +121,27 @@ class TandemSocket extends EventEmitter {
 
   send(text) {
     if (this.readyState !== OPEN) return;
-    if (this._dropAfterOp && JSON.parse(text).a === 'op') {
-      this._dropAfterOp = false;
-      // From here on nothing reaches the client, so the ack is lost even if the server is fast;
-      // the frame itself is flushed to the kernel before the socket is torn down.
+    if (this._afterOp && JSON.parse(text).a === 'op') {
+      const terminate = this._afterOp === 'drop';
+      this._afterOp = null;
+      // From here on nothing reaches the client, so the ack is lost even if the server is fast.
       this._discarding = true;
-      this._ws.send(text, () => this._ws.terminate());
+      this._ws.send(text, terminate ? () => this._ws.terminate() : undefined);
       return;
     }
     this._ws.send(text);
   }
 
-  // Lose the connection (no close handshake) right after the next op frame is written.
+  // Lose the connection (no close handshake) as soon as the next op frame is written. The
+  // server may or may not have read the frame by then.
   dropAfterNextOp() {
-    this._dropAfterOp = true;
+    this._afterOp = 'drop';
+  }
+
+  // Send the next op frame, then hear nothing more on this socket (the connection stays up
+  // until terminate()): the server surely got the op, the client never sees its ack.
+  deafAfterNextOp() {
+    this._afterOp = 'deaf';
   }
 
   close() {
@@ -166,6 +173,14 @@ class TandemClient extends EventEmitter {
     this.socket = this._newSocket();
     this.connection = new sharedb.Connection(this.socket);
     this.connection.on('error', (err) => this._recordError('connection', err));
+    // (src, seq) -> times sent: an op sent again after a reconnect keeps its src and seq (the
+    // first send leaves src out, meaning "this connection").
+    this.sentOps = new Map();
+    this.connection.on('send', (message) => {
+      if (message.a !== 'op') return;
+      const key = `${message.src || this.connection.id}:${message.seq}`;
+      this.sentOps.set(key, (this.sentOps.get(key) || 0) + 1);
+    });
     this.connection.on('connected', () => {
       this.connects += 1;
       this.emit('connected', this.url);
@@ -207,6 +222,11 @@ class TandemClient extends EventEmitter {
     const old = this.socket;
     this._rebind(index);
     old.terminate();
+  }
+
+  // The (src:seq) of every op this client sent more than once.
+  resent() {
+    return [...this.sentOps].filter(([, count]) => count > 1).map(([key]) => key);
   }
 
   doc(id) {
