@@ -1,0 +1,428 @@
+"""Sequencing one dashboard: drain its Redis queue in batches while holding its lock.
+
+One :class:`Sequencer` lives for one acquisition of the lock. It first bumps the dashboard's
+``lock_epoch`` (the fencing token) and loads the head, then keeps the document and the recent
+ops in memory, so a batch costs one PostgreSQL round trip. For each record of a batch, in queue
+order (as ShareDB's server does for each submit):
+
+1. a resubmit of an op already in the log (same ``src``/``seq`` at or after the record's base
+   version) is answered with the original version and not applied again;
+2. a base version beyond the head is rejected (``op_from_future``), one below the retained log
+   ``version_unavailable``;
+3. the op is transformed (``left``) against every op committed since its base version; a
+   domain op is built against the head instead;
+4. it is applied; an op that fails, or leaves an invalid dashboard, is rejected alone.
+
+The batch commits in one fenced transaction; only then do its records leave the queue (a trim
+that checks the lock token) and the outcome is published. A fence failure means another process
+holds the lock now: nothing of the batch is answered, and the new holder re-drains and dedups.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol, cast
+
+from redis.asyncio import Redis
+
+from ot import dashboard, json0
+from ot.errors import OTError
+from server import log
+from server.batch import BatchOutcome, committed_from_stored, decode_record, encode_outcome
+from server.errors import BadData, Conflict, Forbidden, NotFound, StaleFence, TandemError
+from server.ids import DashboardId, UserId
+from server.keys import Keys
+from server.lock import Lock
+from server.settings import Settings
+from server.store.model import Head, JsonOp, NewOp, OpLog
+from server.submission import Committed, Rejected, SubmitRecord
+
+_log = log.get(__name__)
+
+# Ops kept in memory for transforms and dedup; older ones are read from the store.
+RECENT_OPS = 1000
+
+Deliver = Callable[[BatchOutcome], Awaitable[None]]
+
+
+@dataclass
+class _Batch:
+    """The working state of one batch: becomes the sequencer's state only after COMMIT."""
+
+    version: int
+    document: Any
+    exists: bool
+    create: SubmitRecord | None = None  # a create ends its batch: it commits on its own
+    ops: list[NewOp] = field(default_factory=list)
+    committed: list[Committed] = field(default_factory=list)
+    duplicates: list[Committed] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+
+
+class _RecordsCreateSource(Protocol):
+    async def create_dashboard(
+        self,
+        *,
+        owner_id: UserId,
+        title: str,
+        document: Any,
+        dashboard_id: DashboardId | None = None,
+        src: str = "",
+        seq: int = 0,
+    ) -> Head: ...
+
+
+class _Reject(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class Sequencer:
+    """Drains one dashboard's queue for as long as one acquisition of its lock lasts."""
+
+    def __init__(
+        self,
+        *,
+        redis: Redis,
+        keys: Keys,
+        store: OpLog,
+        settings: Settings,
+        dashboard_id: DashboardId,
+        lock: Lock,
+        deliver: Deliver,
+        stopping: Callable[[], bool] = lambda: False,
+    ) -> None:
+        self._redis = redis
+        self._store = store
+        self._settings = settings
+        self._dashboard_id = dashboard_id
+        self._queue = keys.queue(dashboard_id)
+        self._channel = keys.ops_channel(dashboard_id)
+        self._lock = lock
+        self._deliver = deliver
+        self._stopping = stopping
+        self._epoch = 0
+        self._exists = False
+        self._version = 0
+        self._document: Any = None
+        self._recent: list[Committed] = []  # versions [version - len(recent), version)
+        # After a batch the store refused as a whole (BadData), go one record at a time so the
+        # record it refuses is rejected alone instead of blocking the queue.
+        self._single_steps = 0
+        self.lost = False  # the lock (or the fence) was lost while draining
+
+    async def drain(self) -> None:
+        """Drain until the queue is empty or the lock is lost; the lock is released at the end."""
+        try:
+            await self._open()
+            while not self._stopping():
+                limit = 1 if self._single_steps > 0 else self._settings.batch_size
+                # The client does not decode responses: list items are bytes.
+                raws = cast(list[bytes], await self._redis.lrange(self._queue, 0, limit - 1))
+                if not raws:
+                    return
+                if not await self._run_batch(raws):
+                    self.lost = True
+                    return
+                if not await self._lock.extend():
+                    self.lost = True
+                    return
+        finally:
+            # Shielded: a hub shutting down should not leave the lock to expire on its own.
+            await asyncio.shield(self._lock.release())
+
+    async def _open(self) -> None:
+        try:
+            self._epoch = await self._store.acquire_epoch(self._dashboard_id)
+        except NotFound:
+            self._exists = False
+            return
+        snapshot = await self._store.load(self._dashboard_id)
+        self._exists = True
+        self._version = snapshot.version
+        self._document = snapshot.document
+
+    async def _run_batch(self, raws: list[bytes]) -> bool:
+        """Sequence, commit, trim, publish one batch; False when this holder is stale."""
+        started = time.perf_counter()
+        batch = self._new_batch()
+        consumed = 0
+        for raw in raws:
+            consumed += 1
+            await self._sequence(raw, batch)
+            if batch.create is not None:
+                break
+        try:
+            # Shielded: once the commit is under way, the trim and the publish must follow it,
+            # or the committed ops would be acknowledged late (by the next holder's dedup).
+            held = await asyncio.shield(self._finish(consumed, batch, started))
+            self._single_steps = max(0, self._single_steps - consumed)
+            return held
+        except BadData as exc:
+            if consumed > 1:
+                self._single_steps = consumed
+                _log.warning("op.batch_refused", dashboard=str(self._dashboard_id), error=exc.code)
+                return True
+            if not batch.committed:
+                raise
+            only = batch.committed[0]
+            batch = self._new_batch()
+            batch.rejected.append(self._rejected(only.src, only.seq, exc.code, exc.message))
+            held = await asyncio.shield(self._finish(consumed, batch, started))
+            self._single_steps = max(0, self._single_steps - consumed)
+            return held
+
+    def _new_batch(self) -> _Batch:
+        return _Batch(version=self._version, document=self._document, exists=self._exists)
+
+    async def _finish(self, consumed: int, batch: _Batch, started: float) -> bool:
+        committed = await self._commit(batch)
+        if committed is None:
+            return False
+        held = await self._lock.trim(self._queue, consumed)
+        if not held and not committed:
+            # Nothing was committed and we are no longer the holder: our answers may rest on a
+            # stale head, so leave them all to the new holder.
+            return False
+        self._accept(batch)
+        outcome = BatchOutcome(
+            dashboard_id=self._dashboard_id,
+            committed=tuple(batch.committed),
+            duplicates=tuple(batch.duplicates),
+            rejected=tuple(batch.rejected),
+        )
+        if outcome:
+            await self._redis.publish(self._channel, encode_outcome(outcome))
+            await self._deliver(outcome)
+        _log.info(
+            "op.batch_committed",
+            dashboard=str(self._dashboard_id),
+            count=len(batch.committed),
+            first=batch.committed[0].version if batch.committed else None,
+            last=batch.committed[-1].version if batch.committed else None,
+            duplicates=len(batch.duplicates),
+            rejected=len(batch.rejected),
+            ms=round((time.perf_counter() - started) * 1000, 1),
+        )
+        return held
+
+    async def _commit(self, batch: _Batch) -> bool | None:
+        """Write the batch: True when something was written, None when the fence failed."""
+        if batch.create is not None:
+            return await self._commit_create(batch, batch.create)
+        if not batch.ops:
+            return False
+        try:
+            await self._store.commit(
+                self._dashboard_id,
+                base_version=self._version,
+                epoch=self._epoch,
+                ops=batch.ops,
+                document=batch.document,
+            )
+        except StaleFence:
+            _log.warning("op.batch_fenced", dashboard=str(self._dashboard_id))
+            return None
+        return True
+
+    async def _commit_create(self, batch: _Batch, record: SubmitRecord) -> bool:
+        # Both stores record the create's (src, seq), so a resent create is recognised.
+        store = cast(_RecordsCreateSource, self._store)
+        try:
+            await store.create_dashboard(
+                owner_id=record.user_id,
+                title=batch.document["title"],
+                document=batch.document,
+                dashboard_id=self._dashboard_id,
+                src=record.src,
+                seq=record.seq,
+            )
+        except Conflict:
+            # Created by someone else meanwhile (over HTTP, say): answer like ShareDB does.
+            batch.create = None
+            batch.committed.clear()
+            batch.version, batch.document, batch.exists = self._version, self._document, True
+            batch.rejected.append(
+                self._rejected(
+                    record.src, record.seq, "already_created", "the dashboard already exists"
+                )
+            )
+            return False
+        # The dashboard did not exist when this holder took the fence: take it now.
+        self._epoch = await self._store.acquire_epoch(self._dashboard_id)
+        return True
+
+    def _accept(self, batch: _Batch) -> None:
+        self._version = batch.version
+        self._document = batch.document
+        self._exists = batch.exists
+        self._recent.extend(batch.committed)
+        del self._recent[:-RECENT_OPS]
+
+    async def _sequence(self, raw: bytes, batch: _Batch) -> None:
+        try:
+            record = decode_record(self._dashboard_id, raw)
+        except ValueError as exc:
+            # Only our own code writes the queue; a record it cannot read is dropped, loudly.
+            _log.error("op.record_unreadable", dashboard=str(self._dashboard_id), error=str(exc))
+            return
+        try:
+            if record.delete:
+                raise _Reject(
+                    Forbidden.code, "a dashboard is archived through the HTTP API, not deleted"
+                )
+            if record.create is not None:
+                await self._create(record, batch)
+            else:
+                await self._apply(record, batch)
+        except _Reject as exc:
+            batch.rejected.append(self._rejected(record.src, record.seq, exc.code, exc.message))
+        except OTError as exc:
+            batch.rejected.append(self._rejected(record.src, record.seq, exc.code, exc.message))
+
+    async def _apply(self, record: SubmitRecord, batch: _Batch) -> None:
+        if not batch.exists:
+            raise _Reject(NotFound.code, "the dashboard does not exist")
+        if record.version > batch.version:
+            raise _Reject("op_from_future", f"version {record.version} is beyond the head")
+        if record.version < 1:
+            raise _Reject("already_created", "the dashboard was created by someone else")
+        since = await self._ops_since(record, batch)
+        if since is None:
+            return
+        if record.dop is not None:
+            op = dashboard.build_all(batch.document, record.dop)
+        elif record.op is not None:
+            op = record.op
+            json0.check_op(op)
+            for committed in since:
+                if committed.op is not None:
+                    op = json0.transform(op, committed.op, "left")
+        else:
+            raise _Reject("invalid_op", "the submit carries no op")
+        document, inverse = json0.apply_and_invert(batch.document, op)
+        dashboard.validate_document(document)
+        operation_type, target_id = dashboard.classify(op)
+        self._append(batch, record, op, inverse, document, operation_type, target_id)
+
+    async def _ops_since(self, record: SubmitRecord, batch: _Batch) -> list[Committed] | None:
+        """Ops from the record's base version to the batch head; None when it is a resubmit
+        (then it has been answered with its original version)."""
+        recent, pending = self._recent, batch.committed
+        start = batch.version - len(recent) - len(pending)
+        if record.version >= start:
+            offset = record.version - start
+            since = recent[offset:] + pending[max(0, offset - len(recent)) :]
+        else:
+            try:
+                stored = await self._store.ops_between(self._dashboard_id, record.version, start)
+            except TandemError as exc:
+                if exc.code != "version_unavailable":
+                    raise
+                await self._unavailable(record, batch)
+                return None
+            if not stored or stored[0].version != record.version:
+                await self._unavailable(record, batch)
+                return None
+            since = [committed_from_stored(s) for s in stored] + recent + pending
+        for committed in since:
+            if record.src and committed.src == record.src and committed.seq == record.seq:
+                batch.duplicates.append(committed)
+                return None
+        return since
+
+    async def _unavailable(self, record: SubmitRecord, batch: _Batch) -> None:
+        version = await self._store.find_op(self._dashboard_id, record.src, record.seq)
+        if version is None:
+            raise _Reject("version_unavailable", f"version {record.version} is no longer kept")
+        batch.duplicates.append(
+            Committed(
+                dashboard_id=self._dashboard_id,
+                version=version,
+                src=record.src,
+                seq=record.seq,
+                user_id=record.user_id,
+            )
+        )
+
+    async def _create(self, record: SubmitRecord, batch: _Batch) -> None:
+        assert record.create is not None
+        if batch.exists:
+            version = await self._store.find_op(self._dashboard_id, record.src, record.seq)
+            if version is None:
+                raise _Reject("already_created", "the dashboard already exists")
+            batch.duplicates.append(
+                Committed(
+                    dashboard_id=self._dashboard_id,
+                    version=version,
+                    src=record.src,
+                    seq=record.seq,
+                    create=record.create,
+                    user_id=record.user_id,
+                )
+            )
+            return
+        document = record.create.get("data")
+        dashboard.validate_document(document)
+        batch.create = record
+        batch.committed.append(
+            Committed(
+                dashboard_id=self._dashboard_id,
+                version=0,
+                src=record.src,
+                seq=record.seq,
+                create=record.create,
+                user_id=record.user_id,
+                created_at=datetime.now(UTC),
+            )
+        )
+        batch.version = 1
+        batch.document = document
+        batch.exists = True
+
+    def _append(
+        self,
+        batch: _Batch,
+        record: SubmitRecord,
+        op: JsonOp,
+        inverse: JsonOp,
+        document: Any,
+        operation_type: str,
+        target_id: str | None,
+    ) -> None:
+        batch.ops.append(
+            NewOp(
+                src=record.src,
+                seq=record.seq,
+                user_id=record.user_id,
+                client_version=record.version,
+                op=op,
+                inverse=inverse,
+                operation_type=operation_type,
+                target_id=target_id,
+            )
+        )
+        batch.committed.append(
+            Committed(
+                dashboard_id=self._dashboard_id,
+                version=batch.version,
+                src=record.src,
+                seq=record.seq,
+                op=op,
+                user_id=record.user_id,
+                created_at=datetime.now(UTC),
+            )
+        )
+        batch.version += 1
+        batch.document = document
+
+    def _rejected(self, src: str, seq: int, code: str, message: str) -> Rejected:
+        return Rejected(
+            dashboard_id=self._dashboard_id, src=src, seq=seq, code=code, message=message
+        )

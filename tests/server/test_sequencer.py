@@ -1,0 +1,343 @@
+"""The sequencer draining a real Redis queue into the in-memory store."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+from uuid import uuid4
+
+import pytest
+from redis.asyncio import Redis
+
+from ot.document import new_document
+from server.batch import BatchOutcome, encode_record
+from server.ids import DashboardId, UserId
+from server.keys import Keys
+from server.lock import Lock, connect
+from server.sequencer import Sequencer
+from server.settings import Settings
+from server.store.memory import MemoryStore
+from server.store.model import JsonOp, NewOp
+from server.submission import SubmitRecord
+
+USER = UserId(uuid4())
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    client = connect(redis_url)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture
+def settings(redis_prefix: str) -> Settings:
+    return Settings(redis_prefix=f"{redis_prefix}{secrets.token_hex(4)}:", batch_size=50)
+
+
+@pytest.fixture
+def store() -> MemoryStore:
+    return MemoryStore()
+
+
+@pytest.fixture
+async def dashboard_id(store: MemoryStore) -> DashboardId:
+    head = await store.create_dashboard(owner_id=USER, title="Ops", document=new_document("Ops"))
+    return head.dashboard_id
+
+
+def title_insert(position: int, text: str) -> JsonOp:
+    return [{"p": ["title"], "t": "text-unicode", "o": [position, text] if position else [text]}]
+
+
+def record(
+    dashboard_id: DashboardId,
+    src: str,
+    seq: int,
+    version: int,
+    op: JsonOp | None = None,
+    **fields: Any,
+) -> SubmitRecord:
+    return SubmitRecord(
+        dashboard_id=dashboard_id, src=src, seq=seq, version=version, user_id=USER, op=op, **fields
+    )
+
+
+class Run:
+    """Queue records, take the lock, drain once; keeps what the sequencer delivered."""
+
+    def __init__(self, redis: Redis, settings: Settings, store: MemoryStore) -> None:
+        self.redis = redis
+        self.settings = settings
+        self.store = store
+        self.keys = Keys(settings.redis_prefix)
+        self.outcomes: list[BatchOutcome] = []
+
+    async def push(self, records: Sequence[SubmitRecord]) -> None:
+        for r in records:
+            await self.redis.rpush(self.keys.queue(r.dashboard_id), encode_record(r))
+
+    async def drain(self, dashboard_id: DashboardId, *, ttl_ms: int = 5000) -> Sequencer:
+        lock = await Lock.acquire(self.redis, self.keys.lock(dashboard_id), ttl_ms)
+        assert lock is not None
+
+        async def deliver(outcome: BatchOutcome) -> None:
+            self.outcomes.append(outcome)
+
+        sequencer = Sequencer(
+            redis=self.redis,
+            keys=self.keys,
+            store=self.store,
+            settings=self.settings,
+            dashboard_id=dashboard_id,
+            lock=lock,
+            deliver=deliver,
+        )
+        await sequencer.drain()
+        return sequencer
+
+    async def queued(self, dashboard_id: DashboardId) -> int:
+        return int(await self.redis.llen(self.keys.queue(dashboard_id)))
+
+    def committed(self) -> list[tuple[int, str, int]]:
+        return [(c.version, c.src, c.seq) for o in self.outcomes for c in o.committed]
+
+    def duplicates(self) -> list[tuple[int, str, int]]:
+        return [(c.version, c.src, c.seq) for o in self.outcomes for c in o.duplicates]
+
+    def rejected(self) -> list[tuple[str, int, str]]:
+        return [(r.src, r.seq, r.code) for o in self.outcomes for r in o.rejected]
+
+
+@pytest.fixture
+def run(redis: Redis, settings: Settings, store: MemoryStore) -> Run:
+    return Run(redis, settings, store)
+
+
+async def test_a_batch_transforms_concurrent_ops_and_commits_them_in_order(
+    run: Run, store: MemoryStore, dashboard_id: DashboardId
+) -> None:
+    # Three clients edit the title "Ops" concurrently, all from version 1.
+    await run.push(
+        [
+            record(dashboard_id, "a", 1, 1, title_insert(0, "A")),
+            record(dashboard_id, "b", 1, 1, title_insert(3, "B")),
+            record(dashboard_id, "c", 1, 1, title_insert(0, "C")),
+        ]
+    )
+    sequencer = await run.drain(dashboard_id)
+    assert not sequencer.lost
+    assert len(run.outcomes) == 1  # one batch, one message
+    assert run.committed() == [(1, "a", 1), (2, "b", 1), (3, "c", 1)]
+    ops = [c.op for c in run.outcomes[0].committed]
+    assert ops[1] == title_insert(4, "B")  # moved past "A"
+    snapshot = await store.load(dashboard_id)
+    assert snapshot.version == 4
+    assert snapshot.document["title"] == "CAOpsB"
+    assert await run.queued(dashboard_id) == 0
+    assert [op.client_version for op in await store.ops_between(dashboard_id, 1)] == [1, 1, 1]
+
+
+async def test_a_resubmit_is_answered_with_its_original_version(
+    run: Run, store: MemoryStore, dashboard_id: DashboardId
+) -> None:
+    first = record(dashboard_id, "a", 1, 1, title_insert(0, "A"))
+    await run.push([first, first])  # a retried RPUSH: the copy is in the same batch
+    await run.drain(dashboard_id)
+    assert run.committed() == [(1, "a", 1)]
+    assert run.duplicates() == [(1, "a", 1)]
+
+    # The client reconnects and resends the op it never saw acknowledged.
+    run.outcomes.clear()
+    await run.push([first, record(dashboard_id, "b", 1, 1, title_insert(0, "B"))])
+    await run.drain(dashboard_id)
+    assert run.duplicates() == [(1, "a", 1)]
+    assert run.committed() == [(2, "b", 1)]
+    snapshot = await store.load(dashboard_id)
+    assert snapshot.document["title"] == "BAOps"  # "A" once
+    assert snapshot.version == 3
+
+
+async def test_an_op_from_the_future_is_rejected(run: Run, dashboard_id: DashboardId) -> None:
+    await run.push([record(dashboard_id, "a", 1, 7, title_insert(0, "A"))])
+    await run.drain(dashboard_id)
+    assert run.rejected() == [("a", 1, "op_from_future")]
+    assert run.committed() == []
+    assert await run.queued(dashboard_id) == 0
+
+
+async def test_a_bad_op_is_rejected_alone(
+    run: Run, store: MemoryStore, dashboard_id: DashboardId
+) -> None:
+    await run.push(
+        [
+            record(dashboard_id, "a", 1, 1, title_insert(0, "A")),
+            record(dashboard_id, "b", 1, 1, [{"p": ["widgets", "w9", "title"], "oi": "x"}]),
+            record(dashboard_id, "c", 1, 1, [{"p": ["unknown"], "oi": 1}]),
+            record(dashboard_id, "d", 1, 1, title_insert(0, "D")),
+        ]
+    )
+    await run.drain(dashboard_id)
+    assert run.committed() == [(1, "a", 1), (2, "d", 1)]
+    rejected = run.rejected()
+    assert [r[:2] for r in rejected] == [("b", 1), ("c", 1)]
+    assert rejected[1][2] == "invalid_document"
+    assert (await store.get_head(dashboard_id)).version == 3
+    assert await run.queued(dashboard_id) == 0
+
+
+async def test_an_op_the_store_refuses_is_rejected_alone(
+    run: Run, store: MemoryStore, dashboard_id: DashboardId
+) -> None:
+    # U+0000 is a fine Python string but jsonb cannot hold it: the whole batch is refused once,
+    # then the records go one at a time so only that one is rejected.
+    await run.push(
+        [
+            record(dashboard_id, "a", 1, 1, title_insert(0, "A")),
+            record(dashboard_id, "b", 1, 1, title_insert(0, "\x00")),
+            record(dashboard_id, "c", 1, 1, title_insert(0, "C")),
+        ]
+    )
+    await run.drain(dashboard_id)
+    assert run.committed() == [(1, "a", 1), (2, "c", 1)]
+    assert run.rejected() == [("b", 1, "bad_data")]
+    assert (await store.load(dashboard_id)).document["title"] == "CAOps"
+
+
+async def test_domain_ops_are_built_against_the_head(
+    run: Run, store: MemoryStore, dashboard_id: DashboardId
+) -> None:
+    await run.push(
+        [
+            record(dashboard_id, "a", 1, 1, title_insert(0, "A")),
+            record(
+                dashboard_id,
+                "b",
+                1,
+                1,
+                dop=[{"type": "update", "path": ["description"], "value": "about"}],
+            ),
+        ]
+    )
+    await run.drain(dashboard_id)
+    assert run.committed() == [(1, "a", 1), (2, "b", 1)]
+    op = run.outcomes[0].committed[1].op
+    assert op is not None and op[0]["p"] == ["description"]
+    stored = await store.ops_between(dashboard_id, 2)
+    assert stored[0].operation_type == "update"
+    assert (await store.load(dashboard_id)).document["description"] == "about"
+
+
+async def test_create_then_edit_then_create_again(run: Run, store: MemoryStore) -> None:
+    fresh = DashboardId(uuid4())
+    create = record(fresh, "a", 1, 0, create={"type": "json0", "data": new_document("Fresh")})
+    await run.push(
+        [
+            record(fresh, "z", 1, 1, title_insert(0, "Z")),  # before it exists
+            create,
+            record(fresh, "a", 2, 1, title_insert(0, "A")),
+            create,  # the client resends its create
+            record(fresh, "b", 1, 0, create={"type": "json0", "data": new_document("B")}),
+            record(fresh, "c", 1, 1, delete=True),
+        ]
+    )
+    await run.drain(fresh)
+    assert run.committed() == [(0, "a", 1), (1, "a", 2)]
+    assert run.duplicates() == [(0, "a", 1)]
+    assert run.rejected() == [
+        ("z", 1, "not_found"),
+        ("b", 1, "already_created"),
+        ("c", 1, "forbidden"),
+    ]
+    snapshot = await store.load(fresh)
+    assert (snapshot.version, snapshot.document["title"]) == (2, "AFresh")
+
+
+class TakenOver(MemoryStore):
+    """A store where another sequencer takes the dashboard's fence just before each commit."""
+
+    async def commit(
+        self,
+        dashboard_id: DashboardId,
+        *,
+        base_version: int,
+        epoch: int,
+        ops: Sequence[NewOp],
+        document: Any,
+    ) -> int:
+        await self.acquire_epoch(dashboard_id)
+        return await super().commit(
+            dashboard_id, base_version=base_version, epoch=epoch, ops=ops, document=document
+        )
+
+
+async def test_a_stale_holder_commits_and_answers_nothing(redis: Redis, settings: Settings) -> None:
+    store = TakenOver()
+    head = await store.create_dashboard(owner_id=USER, title="Ops", document=new_document("Ops"))
+    d = head.dashboard_id
+    run = Run(redis, settings, store)
+    await run.push([record(d, "a", 1, 1, title_insert(0, "A")), record(d, "b", 1, 7, [])])
+    sequencer = await run.drain(d)
+    assert sequencer.lost
+    assert run.outcomes == []  # not even the rejection: the new holder decides
+    assert (await store.get_head(d)).version == 1
+    assert await run.queued(d) == 2  # left for the new holder
+
+
+class Slow(MemoryStore):
+    """Commits after a pause, long enough for a short lock to expire meanwhile."""
+
+    async def commit(
+        self,
+        dashboard_id: DashboardId,
+        *,
+        base_version: int,
+        epoch: int,
+        ops: Sequence[NewOp],
+        document: Any,
+    ) -> int:
+        await asyncio.sleep(0.3)
+        return await super().commit(
+            dashboard_id, base_version=base_version, epoch=epoch, ops=ops, document=document
+        )
+
+
+async def test_records_committed_by_a_holder_that_lost_the_lock_are_deduped(
+    redis: Redis, settings: Settings
+) -> None:
+    slow = Slow()
+    head = await slow.create_dashboard(owner_id=USER, title="Ops", document=new_document("Ops"))
+    d = head.dashboard_id
+    run = Run(redis, settings, slow)
+    await run.push([record(d, "a", 1, 1, title_insert(0, "A"))])
+    # The lock expires during the commit: the commit lands (nobody bumped the epoch), but the
+    # records stay queued since the trim checks the token.
+    sequencer = await run.drain(d, ttl_ms=100)
+    assert sequencer.lost
+    assert run.committed() == [(1, "a", 1)]
+    assert await run.queued(d) == 1
+
+    # The next holder finds the op in the log and answers it with its original version.
+    run.outcomes.clear()
+    sequencer = await run.drain(d)
+    assert not sequencer.lost
+    assert run.committed() == []
+    assert run.duplicates() == [(1, "a", 1)]
+    assert (await slow.get_head(d)).version == 2
+    assert await run.queued(d) == 0
+
+
+async def test_ops_older_than_memory_are_read_from_the_store(
+    run: Run, store: MemoryStore, dashboard_id: DashboardId
+) -> None:
+    await run.push([record(dashboard_id, "a", i, i, title_insert(0, "a")) for i in range(1, 4)])
+    await run.drain(dashboard_id)
+    # A new holder has nothing in memory: transforming from version 1 reads versions 1..3.
+    await run.push([record(dashboard_id, "b", 1, 1, title_insert(3, "B"))])
+    await run.drain(dashboard_id)
+    assert run.committed()[-1] == (4, "b", 1)
+    assert (await store.load(dashboard_id)).document["title"] == "aaaOpsB"
