@@ -3,7 +3,9 @@
 The machine is small (2 cores) and the load generator, the servers, PostgreSQL and Redis all
 share it, so a number is only meaningful next to who used the cores. A :class:`CpuProbe` takes
 named sets of processes (by process group, or by pid with their children) and reports, per set,
-the cores it used on average over the window, plus the whole machine's busy cores.
+the cores it used on average over the window and how long its threads sat runnable waiting for a
+core (``<name>_wait``, from ``schedstat``: a server that waits a lot was starved by others, not
+slow), plus the whole machine's busy cores.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ class _Stat:
     ppid: int
     pgrp: int
     ticks: int
+    wait_ns: int
 
 
 def _stats() -> list[_Stat]:
@@ -43,9 +46,21 @@ def _stats() -> list[_Stat]:
                 ppid=int(fields[1]),
                 pgrp=int(fields[2]),
                 ticks=int(fields[11]) + int(fields[12]),
+                wait_ns=_run_queue_wait(entry),
             )
         )
     return found
+
+
+def _run_queue_wait(process: Path) -> int:
+    """Nanoseconds the process's threads spent runnable but not running."""
+    total = 0
+    try:
+        for task in (process / "task").iterdir():
+            total += int((task / "schedstat").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        pass
+    return total
 
 
 def _machine_busy() -> tuple[int, int]:
@@ -89,15 +104,17 @@ class CpuProbe:
     """Cores used per named set of processes between :meth:`start` and :meth:`stop`."""
 
     sets: dict[str, Callable[[_Stat], bool]] = field(default_factory=dict)
-    _start: dict[str, int] = field(default_factory=dict, repr=False)
+    _start: dict[str, tuple[int, int]] = field(default_factory=dict, repr=False)
     _machine: tuple[int, int] = (0, 0)
     _started_at: float = 0.0
 
-    def _sample(self) -> dict[str, int]:
+    def _sample(self) -> dict[str, tuple[int, int]]:
         stats = _stats()
-        return {
-            name: sum(s.ticks for s in stats if member(s)) for name, member in self.sets.items()
-        }
+        sample: dict[str, tuple[int, int]] = {}
+        for name, member in self.sets.items():
+            mine = [s for s in stats if member(s)]
+            sample[name] = (sum(s.ticks for s in mine), sum(s.wait_ns for s in mine))
+        return sample
 
     def start(self) -> None:
         self._start = self._sample()
@@ -109,10 +126,12 @@ class CpuProbe:
         end = self._sample()
         busy, total = _machine_busy()
         seconds = max(time.monotonic() - self._started_at, 1e-6)
-        used = {
-            name: round((end[name] - self._start.get(name, 0)) / _TICKS / seconds, 2)
-            for name in self.sets
-        }
+        used: dict[str, float] = {}
+        for name in self.sets:
+            ticks, wait = end[name]
+            ticks0, wait0 = self._start.get(name, (0, 0))
+            used[name] = round((ticks - ticks0) / _TICKS / seconds, 2)
+            used[f"{name}_wait"] = round((wait - wait0) / 1e9 / seconds, 2)
         cores = os.cpu_count() or 1
         spent = total - self._machine[1]
         used["machine"] = round(cores * (busy - self._machine[0]) / spent, 2) if spent else 0.0

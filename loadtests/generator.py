@@ -144,6 +144,7 @@ def run_load(
     clients: Sequence[ClientSpec],
     *,
     mode: str = "closed",
+    client: str = "wire",
     rate: float = 1.0,
     warmup: float = 2.0,
     measure: float = 10.0,
@@ -161,6 +162,7 @@ def run_load(
             config = {
                 "clients": [spec.__dict__ for spec in share],
                 "mode": mode,
+                "client": client,
                 "rate": rate,
                 "warmupMs": warmup * 1000,
                 "measureMs": measure * 1000,

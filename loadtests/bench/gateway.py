@@ -19,7 +19,9 @@ Configuration (environment): ``BENCH_MEASURE`` seconds measured per scenario (10
 ``BENCH_WARMUP`` seconds before that (2), ``BENCH_SCENARIOS`` (``A,B,C``), ``BENCH_GATEWAYS``
 Tandem gateway process counts to try (``1,2``; the clients are spread over the processes),
 ``BENCH_REFERENCE`` (``1``; ``0`` skips ShareDB), ``BENCH_GENERATORS`` Node processes of the
-load generator (``1``), ``TANDEM_LOG_LEVEL`` of the gateways (``warning``). With
+load generator (``1``), ``BENCH_CLIENT`` ``wire`` (the protocol by hand: cheap enough for 200
+clients on one dashboard) or ``sharedb`` (the stock client), ``TANDEM_LOG_LEVEL`` of the
+gateways (``warning``). With
 ``DATABASE_URL`` / ``REDIS_URL`` those servers are used, otherwise embedded ones under
 ``.tandem/bench``. Raw results go to ``.tandem/bench/gateway.json``.
 """
@@ -104,6 +106,7 @@ class Config:
     gateways: tuple[int, ...]
     reference: bool
     generators: int
+    client: str
 
     @classmethod
     def from_env(cls) -> Config:
@@ -116,6 +119,7 @@ class Config:
             gateways=tuple(int(n) for n in env.get("BENCH_GATEWAYS", "1,2").split(",") if n),
             reference=env.get("BENCH_REFERENCE", "1") != "0",
             generators=int(env.get("BENCH_GENERATORS", "1")),
+            client=env.get("BENCH_CLIENT", "wire"),
         )
 
 
@@ -166,6 +170,7 @@ def _run_scenario(
     result = run_load(
         specs,
         mode=scenario.mode,
+        client=config.client,
         rate=1.0,
         warmup=config.warmup,
         measure=config.measure,
@@ -219,7 +224,15 @@ def _ms(value: float | None) -> str:
 
 def _cpu(result: LoadResult) -> str:
     c = result.cpu
-    return "/".join(f"{c.get(k, 0.0):.2f}" for k in ("server", "pg+redis", "generator", "machine"))
+    server = f"{c.get('server', 0.0):.2f}({c.get('server_wait', 0.0):.2f})"
+    rest = (f"{c.get(k, 0.0):.2f}" for k in ("pg+redis", "generator", "machine"))
+    return "/".join([server, *rest])
+
+
+def _starved(result: LoadResult) -> bool:
+    """The server sat runnable, waiting for a core, at least half as long as it ran."""
+    ran, waited = result.cpu.get("server", 0.0), result.cpu.get("server_wait", 0.0)
+    return waited > 0.1 and waited >= 0.5 * ran
 
 
 def _notes(row: Row) -> str:
@@ -235,12 +248,14 @@ def _notes(row: Row) -> str:
             for cpu, lag in zip(r.generator_cpu, r.generator_loop_p99_ms, strict=True)
         )
         notes.append(f"GENERATOR IS A LIMIT ({loads})")
+    if _starved(r):
+        notes.append("server starved of CPU (see its wait)")
     return "; ".join(notes)
 
 
 HEADER = (
     f"{'scenario':<9}{'server':<11}{'ops/s':>9}{'ack p50':>9}{'ack p99':>9}{'bcast p99':>10}"
-    f"{'acked/sent':>13}  {'goal met':<9}{'cpu srv/db/gen/all':<22}notes"
+    f"{'acked/sent':>13}  {'goal met':<9}{'cpu srv(wait)/db/gen/all':<28}notes"
 )
 
 
@@ -249,7 +264,7 @@ def _line(row: Row) -> str:
     return (
         f"{row.scenario.key:<9}{row.server:<11}{r.ops_per_sec:>9,.0f}{_ms(r.ack.p50):>9}"
         f"{_ms(r.ack.p99):>9}{_ms(r.broadcast.p99):>10}{f'{r.acked}/{r.sent}':>13}  "
-        f"{'yes' if row.met else 'NO':<9}{_cpu(r):<22}{_notes(row)}"
+        f"{'yes' if row.met else 'NO':<9}{_cpu(r):<28}{_notes(row)}"
     )
 
 
@@ -258,8 +273,14 @@ def _ratio(a: float | None, b: float | None) -> str:
 
 
 def _report(config: Config, rows: list[Row]) -> None:
-    print("\nlatencies in ms; cpu = cores used: server / PostgreSQL+Redis / generator / machine")
-    print(f"machine: {os.cpu_count()} cores shared by all of them (and anything else running)")
+    print(
+        "\nlatencies in ms; cpu = cores used over the window: server (and the cores' worth of"
+        " time it sat runnable, waiting for one) / PostgreSQL+Redis / load generator / whole machine"
+    )
+    print(
+        f"machine: {os.cpu_count()} cores shared by all of them and anything else running"
+        f" (load average now {_load_average()})"
+    )
     for scenario in config.scenarios:
         print(f"\n{scenario.key}: {scenario.title}; goal {scenario.goal()}")
         print(HEADER)
@@ -280,6 +301,13 @@ def _report(config: Config, rows: list[Row]) -> None:
             )
 
 
+def _load_average() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
+
+
 def _write_json(config: Config, rows: list[Row]) -> Path:
     path = BENCH_DIR / "gateway.json"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -291,7 +319,9 @@ def _write_json(config: Config, rows: list[Row]) -> Path:
             "warmup": config.warmup,
             "gateways": list(config.gateways),
             "generators": config.generators,
+            "client": config.client,
         },
+        "load_average": _load_average(),
         "rows": [
             {
                 "scenario": dataclasses.asdict(row.scenario),
@@ -311,7 +341,8 @@ def main() -> None:
     users = max(s.clients for s in config.scenarios)
     print(
         f"gateway load: {config.warmup:g} s warm-up + {config.measure:g} s measured per scenario,"
-        f" {config.generators} generator process(es); starting services ...",
+        f" {config.generators} generator process(es), {config.client} clients;"
+        f" load average {_load_average()}; starting services ...",
         flush=True,
     )
     rows: list[Row] = []
