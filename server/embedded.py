@@ -129,18 +129,16 @@ class EmbeddedRedis:
             "--appendfsync", "everysec",
             "--save", "",
             "--protected-mode", "yes",
-            "--daemonize", "no",
+            "--daemonize", "yes",
+            "--pidfile", str(self.root / "redis.pid"),
             "--logfile", str(self.root / "redis.log"),
         ]  # fmt: skip
-        # A session of its own: Ctrl-C in the terminal reaches Tandem, which then stops Redis
-        # in order, after the gateway has drained.
-        proc = subprocess.Popen(
-            args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
-        )
+        # Daemonized: the server belongs to no process of ours, so whichever Tandem process
+        # leaves last can stop it, and no child is left running when the launcher exits.
+        subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
         deadline = time.monotonic() + REDIS_START_TIMEOUT
         while not _redis_answers(port):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
+            if time.monotonic() > deadline:
                 raise RuntimeError(f"embedded redis did not start; see {self.root / 'redis.log'}")
             time.sleep(0.05)
         return port
