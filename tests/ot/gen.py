@@ -14,7 +14,7 @@ ignores that (any string, any string kind), because clients are free to.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -366,13 +366,13 @@ def fits(kind: str, t: Target, mixed: bool) -> bool:
 
 
 def component(
-    rng: random.Random, targets: list[Target], kind: str, focus: Path
+    rng: random.Random, targets: list[Target], kind: str, focus: Path, mix: float = MIX
 ) -> Component | None:
     """A component of ``kind`` on one of ``targets``, preferably near ``focus``.
 
     It may share values with the document: :func:`op` detaches it.
     """
-    mixed = rng.random() < MIX
+    mixed = rng.random() < mix
     fitting = [t for t in targets if fits(kind, t, mixed)]
     if not fitting:
         return None
@@ -461,7 +461,14 @@ def apply(doc: Any, c: Component) -> Any:
     return holder[""]
 
 
-def op(rng: random.Random, doc: Any, focus: Path, targets: list[Target]) -> Op:
+def op(
+    rng: random.Random,
+    doc: Any,
+    focus: Path,
+    targets: list[Target],
+    mix: float = MIX,
+    kinds: Sequence[str] = KINDS,
+) -> Op:
     """A valid op of one to three components against ``doc`` (left unchanged; ``targets`` are
     its walk, computed once per document because walking dominates generation)."""
     count = rng.choices((1, 2, 3), (0.7, 0.2, 0.1))[0]
@@ -469,7 +476,7 @@ def op(rng: random.Random, doc: Any, focus: Path, targets: list[Target]) -> Op:
     for n in range(count):
         c = None
         while c is None:
-            c = component(rng, targets, rng.choice(KINDS), focus)
+            c = component(rng, targets, rng.choice(kinds), focus, mix)
         components.append(copy(c))
         if n + 1 < count:
             work = apply(copy(work) if n == 0 else work, copy(c))
@@ -492,7 +499,15 @@ def focus_of(rng: random.Random, targets: list[Target]) -> Path:
     return deepest[: rng.randint(0, len(deepest))]
 
 
-def pairs(seed: int, count: int, per_document: int = 5) -> Iterator[Pair]:
+def pairs(
+    seed: int,
+    count: int,
+    per_document: int = 5,
+    mix: float = MIX,
+    kinds: Sequence[str] = KINDS,
+) -> Iterator[Pair]:
+    """``count`` pairs of ops made of ``kinds``; ``mix`` is the share of string edits that
+    ignore the field's role."""
     rng = random.Random(seed)
     doc: Any = None
     targets: list[Target] = []
@@ -501,7 +516,8 @@ def pairs(seed: int, count: int, per_document: int = 5) -> Iterator[Pair]:
             doc = document(rng)
             targets = list(walk(doc, []))
         focus = focus_of(rng, targets)
-        yield Pair(doc, op(rng, doc, focus, targets), op(rng, doc, focus, targets))
+        a = op(rng, doc, focus, targets, mix, kinds)
+        yield Pair(doc, a, op(rng, doc, focus, targets, mix, kinds))
 
 
 def kind(c: Component) -> str:

@@ -7,6 +7,7 @@ a few round trips.
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator, Sequence
@@ -22,6 +23,26 @@ from ot.errors import OTError
 
 # Calls per line: keeps each line to a few megabytes.
 CHUNK = 2000
+
+
+def dumps(value: Any, option: int = 0) -> bytes:
+    """JSON of ``value``; orjson, or the standard library for what orjson refuses.
+
+    JavaScript strings may hold a lone surrogate (text split inside an emoji); JSON carries
+    it as an escape, which the standard library reads and writes and orjson does not.
+    """
+    try:
+        return orjson.dumps(value, option=option)
+    except orjson.JSONEncodeError:
+        sort = bool(option & orjson.OPT_SORT_KEYS)
+        return json.dumps(value, separators=(",", ":"), sort_keys=sort).encode()
+
+
+def loads(data: bytes) -> Any:
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(data)
 
 
 @dataclass(frozen=True)
@@ -100,13 +121,13 @@ class Oracle:
     def _exchange(self, calls: Sequence[Call]) -> list[Answer]:
         stdin, stdout = self._process.stdin, self._process.stdout
         assert stdin is not None and stdout is not None
-        # orjson writes each Call as {"type", "fn", "args"}, the oracle's request shape.
-        stdin.write(orjson.dumps(calls) + b"\n")
+        request = [{"type": c.type, "fn": c.fn, "args": c.args} for c in calls]
+        stdin.write(dumps(request) + b"\n")
         stdin.flush()
         line = stdout.readline()
         if not line:
             raise RuntimeError(f"the reference oracle exited (code {self._process.poll()})")
-        raw = orjson.loads(line)
+        raw = loads(line)
         if not isinstance(raw, list) or len(raw) != len(calls):
             raise RuntimeError(f"the reference oracle answered out of protocol: {raw!r:.200}")
         return [Answer(value=r.get("ok"), error=r.get("error")) for r in raw]
@@ -117,16 +138,16 @@ def ours(fn: Callable[..., Any], *args: Any) -> Answer:
 
     Only :class:`OTError` is a clean refusal: the OT core promises to raise nothing else.
     """
-    before = orjson.dumps(args)
+    before = dumps(args)
     try:
         result = fn(*args)
-        orjson.dumps(result)  # a result must be JSON, whatever same() is asked later
+        dumps(result)  # a result must be JSON, whatever same() is asked later
         answer = Answer(value=result)
     except OTError as err:
         answer = Answer(error=f"{type(err).__name__}: {err}")
     except Exception as err:
         answer = Answer(error=f"{type(err).__name__}: {err}", crashed=True)
-    if orjson.dumps(args) != before:
+    if dumps(args) != before:
         return Answer(error=f"changed its arguments (and answered {answer})", crashed=True)
     return answer
 
@@ -138,9 +159,9 @@ def same(a: Any, b: Any) -> bool:
     because ``1`` and ``1.0`` are one JSON number (JavaScript has no other) but ``true`` is
     not ``1``.
     """
-    first = orjson.dumps(a, option=orjson.OPT_SORT_KEYS)
-    second = orjson.dumps(b, option=orjson.OPT_SORT_KEYS)
-    return first == second or _same(orjson.loads(first), orjson.loads(second))
+    first = dumps(a, option=orjson.OPT_SORT_KEYS)
+    second = dumps(b, option=orjson.OPT_SORT_KEYS)
+    return first == second or _same(loads(first), loads(second))
 
 
 def _same(a: Any, b: Any) -> bool:
