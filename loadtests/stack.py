@@ -138,8 +138,11 @@ class ReferenceServer:
         assert self.process is not None
         return self.process.pid
 
-    def start(self, database_url: str, redis_url: str, prefix: str, docs: list[str]) -> None:
+    def start(
+        self, database_url: str, redis_url: str, prefix: str, docs: list[str], deflate: bool
+    ) -> None:
         config = {
+            "deflate": deflate,
             "port": self.port,
             "databaseUrl": database_url,
             "redisUrl": redis_url,
@@ -268,11 +271,13 @@ class Stack:
         self.gateways = start_gateways(count, self.gateway_env(), self.log_dir, name)
         return self.gateways
 
-    def start_reference(self, docs: list[str]) -> ReferenceServer:
+    def start_reference(self, docs: list[str], *, deflate: bool = False) -> ReferenceServer:
         assert self.urls is not None
         self.stop_servers()
         server = ReferenceServer(port=free_port(), log_path=self.log_dir / "reference.log")
-        server.start(self.reference_url, self.urls.redis_url, f"sharedb-load-{self.tag}", docs)
+        server.start(
+            self.reference_url, self.urls.redis_url, f"sharedb-load-{self.tag}", docs, deflate
+        )
         self.reference = server
         return server
 

@@ -20,7 +20,9 @@ Configuration (environment): ``BENCH_MEASURE`` seconds measured per scenario (10
 Tandem gateway process counts to try (``1,2``; the clients are spread over the processes),
 ``BENCH_REFERENCE`` (``1``; ``0`` skips ShareDB), ``BENCH_GENERATORS`` Node processes of the
 load generator (``1``), ``BENCH_CLIENT`` ``wire`` (the protocol by hand: cheap enough for 200
-clients on one dashboard) or ``sharedb`` (the stock client), ``TANDEM_LOG_LEVEL`` of the
+clients on one dashboard) or ``sharedb`` (the stock client), ``BENCH_DEFLATE`` ``1`` to have the
+clients offer permessage-deflate (Tandem accepts it, and the reference is told to as well;
+``0``, the default, leaves every frame uncompressed on both), ``TANDEM_LOG_LEVEL`` of the
 gateways (``warning``). With
 ``DATABASE_URL`` / ``REDIS_URL`` those servers are used, otherwise embedded ones under
 ``.tandem/bench``. Raw results go to ``.tandem/bench/gateway.json``.
@@ -107,6 +109,7 @@ class Config:
     reference: bool
     generators: int
     client: str
+    deflate: bool
 
     @classmethod
     def from_env(cls) -> Config:
@@ -120,6 +123,7 @@ class Config:
             reference=env.get("BENCH_REFERENCE", "1") != "0",
             generators=int(env.get("BENCH_GENERATORS", "1")),
             client=env.get("BENCH_CLIENT", "wire"),
+            deflate=env.get("BENCH_DEFLATE", "0") == "1",
         )
 
 
@@ -171,6 +175,7 @@ def _run_scenario(
         specs,
         mode=scenario.mode,
         client=config.client,
+        deflate=config.deflate,
         rate=1.0,
         warmup=config.warmup,
         measure=config.measure,
@@ -199,7 +204,8 @@ def _tandem_rows(stack: Stack, config: Config, count: int) -> list[Row]:
 
 def _reference_rows(stack: Stack, config: Config) -> list[Row]:
     dashboards = {s.key: [str(uuid.uuid4()) for _ in range(s.dashboards)] for s in config.scenarios}
-    reference = stack.start_reference([d for ids in dashboards.values() for d in ids])
+    docs = [d for ids in dashboards.values() for d in ids]
+    reference = stack.start_reference(docs, deflate=config.deflate)
     try:
         return [
             _run_scenario(
@@ -320,6 +326,7 @@ def _write_json(config: Config, rows: list[Row]) -> Path:
             "gateways": list(config.gateways),
             "generators": config.generators,
             "client": config.client,
+            "deflate": config.deflate,
         },
         "load_average": _load_average(),
         "rows": [
@@ -341,7 +348,8 @@ def main() -> None:
     users = max(s.clients for s in config.scenarios)
     print(
         f"gateway load: {config.warmup:g} s warm-up + {config.measure:g} s measured per scenario,"
-        f" {config.generators} generator process(es), {config.client} clients;"
+        f" {config.generators} generator process(es), {config.client} clients"
+        f" ({'with' if config.deflate else 'no'} permessage-deflate);"
         f" load average {_load_average()}; starting services ...",
         flush=True,
     )

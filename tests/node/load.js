@@ -5,6 +5,7 @@
 // stdin, line 1 (JSON): {
 //   clients: [{index, dashboard, token, url}], token null: no auth frame (the reference server)
 //   client: "wire" | "sharedb",  the protocol by hand (default) or the stock ShareDB client
+//   deflate,                  offer permessage-deflate (default false)
 //   mode: "closed" | "paced", closed: submit, wait for the ack, submit again;
 //                               paced: each client submits once every 1000/rate ms
 //   rate,                     paced mode: ops per second per client (default 1)
@@ -23,6 +24,23 @@
 
 const {monitorEventLoopDelay, performance} = require('perf_hooks');
 const readline = require('readline');
+const WebSocket = require('ws');
+
+// tandem_client.js opens its sockets with ws's defaults, which offer permessage-deflate. Whether
+// the load offers it must be a choice (the reference server accepts it only when asked to, and
+// inflating every frame is most of a receiver's cost), so the `ws` it loads is this subclass.
+let offerDeflate = false;
+class ConfiguredWebSocket extends WebSocket {
+  constructor(address, protocols, options) {
+    if (protocols && typeof protocols === 'object' && !Array.isArray(protocols)) {
+      options = protocols;
+      protocols = undefined;
+    }
+    super(address, protocols, Object.assign({}, options, {perMessageDeflate: offerDeflate}));
+  }
+}
+require.cache[require.resolve('ws')].exports = ConfiguredWebSocket;
+
 const {COLLECTION, TandemClient, TandemSocket, output, subscribe, withTimeout} = require('./tandem_client');
 
 const BUCKET_BASE = Math.log(1.01);
@@ -416,7 +434,9 @@ async function main() {
   const iterator = lines[Symbol.asyncIterator]();
   const first = await iterator.next();
   if (first.done) throw new Error('no configuration on stdin');
-  const run = new Run(JSON.parse(first.value));
+  const config = JSON.parse(first.value);
+  offerDeflate = Boolean(config.deflate);
+  const run = new Run(config);
   await run.connect();
   output({event: 'ready', clients: run.workers.length});
   const second = await iterator.next();

@@ -4,7 +4,8 @@
 // same wire protocol as Tandem's gateway without authentication, so the load generator drives
 // both with the same code (Tandem only gets the extra auth frame).
 //
-// Input (JSON on stdin): {port, databaseUrl, redisUrl, prefix, docs: [id, ...], document}.
+// Input (JSON on stdin): {port, databaseUrl, redisUrl, prefix, docs: [id, ...], document,
+// deflate (accept permessage-deflate), poolSize}.
 // It creates the sharedb-postgres tables in that database if needed, creates every doc of
 // collection "dashboards" with `document` as its json0 data, then prints one line
 // {"ready": true, "port": P} and serves until SIGTERM/SIGINT (or stdin's input is malformed).
@@ -125,7 +126,8 @@ async function main() {
     res.writeHead(200, {'content-type': 'text/plain'});
     res.end('ok\n');
   });
-  const wss = new WebSocket.Server({server});
+  // Off unless asked for, as in ws's own default; the benchmark turns it on for both servers.
+  const wss = new WebSocket.Server({server, perMessageDeflate: Boolean(input.deflate)});
   wss.on('connection', (ws, req) => backend.listen(new JsonSocketStream(ws), req));
   await new Promise((resolve) => server.listen(input.port, '127.0.0.1', resolve));
   output({ready: true, port: server.address().port});
