@@ -11,11 +11,15 @@ owns the rules that make the stock ShareDB client work:
   version is not the one it expects next). When the order has a gap the session asks for a
   catch-up (:class:`CatchUp`) and holds later ops until it arrives;
 - a submit on a dashboard the client has not subscribed to is answered like ShareDB's agent:
-  the ops it was transformed against first, then the ack.
+  the ops it was transformed against first, then the ack;
+- a client id (``src``, which ops are deduplicated by) is bound to its user: a reconnecting
+  client keeps its previous id, but nobody can take another user's, which would let them make
+  that user's next op look like a duplicate.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from uuid import UUID
 
@@ -80,6 +84,24 @@ def dashboard_id(collection: str, doc: str, echo: dict[str, object]) -> Dashboar
     return DashboardId(parsed)
 
 
+SRC_NONCE = 24  # hex characters of randomness in a client id, then 8 of its user binding
+
+
+def _tag(user_id: UserId, nonce: str) -> str:
+    return hashlib.sha256(f"{user_id}:{nonce}".encode()).hexdigest()[:8]
+
+
+def bound_src(user_id: UserId, nonce: str) -> str:
+    """A client id for ``user_id``: ``nonce`` (random hex) and a tag binding it to the user."""
+    nonce = nonce[:SRC_NONCE]
+    return nonce + _tag(user_id, nonce)
+
+
+def src_belongs(src: str, user_id: UserId) -> bool:
+    nonce = src[:SRC_NONCE]
+    return len(src) == SRC_NONCE + 8 and src == nonce + _tag(user_id, nonce)
+
+
 def channel_dashboard(ch: str, echo: dict[str, object]) -> DashboardId:
     """The dashboard of a doc presence channel (``dashboards.<uuid>``); other channels: not_found."""
     collection, dot, doc = ch.partition(".")
@@ -90,11 +112,17 @@ def channel_dashboard(ch: str, echo: dict[str, object]) -> DashboardId:
 
 class Session:
     def __init__(self, connection_id: str, *, user_id: UserId | None = None) -> None:
+        """``connection_id``: random hex, at least 24 characters."""
         self.connection_id = connection_id
-        # The id ops and presence are attributed to; a reconnecting client asks, in its
-        # handshake, to keep its previous one (ShareDB semantics: its in-flight ops carry it).
+        # The id ops and presence are attributed to. Until authentication it is unbound (only
+        # the greeting shows it); then it is bound to the user, or is the previous id the
+        # client asked for in its handshake if that one is the user's (ShareDB semantics: its
+        # in-flight ops carry it).
         self.src = connection_id
         self.user_id = user_id
+        if user_id is not None:
+            self.src = bound_src(user_id, connection_id)
+        self._asked_src: str | None = None
         self._held_handshake = False
         self._subs: dict[DashboardId, _Subscription] = {}
         self._pending: dict[tuple[str, int], _Pending] = {}
@@ -119,11 +147,11 @@ class Session:
         Raises ProtocolError for a message this connection may not send now.
         """
         if isinstance(message, m.Handshake):
-            if message.client_id is not None:
-                self.src = message.client_id
-            if not self.authenticated:
+            self._asked_src = message.client_id
+            if self.user_id is None:
                 self._held_handshake = True
                 return []
+            self._choose_src(self.user_id)
             return [outgoing.greeting("hs", self.src)]
         if isinstance(message, m.Auth):
             if self.authenticated:
@@ -137,11 +165,19 @@ class Session:
 
     def authenticated_as(self, user_id: UserId) -> list[Out]:
         self.user_id = user_id
+        self._choose_src(user_id)
         replies = [outgoing.auth_ok(str(user_id))]
         if self._held_handshake:
             self._held_handshake = False
             replies.append(outgoing.greeting("hs", self.src))
         return replies
+
+    def _choose_src(self, user_id: UserId) -> None:
+        asked = self._asked_src
+        if asked is not None and src_belongs(asked, user_id):
+            self.src = asked
+        elif not src_belongs(self.src, user_id):
+            self.src = bound_src(user_id, self.connection_id)
 
     # -- subscriptions ---------------------------------------------------------------------
 
@@ -277,8 +313,15 @@ class Session:
     # -- submits ---------------------------------------------------------------------------
 
     def submit_record(self, message: m.Submit, dashboard: DashboardId) -> SubmitRecord:
-        """The record for the hub; the submit is pending until acked or failed."""
+        """The record for the hub; the submit is pending until acked or failed.
+
+        A resubmitted op keeps the ``src`` of the connection it was first sent on, which must be
+        one of this user's."""
         assert self.user_id is not None
+        if message.src is not None and not src_belongs(message.src, self.user_id):
+            raise ProtocolError(
+                INVALID_MESSAGE, "'src' is not one of this user's client ids", echo=echo(message)
+            )
         record = SubmitRecord(
             dashboard_id=dashboard,
             src=message.src or self.src,

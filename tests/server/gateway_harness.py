@@ -77,6 +77,7 @@ async def running_gateway(settings: Settings) -> AsyncIterator[Gateway]:
 class Client:
     ws: ClientConnection
     init: dict[str, Any]
+    id: str = ""  # the client id the server's handshake reply gave (ops' src)
     seq: int = 0
     backlog: list[dict[str, Any]] = field(default_factory=list)
 
@@ -148,7 +149,7 @@ class Client:
             {"a": "op", "c": "dashboards", "d": doc, "v": version, "seq": seq, "op": op}
         )
         return await self.expect(lambda m: m.get("a") == "op" and m.get("seq") == seq
-                                 and m.get("src") == self.init["id"] and "op" not in m)  # fmt: skip
+                                 and m.get("src") == self.id and "op" not in m)  # fmt: skip
 
     async def close(self) -> None:
         await self.ws.close()
@@ -167,7 +168,7 @@ async def open_client(
     )  # type: ignore[arg-type]
     init = json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))
     assert init["a"] == "init"
-    client = Client(ws, init)
+    client = Client(ws, init, id=init["id"])
     if token is not None:
         await client.send({"a": "auth", "token": token})
         reply = await client.expect(lambda m: m.get("a") == "auth")
@@ -175,7 +176,7 @@ async def open_client(
     if handshake:
         await client.send({"a": "hs", "id": None, "protocol": 1, "protocolMinor": 2})
         if token is not None:
-            await client.expect(lambda m: m.get("a") == "hs")
+            client.id = (await client.expect(lambda m: m.get("a") == "hs"))["id"]
     return client
 
 

@@ -55,14 +55,23 @@ async def test_greeting_handshake_and_ping(gateway: Gateway, team: dict) -> None
     }  # fmt: skip
     assert len(client.init["id"]) == 32
     # A handshake before auth is held (a stock client must not think it is connected yet)...
-    await client.send({"a": "hs", "id": "previous-id", "protocol": 1, "protocolMinor": 2})
+    await client.send({"a": "hs", "id": None, "protocol": 1, "protocolMinor": 2})
     assert await client.quiet(0.2) == []
     await client.send({"a": "auth", "token": token(team, "editor")})
     auth = await client.recv()
     assert auth["a"] == "auth" and auth["user"] == str(team["editor"][0])
-    # ... and answered once authenticated, with the id the reconnecting client asked for.
+    # ... and answered once authenticated, with a client id bound to the user.
     hs = await client.recv()
-    assert hs == {**client.init, "a": "hs", "id": "previous-id"}
+    assert hs == {**client.init, "a": "hs", "id": hs["id"]}
+    # A reconnecting client keeps its id; an id that is not the user's is replaced.
+    again = await open_client(gateway.url, token(team, "editor"), handshake=False)
+    await again.send({"a": "hs", "id": hs["id"], "protocol": 1, "protocolMinor": 2})
+    assert (await again.recv())["id"] == hs["id"]
+    thief = await open_client(gateway.url, token(team, "viewer"), handshake=False)
+    await thief.send({"a": "hs", "id": hs["id"], "protocol": 1, "protocolMinor": 2})
+    assert (await thief.recv())["id"] != hs["id"]
+    for other in (again, thief):
+        await other.close()
     assert await client.request({"a": "pp"}) == {"a": "pp"}
     await client.close()
 
@@ -94,7 +103,7 @@ async def test_subscribe_op_ack_and_broadcast(gateway: Gateway, team: dict) -> N
         assert reply["data"]["data"]["title"] == "Ops"
 
     ack = await alice.op(doc, 1, title_op("Ops", "Revenue"))
-    assert ack == {"a": "op", "c": "dashboards", "d": doc, "v": 1, "src": alice.init["id"],
+    assert ack == {"a": "op", "c": "dashboards", "d": doc, "v": 1, "src": alice.id,
                    "seq": 1}  # fmt: skip
     broadcast = await bob.expect(lambda m: m.get("a") == "op")
     assert broadcast == {**ack, "op": title_op("Ops", "Revenue")}
@@ -107,7 +116,7 @@ async def test_subscribe_op_ack_and_broadcast(gateway: Gateway, team: dict) -> N
     missed = await owner.recv()
     assert missed["v"] == 1 and missed["op"] == title_op("Ops", "Revenue")
     ack2 = await owner.recv()
-    assert ack2 == {"a": "op", "c": "dashboards", "d": doc, "v": 2, "src": owner.init["id"],
+    assert ack2 == {"a": "op", "c": "dashboards", "d": doc, "v": 2, "src": owner.id,
                     "seq": 1}  # fmt: skip
     assert (await bob.expect(lambda m: m.get("a") == "op"))["v"] == 2
 
@@ -284,7 +293,7 @@ async def test_presence_relay_snapshot_and_clearing(gateway: Gateway, team: dict
     echo = await bob.request(sent)
     assert echo["id"] == "bob-cursor" and echo["pv"] == 0 and "error" not in echo
     relayed = await alice.expect(lambda m: m.get("a") == "p")
-    assert relayed == {**sent, "src": bob.init["id"]}
+    assert relayed == {**sent, "src": bob.id}
     # a late subscriber gets the current presences right after its subscription reply
     carol = await open_client(gateway.url, token(team, "owner"))
     assert (await carol.request({"a": "ps", "ch": ch, "seq": 1}))["seq"] == 1

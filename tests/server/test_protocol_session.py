@@ -11,17 +11,27 @@ from server.ids import DashboardId, UserId
 from server.protocol import message as m
 from server.protocol import outgoing
 from server.protocol.errors import ProtocolError
-from server.protocol.session import CatchUp, Session, channel_dashboard, dashboard_id, echo
+from server.protocol.session import (
+    CatchUp,
+    Session,
+    bound_src,
+    channel_dashboard,
+    dashboard_id,
+    echo,
+    src_belongs,
+)
 from server.store.model import Snapshot
 from server.submission import Committed, PresenceUpdate
 
 DOC = "0b7e7a52-3c36-4f55-9d43-1c2f0c7f6a10"
 DASH = DashboardId(UUID(DOC))
 USER = UserId(uuid4())
+CONN = "0123456789abcdef0123456789abcdef"
+SRC = bound_src(USER, CONN)
 
 
 def session() -> Session:
-    s = Session("conn1")
+    s = Session(CONN)
     s.authenticated_as(USER)
     return s
 
@@ -45,27 +55,44 @@ def subscribed_at(s: Session, version: int) -> None:
 
 
 def test_handshake_waits_for_authentication() -> None:
-    s = Session("conn1")
-    assert s.greeting()["a"] == "init"
+    s = Session(CONN)
+    assert s.greeting() == outgoing.greeting("init", CONN)
     assert s.admit(m.Handshake(client_id=None, protocol=1, protocol_minor=2)) == []
     replies = s.authenticated_as(USER)
     assert replies[0] == {"a": "auth", "user": str(USER)}
-    assert replies[1]["a"] == "hs" and replies[1]["id"] == "conn1"
-    # once authenticated, a handshake is answered at once, with the id the client asked for
-    assert s.admit(m.Handshake(client_id="old-id", protocol=1, protocol_minor=2)) == [
-        outgoing.greeting("hs", "old-id")
+    # the id handed out once authenticated is bound to the user
+    assert replies[1] == outgoing.greeting("hs", SRC)
+    assert src_belongs(SRC, USER) and not src_belongs(SRC, UserId(uuid4()))
+    # a client that reconnects asks for its previous id, and keeps it if it is the user's
+    previous = bound_src(USER, "f" * 24)
+    assert s.admit(m.Handshake(client_id=previous, protocol=1, protocol_minor=2)) == [
+        outgoing.greeting("hs", previous)
     ]
-    assert s.src == "old-id"
+    assert s.src == previous
 
 
 def test_reconnecting_client_keeps_its_previous_id() -> None:
-    s = Session("fresh")
-    s.admit(m.Handshake(client_id="previous", protocol=1, protocol_minor=2))
-    assert s.authenticated_as(USER)[1]["id"] == "previous"
+    s = Session(CONN)
+    previous = bound_src(USER, "e" * 24)
+    s.admit(m.Handshake(client_id=previous, protocol=1, protocol_minor=2))
+    assert s.authenticated_as(USER)[1]["id"] == previous
+
+
+def test_nobody_takes_another_users_client_id() -> None:
+    someone_else = bound_src(UserId(uuid4()), "d" * 24)
+    for asked in (someone_else, "made-up", SRC[:-1]):
+        s = Session(CONN)
+        s.admit(m.Handshake(client_id=asked, protocol=1, protocol_minor=2))
+        assert s.authenticated_as(USER)[1]["id"] == SRC
+    s = session()
+    with pytest.raises(ProtocolError) as info:
+        s.submit_record(m.Submit("dashboards", DOC, 1, someone_else, 1, op=[]), DASH)
+    assert info.value.code == "invalid_message"
+    assert s.pending_submits() == 0
 
 
 def test_nothing_but_auth_and_handshake_before_authentication() -> None:
-    s = Session("conn1")
+    s = Session(CONN)
     assert s.admit(m.Auth(token="t")) is None
     for message in (m.Ping(), m.Fetch("dashboards", DOC, None), m.QueryUnsubscribe(1)):
         with pytest.raises(ProtocolError) as info:
@@ -193,13 +220,13 @@ def test_own_op_in_the_stream_is_acknowledged_in_place() -> None:
     s = session()
     subscribed_at(s, 3)
     record = submit(s, 3)
-    assert record.src == "conn1" and record.user_id == USER
+    assert record.src == SRC and record.user_id == USER
     out = s.op_committed(op(3))  # someone else's op came first
     assert actions(out.messages) == [("op", 3, True)]
-    out = s.op_committed(Committed(DASH, 4, "conn1", 1, op=[{"p": ["title"], "oi": "mine"}]))
-    assert out.messages == (outgoing.ack(DOC, 4, "conn1", 1),)
+    out = s.op_committed(Committed(DASH, 4, SRC, 1, op=[{"p": ["title"], "oi": "mine"}]))
+    assert out.messages == (outgoing.ack(DOC, 4, SRC, 1),)
     # the hub's submit returns afterwards: nothing more to send
-    assert s.submit_committed(record, Committed(DASH, 4, "conn1", 1)).messages == ()
+    assert s.submit_committed(record, Committed(DASH, 4, SRC, 1)).messages == ()
     assert s.pending_submits() == 0
 
 
@@ -207,12 +234,12 @@ def test_submit_returning_before_the_stream_defers_a_catch_up() -> None:
     s = session()
     subscribed_at(s, 3)
     record = submit(s, 3)
-    out = s.submit_committed(record, Committed(DASH, 4, "conn1", 1, op=[]))
+    out = s.submit_committed(record, Committed(DASH, 4, SRC, 1, op=[]))
     assert out.messages == ()
     assert out.catch_up == CatchUp(DASH, 3, 4, deferred=True)
     assert s.claim(out.catch_up)  # still behind after the grace period
     assert s.op_committed(op(3)).messages == ()  # held while catching up
-    done = s.ops_loaded(DASH, [op(3), Committed(DASH, 4, "conn1", 1, op=[])])
+    done = s.ops_loaded(DASH, [op(3), Committed(DASH, 4, SRC, 1, op=[])])
     assert actions(done.messages) == [("op", 3, True), ("op", 4, False)]
 
 
@@ -220,10 +247,10 @@ def test_deferred_catch_up_is_dropped_when_the_stream_arrived() -> None:
     s = session()
     subscribed_at(s, 3)
     record = submit(s, 3)
-    out = s.submit_committed(record, Committed(DASH, 3, "conn1", 1, op=[]))
+    out = s.submit_committed(record, Committed(DASH, 3, SRC, 1, op=[]))
     assert out.catch_up is not None
-    assert s.op_committed(Committed(DASH, 3, "conn1", 1, op=[])).messages == (
-        outgoing.ack(DOC, 3, "conn1", 1),
+    assert s.op_committed(Committed(DASH, 3, SRC, 1, op=[])).messages == (
+        outgoing.ack(DOC, 3, SRC, 1),
     )
     assert not s.claim(out.catch_up)
 
@@ -231,18 +258,18 @@ def test_deferred_catch_up_is_dropped_when_the_stream_arrived() -> None:
 def test_submit_on_unsubscribed_dashboard_sends_missing_ops_then_ack() -> None:
     s = session()
     record = submit(s, 3, seq=5)
-    out = s.submit_committed(record, Committed(DASH, 5, "conn1", 5, op=[]))
+    out = s.submit_committed(record, Committed(DASH, 5, SRC, 5, op=[]))
     assert out.catch_up == CatchUp(DASH, 3, 5)
-    messages = s.submit_ops_loaded(record, [op(3), op(4), Committed(DASH, 5, "conn1", 5, op=[])])
+    messages = s.submit_ops_loaded(record, [op(3), op(4), Committed(DASH, 5, SRC, 5, op=[])])
     assert actions(messages) == [("op", 3, True), ("op", 4, True), ("op", 5, False)]
-    assert messages[-1] == outgoing.ack(DOC, 5, "conn1", 5)
+    assert messages[-1] == outgoing.ack(DOC, 5, SRC, 5)
 
 
 def test_submit_on_unsubscribed_dashboard_without_concurrent_ops_is_acked_at_once() -> None:
     s = session()
     record = submit(s, 3)
-    out = s.submit_committed(record, Committed(DASH, 3, "conn1", 1))
-    assert out.messages == (outgoing.ack(DOC, 3, "conn1", 1),)
+    out = s.submit_committed(record, Committed(DASH, 3, SRC, 1))
+    assert out.messages == (outgoing.ack(DOC, 3, SRC, 1),)
     assert out.catch_up is None
 
 
@@ -250,25 +277,26 @@ def test_domain_op_ack_carries_the_resulting_json0() -> None:
     s = session()
     record = submit(s, 2, dop=[{"type": "update", "targetId": "w", "value": 1}])
     json0 = [{"p": ["widgets", "w", "title"], "od": "a", "oi": "b"}]
-    out = s.submit_committed(record, Committed(DASH, 2, "conn1", 1, op=json0))
-    assert out.messages == (outgoing.ack(DOC, 2, "conn1", 1, json0),)
+    out = s.submit_committed(record, Committed(DASH, 2, SRC, 1, op=json0))
+    assert out.messages == (outgoing.ack(DOC, 2, SRC, 1, json0),)
 
 
 def test_resubmitted_op_keeps_its_original_src() -> None:
     s = session()
     subscribed_at(s, 7)
-    record = s.submit_record(m.Submit("dashboards", DOC, 6, "old-conn", 9, op=[]), DASH)
-    assert record.src == "old-conn"
+    old = bound_src(USER, "c" * 24)
+    record = s.submit_record(m.Submit("dashboards", DOC, 6, old, 9, op=[]), DASH)
+    assert record.src == old
     # committed long ago, inside the snapshot: acknowledged with its original version
-    out = s.submit_committed(record, Committed(DASH, 6, "old-conn", 9))
-    assert out.messages == (outgoing.ack(DOC, 6, "old-conn", 9),)
+    out = s.submit_committed(record, Committed(DASH, 6, old, 9))
+    assert out.messages == (outgoing.ack(DOC, 6, old, 9),)
 
 
 def test_ack_placed_before_the_snapshot_that_contains_it() -> None:
     s = session()
     record = submit(s, 3)
     s.subscribe_started(DASH, DOC)
-    assert s.submit_committed(record, Committed(DASH, 3, "conn1", 1)).messages == ()
+    assert s.submit_committed(record, Committed(DASH, 3, SRC, 1)).messages == ()
     out = s.subscribe_loaded(DASH, {"a": "s"}, snapshot=Snapshot(DASH, 4, {}))
     assert actions(out.messages) == [("op", 3, False), ("s", None, False)]
 
@@ -278,7 +306,7 @@ def test_failed_submit_answers_an_error_with_the_routing_fields() -> None:
     record = submit(s, 3, seq=8)
     [reply] = s.submit_failed(record, "forbidden", "viewers cannot edit")
     assert reply == {
-        "a": "op", "c": "dashboards", "d": DOC, "v": 3, "src": "conn1", "seq": 8,
+        "a": "op", "c": "dashboards", "d": DOC, "v": 3, "src": SRC, "seq": 8,
         "error": {"code": "forbidden", "message": "viewers cannot edit"},
     }  # fmt: skip
     assert s.pending_submits() == 0
@@ -296,11 +324,11 @@ def test_presence_reaches_only_subscribers_and_never_its_sender() -> None:
     assert s.presence_received(presence("other", {"i": 1})) == []
     assert s.presence_subscribed(DASH)
     assert not s.presence_subscribed(DASH)
-    assert s.presence_received(presence("conn1", {"i": 1})) == []
+    assert s.presence_received(presence(SRC, {"i": 1})) == []
     assert s.presence_received(presence("other", {"i": 1})) == [
         outgoing.presence(presence("other", {"i": 1}))
     ]
-    snap = s.presence_snapshot(DASH, [presence("other", 1), presence("conn1", 2, client="me")])
+    snap = s.presence_snapshot(DASH, [presence("other", 1), presence(SRC, 2, client="me")])
     assert [x["src"] for x in snap] == ["other"]
 
 
@@ -309,9 +337,9 @@ def test_own_presence_is_cleared_on_unsubscribe_and_on_close() -> None:
     s.presence_subscribed(DASH)
     send = m.PresenceSend(f"dashboards.{DOC}", "me", {"i": 1}, 4, "dashboards", DOC, 3, None)
     update = s.presence_update(send, DASH)
-    assert update == PresenceUpdate(DASH, "me", "conn1", 4, 3, {"i": 1})
+    assert update == PresenceUpdate(DASH, "me", SRC, 4, 3, {"i": 1})
     [gone] = s.closing()
-    assert gone == PresenceUpdate(DASH, "me", "conn1", 5, 3, None)
+    assert gone == PresenceUpdate(DASH, "me", SRC, 5, 3, None)
     s.presence_update(send, DASH)
     was, cleared = s.presence_unsubscribed(DASH)
     assert was and [c.value for c in cleared] == [None]
