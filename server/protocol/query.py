@@ -8,7 +8,11 @@ Grammar (every key optional; nothing else is accepted)::
               "$skip"?: int >= 0}     default 0
 
 Example: ``{"title": "ops", "$limit": 5}``, the first five dashboards whose title contains
-"ops", most recently changed first.
+"ops", most recently changed first. Results are ShareDB's: ``data: [{d, v, data, type}]``.
+
+``qs`` answers exactly like ``qf`` and keeps no live result set: the dashboards in the answer
+are not subscribed and no ``q`` diffs follow (subscribe to the docs themselves for their ops,
+and query again to refresh the list). ``qu`` is acknowledged.
 """
 
 from __future__ import annotations

@@ -195,3 +195,27 @@ async def test_revoked_session_cannot_connect(strict: Gateway) -> None:
     client = await open_client(strict.url, handshake=False)
     await client.send({"a": "auth", "token": key})
     assert (await client.closed())[0] == 4001
+
+
+async def test_uvicorn_never_logs_a_url_token(lenient: Gateway) -> None:
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    logger = logging.getLogger("uvicorn.error")
+    handler, level = Keep(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        _, key = await lenient.user()
+        client = await open_client(f"{lenient.url}?token={key}", handshake=False)
+        await client.recv()
+        await client.close()
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    lines = [r.getMessage() for r in records]
+    assert any("/ws?token=[redacted]" in line for line in lines), lines
+    assert not any(key in line for line in lines)
