@@ -20,12 +20,14 @@ Errors travel in ShareDB's shape: the request's routing fields echoed back with
 |                       | through (`invalid_op`, `invalid_path`, `apply_failed`,             |                 |
 |                       | `invalid_document`, `unknown_type`, `not_invertible`)              |                 |
 | `op_from_future`      | the op's version is newer than the dashboard                       | stays open      |
+| `already_created`     | a `create` op for a dashboard that exists                          | stays open      |
 | `version_unavailable` | the version is older than the retained log: fetch a snapshot       | stays open      |
 | `submit_timeout`      | not committed in time; it may still commit: resubmit the same      | stays open      |
 |                       | `src`/`seq` and it is acknowledged once                            |                 |
 | `store_unavailable`   | PostgreSQL or Redis cannot be reached right now                    | stays open      |
 | `internal_error`      | a bug; logged on the server                                        | stays open      |
 
+Refusals of the sequencer reach the client with the sequencer's code unchanged.
 ShareDB's own `ERR_*` codes are used only where the stock client's behaviour depends on the
 code; no Tandem refusal needs one, so none is sent today.
 

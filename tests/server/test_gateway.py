@@ -250,6 +250,8 @@ async def test_bad_input_gets_errors_and_changes_nothing(gateway: Gateway, team:
                      "op": title_op("Ops", "x")}), "op_from_future"),
         (json.dumps({"a": "op", "c": "dashboards", "d": doc, "v": 1, "seq": 4,
                      "create": {"type": "rich-text", "data": {}}}), "invalid_op"),
+        (json.dumps({"a": "op", "c": "dashboards", "d": doc, "v": None, "seq": 6,
+                     "create": {"type": JSON0, "data": {}}}), "already_created"),
     ]  # fmt: skip
     for frame, code in cases:
         await client.send(frame)
