@@ -224,7 +224,10 @@ class Connection:
         return True
 
     async def _read(self) -> None:
-        await self._authenticate_handshake()
+        try:
+            await self._authenticate_handshake()
+        except TandemError as exc:  # the store is unreachable: the client may retry with auth
+            self.error(ProtocolError(exc.code, exc.message, echo={"a": "auth"}))
         while not self._closing:
             event = await self.websocket.receive()
             if event["type"] == "websocket.disconnect":

@@ -292,6 +292,8 @@ async def test_presence_relay_snapshot_and_clearing(gateway: Gateway, team: dict
     value = {"widget": "w1", "cursor": 3}
     sent = {"a": "p", "ch": ch, "id": "bob-cursor", "p": value, "pv": 0, "c": "dashboards",
             "d": doc, "v": 1, "t": JSON0}  # fmt: skip
+    unplaced = await bob.request({"a": "p", "ch": ch, "id": "x", "p": {"cursor": 1}, "pv": 0})
+    assert unplaced["error"]["code"] == "invalid_message" and unplaced["id"] == "x"
     echo = await bob.request(sent)
     assert echo["id"] == "bob-cursor" and echo["pv"] == 0 and "error" not in echo
     relayed = await alice.expect(lambda m: m.get("a") == "p")
