@@ -9,7 +9,8 @@ the plain application of every op in order.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ot import json0
@@ -17,6 +18,7 @@ from ot.errors import OTError
 from server.errors import BadData, BadRequest, NotFound
 from server.jsonvalue import check_jsonb
 from server.store.model import JsonOp, NewOp
+from server.store.projection import WidgetChanges, widget_changes
 
 JSON0_URI = "http://sharejs.org/types/JSONv0"
 CREATE = "create"
@@ -45,6 +47,35 @@ def check_new_op(op: NewOp) -> None:
     check_jsonb(op.op)
     check_jsonb(op.inverse)
     check_jsonb([op.src, op.seq, op.client_version, op.operation_type, op.target_id])
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    """What committing a batch writes besides the ops themselves."""
+
+    new_head: int
+    checkpoint: bool  # the batch crosses a multiple of the interval: checkpoint the new head
+    widgets: WidgetChanges
+
+
+def plan_batch(
+    ops: Sequence[NewOp], *, base_version: int, document: Any, checkpoint_interval: int
+) -> BatchPlan:
+    """Check a batch (BadRequest when empty, BadData for values jsonb cannot hold) and work out
+    its new head, whether it is checkpointed, and its widget rows."""
+    if not ops:
+        raise BadRequest("a commit needs at least one op")
+    for op in ops:
+        check_new_op(op)
+    new_head = base_version + len(ops)
+    k = checkpoint_interval
+    checkpoint = k > 0 and base_version // k < new_head // k
+    changes = widget_changes(ops, document)
+    if checkpoint:
+        check_jsonb(document)
+    else:
+        check_jsonb([[r.position, r.config] for r in changes.upserts])
+    return BatchPlan(new_head, checkpoint, changes)
 
 
 def create_record(document: Any) -> dict[str, Any]:

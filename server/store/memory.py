@@ -22,13 +22,13 @@ from server.store.history import (
     Progress,
     VersionNotFound,
     VersionUnavailable,
-    check_new_op,
     create_inverse,
     create_op,
+    plan_batch,
     replay,
 )
 from server.store.model import Checkpoint, Head, NewOp, Snapshot, StoredOp
-from server.store.projection import WidgetRow, widget_changes, widget_rows
+from server.store.projection import WidgetRow, widget_rows
 
 
 def _copy(value: Any) -> Any:
@@ -112,18 +112,12 @@ class MemoryStore:
         ops: Sequence[NewOp],
         document: Any,
     ) -> int:
-        if not ops:
-            raise BadRequest("a commit needs at least one op")
-        for op in ops:
-            check_new_op(op)
-        new_head = base_version + len(ops)
-        k = self._checkpoint_interval
-        checkpoint = k > 0 and base_version // k < new_head // k
-        changes = widget_changes(ops, document)
-        if checkpoint:
-            check_jsonb(document)
-        else:
-            check_jsonb([[r.position, r.config] for r in changes.upserts])
+        plan = plan_batch(
+            ops,
+            base_version=base_version,
+            document=document,
+            checkpoint_interval=self._checkpoint_interval,
+        )
         dash = self._dashboards.get(dashboard_id)
         if dash is None or dash.head != base_version or dash.epoch != epoch:
             raise StaleFence(
@@ -146,16 +140,17 @@ class MemoryStore:
             )
             for i, op in enumerate(ops)
         )
-        dash.head = new_head
+        dash.head = plan.new_head
+        changes = plan.widgets
         if changes.replace_all:
             dash.widgets = {}
         for gone in changes.deletes:
             dash.widgets.pop(gone, None)
         for row in changes.upserts:
             dash.widgets[row.widget_id] = _copy_row(row)
-        if checkpoint:
-            self._checkpoint(dashboard_id, new_head, document)
-        return new_head
+        if plan.checkpoint:
+            self._checkpoint(dashboard_id, plan.new_head, document)
+        return plan.new_head
 
     async def ops_between(
         self, dashboard_id: DashboardId, start: int, end: int | None = None

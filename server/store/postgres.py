@@ -26,16 +26,16 @@ from server.store.history import (
     VersionNotFound,
     VersionUnavailable,
     as_json0,
-    check_new_op,
     create_inverse,
     create_record,
     created_document,
     is_create_record,
+    plan_batch,
     replay,
 )
 from server.store.model import Checkpoint, Head, NewOp, Snapshot, StoredOp
 from server.store.pool import open_pool, translated
-from server.store.projection import WidgetChanges, WidgetRow, widget_changes, widget_rows
+from server.store.projection import WidgetChanges, WidgetRow, widget_rows
 
 Clock = Callable[[], datetime]
 REPLAY_CHUNK = 2000
@@ -179,18 +179,13 @@ class PostgresStore:
         ops: Sequence[NewOp],
         document: Any,
     ) -> int:
-        if not ops:
-            raise BadRequest("a commit needs at least one op")
-        for op in ops:
-            check_new_op(op)
-        new_head = base_version + len(ops)
-        k = self._checkpoint_interval
-        checkpoint = k > 0 and base_version // k < new_head // k
-        changes = widget_changes(ops, document)
-        if checkpoint:
-            check_jsonb(document)
-        else:
-            check_jsonb([[r.position, r.config] for r in changes.upserts])
+        plan = plan_batch(
+            ops,
+            base_version=base_version,
+            document=document,
+            checkpoint_interval=self._checkpoint_interval,
+        )
+        changes = plan.widgets
         records = [
             {"user_id": op.user_id, "operation_type": op.operation_type,
              "target_id": op.target_id, "operation": op.op, "inverse": op.inverse,
@@ -200,10 +195,10 @@ class PostgresStore:
         ]  # fmt: skip
         title, description = _metadata(ops, document)
         args = (
-            dashboard_id, base_version, new_head, epoch, records,
+            dashboard_id, base_version, plan.new_head, epoch, records,
             _widget_records(changes.upserts), list(changes.deletes),
             _keep(changes), title, description, self._now(),
-            document if checkpoint else None,
+            document if plan.checkpoint else None,
         )  # fmt: skip
         # Shielded: a cancelled caller must not abandon the statement half way, so the commit
         # runs to its end (committed or not) and a retry can learn the outcome with find_op.
@@ -215,7 +210,7 @@ class PostgresStore:
             raise StaleFence(
                 f"dashboard {dashboard_id} moved past version {base_version} or epoch {epoch}"
             )
-        return new_head
+        return plan.new_head
 
     async def _run_commit(self, args: tuple[Any, ...]) -> int:
         with translated():
