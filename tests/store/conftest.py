@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
-from uuid import uuid4
 
 import asyncpg
 import pytest
@@ -156,7 +155,3 @@ def new_op(
 def retitle(old: str, new: str, seq: int, src: str = "client") -> NewOp:
     return new_op([{"p": ["title"], "od": old, "oi": new}], seq=seq, src=src,
                   inverse=[{"p": ["title"], "od": new, "oi": old}])  # fmt: skip
-
-
-def random_user() -> UserId:
-    return UserId(uuid4())
