@@ -176,7 +176,10 @@ class Feed:
 
     async def _catch_up(self, until: int | None) -> None:
         assert self.next_version is not None
-        stored = await self._store.ops_between(self.dashboard_id, self.next_version, until)
+        try:
+            stored = await self._store.ops_between(self.dashboard_id, self.next_version, until)
+        except NotFound:
+            return  # not created yet: its create will be version 0
         for op in stored:
             if op.version == self.next_version:
                 await self._deliver(committed_from_stored(op))

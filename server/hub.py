@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from uuid import UUID
 
@@ -102,6 +102,7 @@ class RedisHub:
         self._presence: dict[DashboardId, _Presence] = {}
         self._own_presence: set[tuple[DashboardId, str]] = set()
         self._waiters: dict[tuple[DashboardId, str, int], list[asyncio.Future[Committed]]] = {}
+        self._waiting_on: dict[DashboardId, int] = {}  # submits in flight per dashboard
         self._drains: dict[DashboardId, _Drain] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._closing = False
@@ -155,10 +156,13 @@ class RedisHub:
     # -- submit ----------------------------------------------------------------------------
 
     async def submit(self, record: SubmitRecord) -> Committed:
+        if self._closing:
+            raise StoreUnavailable("the hub is closing")
         d = record.dashboard_id
         key = (d, record.src, record.seq)
         future: asyncio.Future[Committed] = asyncio.get_running_loop().create_future()
         self._waiters.setdefault(key, []).append(future)
+        self._waiting_on[d] = self._waiting_on.get(d, 0) + 1
         feed = self._use_feed(d)
         feed.users += 1
         try:
@@ -182,6 +186,9 @@ class RedisHub:
                 waiters.remove(future)
             if not waiters:
                 self._waiters.pop(key, None)
+            self._waiting_on[d] -= 1
+            if not self._waiting_on[d]:
+                del self._waiting_on[d]
             feed.users -= 1
             self._release_feed(d)
 
@@ -198,7 +205,7 @@ class RedisHub:
                 future.set_exception(SubmitRejected(rejected.code, rejected.message))
 
     def _waiting(self, dashboard_id: DashboardId) -> bool:
-        return any(key[0] == dashboard_id for key in self._waiters)
+        return dashboard_id in self._waiting_on
 
     # -- sequencing ------------------------------------------------------------------------
 
@@ -373,33 +380,33 @@ class RedisHub:
     async def presence_snapshot(self, dashboard_id: DashboardId) -> list[PresenceUpdate]:
         """Live presences, each carried through the ops committed since its version."""
         entries = await self._presence_store.snapshot(dashboard_id)
+        loaded: dict[int, list[Committed] | None] = {}
         out = []
         for update in entries:
-            current = await self._to_head(update)
+            current = await self._to_head(update, loaded)
             if current.value is not None:
                 out.append(current)
         return out
 
     async def _send_presence(self, update: PresenceUpdate) -> None:
         key = (update.dashboard_id, update.client_id)
-        if update.value is None:
-            self._own_presence.discard(key)
-            await self._presence_store.put(update)
-            return
-        current = await self._to_head(update)
+        current = update if update.value is None else await self._to_head(update, {})
         if current.value is None:
             self._own_presence.discard(key)
         else:
             self._own_presence.add(key)
         await self._presence_store.put(current)
 
-    async def _to_head(self, update: PresenceUpdate) -> PresenceUpdate:
-        """``update`` transformed through the ops committed since its version."""
-        feed = self._feeds.get(update.dashboard_id)
-        ops = feed.recent_from(update.version) if feed is not None else None
+    async def _to_head(
+        self, update: PresenceUpdate, loaded: dict[int, list[Committed] | None]
+    ) -> PresenceUpdate:
+        """``update`` carried through the ops committed since its version (``loaded`` caches
+        those ops by starting version)."""
+        if update.version not in loaded:
+            loaded[update.version] = await self._ops_after(update.dashboard_id, update.version)
+        ops = loaded[update.version]
         if ops is None:
-            stored = await self._store.ops_between(update.dashboard_id, update.version)
-            ops = [committed_from_stored(op) for op in stored]
+            return replace(update, value=None)  # based on history no longer kept
         value = update.value
         try:
             for committed in ops:
@@ -409,14 +416,20 @@ class RedisHub:
                     )
         except OTError:
             value = None  # a selection that no longer fits the document: no presence
-        return PresenceUpdate(
-            dashboard_id=update.dashboard_id,
-            client_id=update.client_id,
-            src=update.src,
-            seq=update.seq,
-            version=update.version + len(ops),
-            value=value,
-        )
+        return replace(update, version=update.version + len(ops), value=value)
+
+    async def _ops_after(self, dashboard_id: DashboardId, version: int) -> list[Committed] | None:
+        feed = self._feeds.get(dashboard_id)
+        ops = feed.recent_from(version) if feed is not None else None
+        if ops is not None:
+            return ops
+        try:
+            stored = await self._store.ops_between(dashboard_id, version)
+        except TandemError as exc:
+            if exc.code != "version_unavailable":
+                raise
+            return None
+        return [committed_from_stored(op) for op in stored]
 
     async def _heartbeat(self) -> None:
         """Keep this gateway's presences alive; announce expired ones on watched dashboards."""

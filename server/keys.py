@@ -13,6 +13,7 @@ of them at once (token-checked trim of the queue, presence sweep) stay single-sl
 {prefix}presence:{<dashboard>}:values   hash    client id -> latest presence value
 {prefix}presence:{<dashboard>}:expiry   zset    client id -> expiry time (ms since the epoch)
 {prefix}hub:<gateway>                   channel private to one gateway process
+{prefix}connections:<user>              zset    a user's live connections (connection registry)
 {prefix}ratelimit:<scope>:<who>:<window> string counter with an expiry
 ```
 """
@@ -51,6 +52,9 @@ class Keys:
 
     def hub_channel(self, gateway_id: str) -> str:
         return f"{self.prefix}hub:{gateway_id}"
+
+    def connections(self, user_id: str) -> str:
+        return f"{self.prefix}connections:{user_id}"
 
     def rate_limit(self, scope: str, who: str, window: int) -> str:
         """A counter for ``who`` (a user or connection id) in fixed window number ``window``."""

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from server import log
 from server.ids import DashboardId
@@ -112,6 +113,7 @@ class PresenceStore:
             else:
                 pipe.hset(self._keys.presence_values(d), update.client_id, message)
                 pipe.zadd(self._keys.presence_expiry(d), {update.client_id: self._expiry()})
+                self._keep(pipe, d)
             pipe.publish(self._keys.presence_channel(d), message)
             await pipe.execute()
 
@@ -128,10 +130,12 @@ class PresenceStore:
                 out.append(decode_presence(dashboard_id, raw))
         return sorted(out, key=lambda u: u.client_id)
 
-    async def refresh(self, entries: Iterable[tuple[DashboardId, str]]) -> None:
+    async def refresh(self, entries: Sequence[tuple[DashboardId, str]]) -> None:
         """Push the expiry of these presences (this gateway's clients) ``ttl`` into the future."""
         expiry = self._expiry()
         async with self._redis.pipeline(transaction=False) as pipe:
+            for dashboard_id in {d for d, _ in entries}:
+                self._keep(pipe, dashboard_id)
             for dashboard_id, client_id in entries:
                 pipe.zadd(self._keys.presence_expiry(dashboard_id), {client_id: expiry}, xx=True)
             await pipe.execute()
@@ -175,6 +179,14 @@ class PresenceStore:
             )
             out.append(update)
         return out
+
+    def _keep(self, pipe: Pipeline, dashboard_id: DashboardId) -> None:
+        """Let a dashboard's presence keys vanish on their own once nobody refreshes them."""
+        for key in (
+            self._keys.presence_values(dashboard_id),
+            self._keys.presence_expiry(dashboard_id),
+        ):
+            pipe.pexpire(key, self._ttl_ms * 3)
 
     def _expiry(self) -> int:
         return _now_ms() + self._ttl_ms
