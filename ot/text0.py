@@ -42,8 +42,10 @@ _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 # --- UTF-16 positions over Python strings --------------------------------------------------
 
 
-def units(s: str) -> int:
+def units(s: object) -> int:
     """The length of ``s`` in UTF-16 code units (JavaScript's ``s.length``)."""
+    if type(s) is not str:
+        raise InvalidOpError("only strings have a length in UTF-16 units")
     if s.isascii():
         return len(s)
     return len(s) + len(_ASTRAL.findall(s))
