@@ -29,9 +29,9 @@ in place. ``transform(op, other, side)``: with ``"left"`` ``op`` wins ties (it g
 
 Tandem extensions beyond the reference: :func:`invert_with_doc` / :func:`apply_and_invert`
 (exact inverses read from the document), :func:`check_op`, :func:`transform_path` and
-:func:`is_noop`. Deviations (all on ops that do not fit the document, where the reference
-clamps, coerces or silently skips) are described in :mod:`ot.json0_apply` and
-:mod:`ot.text0`.
+:func:`is_noop`. Deviations, all on ops that do not fit the document or each other (where the
+reference clamps, coerces or carries on): :mod:`ot.json0_apply`, :mod:`ot.json0_transform`
+and :mod:`ot.text0` list them.
 """
 
 from __future__ import annotations

@@ -7,11 +7,15 @@ size of the document. Inserted values are shared with the op the same way. Nothi
 changes a container it did not create itself.
 
 The reference mutates a copy of the whole document and trusts the op in places; here an op
-that does not fit the document is refused instead (:class:`PathError` for a path that does not
-exist or crosses the wrong kind of value, :class:`ApplyError` for an index out of range or a
-value of the wrong kind). Like the reference, ``ld``/``od`` are not compared with the value
-they remove; a string delete (``sd``, text0) is. ``{p: [], od}`` leaves ``None`` (the
-reference's ``undefined``).
+that does not fit the document is refused instead: a path that does not exist, crosses the
+wrong kind of value, or names an object key with a number or a list index with a string
+(:class:`PathError`, where JavaScript would coerce), an ``od`` of a missing key
+(:class:`PathError`, ignored there), a list index past the end (:class:`ApplyError`, where
+JavaScript's ``splice`` clamps an insert, skips a delete, and a replace pads with nulls), and
+``na`` on something that is not a number. Like the reference, ``ld``/``od`` are not compared
+with the value they remove, while a string delete (``sd``, text0) is, and a string insert
+past the end lands at the end (json0's transform relies on that, see :mod:`ot.text0`).
+``{p: [], od}`` leaves ``None`` (the reference's ``undefined``).
 
 With an ``inverse`` list, each component's exact inverse is appended as it is applied, read
 from the document itself (the removed values, the old value an ``oi`` replaces), so the

@@ -15,9 +15,10 @@ Updating a delete's value applies the other component to it with :mod:`ot.json0_
 refuses what does not fit (:class:`ApplyError`/:class:`PathError`) where the reference
 sometimes carries on; that only happens when the two ops cannot both apply to one document.
 
-Known reference behaviour kept as is: some concurrent list moves (``lm``) against moves or
-inserts in the same list do not converge (see the tests), and the ``oi`` tie rule writes its
-``od`` at the inserting component's own path even when that is deeper than the other's.
+Known reference behaviour kept as is: string edits of different kinds on one string
+(``si``/``sd``, a text0 op, a text-unicode op) pass each other untransformed, so they do not
+converge (see the tests); and the ``oi`` tie rule writes its ``od`` at the inserting
+component's own path even when that is deeper than the other's.
 """
 
 from __future__ import annotations
