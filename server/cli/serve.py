@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import dataclasses
 import os
+import signal
 import sys
 from collections.abc import Callable, Coroutine, Iterator
 from datetime import timedelta
@@ -267,6 +268,9 @@ def _serve(args: argparse.Namespace) -> int:
         workers=args.workers or base.workers,
     )
     log.configure(fmt=base.log_format, level=base.log_level)
+    # uvicorn re-raises the signal that stopped it once it has shut down; as an exception it
+    # unwinds through here, so the embedded services this process started are stopped too.
+    previous = signal.signal(signal.SIGTERM, _stopped)
     try:
         with _services(base, redis=True) as settings:
             assert settings.database_url is not None and settings.redis_url is not None
@@ -287,10 +291,22 @@ def _serve(args: argparse.Namespace) -> int:
                 log_level=settings.log_level,
                 **uvicorn_options(settings),
             )
+    except (KeyboardInterrupt, _Stop):
+        return EXIT_OK
     except TandemError as exc:
         print(f"tandem serve: {exc.message}", file=sys.stderr)
         return EXIT_UNAVAILABLE if isinstance(exc, StoreUnavailable) else EXIT_PROBLEM
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return EXIT_OK
+
+
+class _Stop(Exception):
+    """SIGTERM, as an exception."""
+
+
+def _stopped(signum: int, frame: object) -> None:
+    raise _Stop()
 
 
 async def _prepare(settings: Settings, demo: bool) -> tuple[UserId, UUID, str] | None:
