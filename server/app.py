@@ -49,7 +49,7 @@ _log = log.get(__name__)
 READY_TIMEOUT = 2.0
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class Running:
     """The services of a started app (``app.state.services``)."""
 
