@@ -21,7 +21,7 @@ $(NODE_STAMP): tests/node/package.json tests/node/package-lock.json
 node: $(NODE_STAMP)
 
 run: $(STAMP)
-	$(BIN)/tandem serve
+	$(BIN)/tandem serve --demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check ot server tests loadtests

@@ -6,9 +6,8 @@ connection gives its :class:`~server.dispatch.Dispatcher` a :class:`Link` back t
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Coroutine
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Protocol
 
 from server.auth import Roles, SessionStore
@@ -17,36 +16,7 @@ from server.protocol.errors import ProtocolError
 from server.protocol.outgoing import Out
 from server.ratelimit import ConnectionLimiter, UserRateLimiter
 from server.settings import Settings
-from server.store.model import Snapshot
-from server.submission import Committed, PresenceListener, PresenceUpdate, SubmitRecord
-
-
-class GatewayHub(Protocol):
-    """The :class:`~server.submission.Hub`, with ``listen`` starting at a given version."""
-
-    async def submit(self, record: SubmitRecord) -> Committed: ...
-
-    def listen(
-        self,
-        dashboard_id: DashboardId,
-        listener: Callable[[Committed], Awaitable[None] | None],
-        *,
-        from_version: int | None = None,
-    ) -> Callable[[], None]: ...
-
-    async def ops_since(self, dashboard_id: DashboardId, version: int) -> list[Committed]: ...
-
-    async def snapshot(
-        self, dashboard_id: DashboardId, *, version: int | None = None, at: datetime | None = None
-    ) -> Snapshot: ...
-
-    async def publish_presence(self, update: PresenceUpdate) -> None: ...
-
-    def listen_presence(
-        self, dashboard_id: DashboardId, listener: PresenceListener
-    ) -> Callable[[], None]: ...
-
-    async def presence_snapshot(self, dashboard_id: DashboardId) -> list[PresenceUpdate]: ...
+from server.submission import Hub
 
 
 class Catalog(Protocol):
@@ -78,7 +48,7 @@ class Services:
     """What every connection of a gateway process shares."""
 
     settings: Settings
-    hub: GatewayHub
+    hub: Hub
     sessions: SessionStore
     roles: Roles
     catalog: Catalog

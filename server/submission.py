@@ -86,9 +86,12 @@ class Hub(Protocol):
         rejected (invalid op, from the future, forbidden) or times out."""
         ...
 
-    def listen(self, dashboard_id: DashboardId, listener: OpListener) -> Callable[[], None]:
-        """Deliver every op committed from now on, gapless and in version order (the hub fetches
-        missing versions from the log when pub/sub drops one). Returns an unlisten function."""
+    def listen(
+        self, dashboard_id: DashboardId, listener: OpListener, *, from_version: int | None = None
+    ) -> Callable[[], None]:
+        """Deliver every op committed from now on (or from ``from_version``), gapless and in
+        version order (the hub fetches missing versions from the log when pub/sub drops one).
+        Returns an unlisten function."""
         ...
 
     async def ops_since(self, dashboard_id: DashboardId, version: int) -> list[Committed]:
