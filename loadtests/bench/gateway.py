@@ -250,10 +250,13 @@ def _notes(row: Row) -> str:
         notes.append(f"{r.errors} errors: {r.error_samples[:1]}")
     if r.generator_saturated:
         loads = ", ".join(
-            f"{cpu:.0%} cpu/lag {lag:.0f} ms"
+            f"cpu {cpu:.0%}, loop lag p99 {lag:.0f} ms"
             for cpu, lag in zip(r.generator_cpu, r.generator_loop_p99_ms, strict=True)
         )
-        notes.append(f"GENERATOR IS A LIMIT ({loads})")
+        # Near a full core it is the limit; a lagging loop below that was starved by others.
+        limit = any(cpu > 0.85 for cpu in r.generator_cpu)
+        what = "GENERATOR IS A LIMIT" if limit else "generator lagged"
+        notes.append(f"{what} ({loads}): latencies include its own queueing")
     if _starved(r):
         notes.append("server starved of CPU (see its wait)")
     return "; ".join(notes)

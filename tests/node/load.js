@@ -310,7 +310,6 @@ class Run {
     const value = {t, n: worker.n};
     const component = {p: ['settings', worker.key], oi: value};
     if (worker.last !== undefined) component.od = worker.last;
-    worker.last = value;
     worker.busy = true;
     const counted = this.inWindow(t);
     if (counted) this.sentInWindow += 1;
@@ -327,6 +326,8 @@ class Run {
           resolve(false);
           return;
         }
+        // Only a committed value is what the next op's `od` removes.
+        worker.last = value;
         if (this.inWindow(at)) this.ackedInWindow += 1;
         if (counted) {
           this.ackedOfWindow += 1;
