@@ -48,7 +48,8 @@ FEATURES = (
 TEXT = "abcdefgh xyz\néü中😀𝄞"
 WORDS = ("cpu", "load", "alpha", "beta", "q3", "ops", "p99")
 COLORS = ("#f00", "#0a0", "blue")
-KEYS = ("extra", "note", "k1", "title", "color")
+# "0" is an object key that looks like a list index.
+KEYS = ("extra", "note", "0", "title", "color")
 ROLES = {"notes": "text-unicode", "description": "text-unicode", "caption": "text0"}
 MIX = 0.03
 
@@ -325,6 +326,12 @@ def value_like(rng: random.Random, example: Any, key: str | int | None) -> Any:
     return rng.choice((None, 7, "x", False, {"k": [1]}))
 
 
+def fresh(rng: random.Random, example: Any, key: str | int | None) -> Any:
+    """A value to insert: like ``example``, or now and then JSON null (json0 tells null apart
+    from a missing field, so ``{"oi": null}`` inserts)."""
+    return None if rng.random() < 0.04 else value_like(rng, example, key)
+
+
 @dataclass(frozen=True)
 class Target:
     """A place in the document and what it holds: object, list, number, rich-text or a string role."""
@@ -386,14 +393,14 @@ def component(
         return {"p": p, "na": rng.choice((rng.randint(-3, 9), 0.5))}
     if kind == "li":
         index = rng.randint(0, len(v))
-        return {"p": [*p, index], "li": value_like(rng, v[0] if v else "x", p[-1])}
+        return {"p": [*p, index], "li": fresh(rng, v[0] if v else "x", p[-1])}
     if kind in ("ld", "ld+li", "lm"):
         index = rng.randrange(len(v))
         if kind == "lm":
             return {"p": [*p, index], "lm": rng.randrange(len(v))}
         c = {"p": [*p, index], "ld": v[index]}
         if kind == "ld+li":
-            c["li"] = value_like(rng, v[index], p[-1])
+            c["li"] = fresh(rng, v[index], p[-1])
         return c
     if kind == "oi":
         key = rng.choice([k for k in (*KEYS, *(f"w{i}" for i in range(10))) if k not in v])
@@ -402,12 +409,12 @@ def component(
             if v and p == ["widgets"]
             else rng.choice(list(v.values()) or [1])
         )
-        return {"p": [*p, key], "oi": value_like(rng, example, key)}
+        return {"p": [*p, key], "oi": fresh(rng, example, key)}
     if kind in ("od", "od+oi"):
         key = rng.choice(list(v))
         c = {"p": [*p, key], "od": v[key]}
         if kind == "od+oi":
-            c["oi"] = value_like(rng, v[key], key)
+            c["oi"] = fresh(rng, v[key], key)
         return c
     if kind == "si":
         at = utf16(v[: rng.randint(0, len(v))])
@@ -468,13 +475,15 @@ def op(
     targets: list[Target],
     mix: float = MIX,
     kinds: Sequence[str] = KINDS,
+    first: str | None = None,
 ) -> Op:
-    """A valid op of one to three components against ``doc`` (left unchanged; ``targets`` are
-    its walk, computed once per document because walking dominates generation)."""
+    """A valid op of one to three components against ``doc`` (left unchanged), the first of
+    kind ``first`` where the document allows. ``targets`` is the document's walk, computed
+    once per document because walking dominates generation."""
     count = rng.choices((1, 2, 3), (0.7, 0.2, 0.1))[0]
     work, components = doc, []
     for n in range(count):
-        c = None
+        c = component(rng, targets, first, focus, mix) if n == 0 and first else None
         while c is None:
             c = component(rng, targets, rng.choice(kinds), focus, mix)
         components.append(copy(c))
@@ -493,6 +502,12 @@ class Pair:
     b: Op
 
 
+def spot(c: Component) -> Path:
+    """What a component edits: the list or object holding its element, or the value itself."""
+    path: Path = c["p"]
+    return path if "t" in c or "na" in c else path[:-1]
+
+
 def focus_of(rng: random.Random, targets: list[Target]) -> Path:
     """Where a pair's two ops crowd together: a random ancestor of a random place."""
     deepest = rng.choice(targets).path
@@ -507,7 +522,11 @@ def pairs(
     kinds: Sequence[str] = KINDS,
 ) -> Iterator[Pair]:
     """``count`` pairs of ops made of ``kinds``; ``mix`` is the share of string edits that
-    ignore the field's role."""
+    ignore the field's role.
+
+    The first components of ``a`` and ``b`` run through every pair of kinds in turn, and ``b``
+    crowds around what ``a`` starts with, so every kind meets every kind at close range.
+    """
     rng = random.Random(seed)
     doc: Any = None
     targets: list[Target] = []
@@ -515,9 +534,9 @@ def pairs(
         if n % per_document == 0:
             doc = document(rng)
             targets = list(walk(doc, []))
-        focus = focus_of(rng, targets)
-        a = op(rng, doc, focus, targets, mix, kinds)
-        yield Pair(doc, a, op(rng, doc, focus, targets, mix, kinds))
+        first_a, first_b = kinds[n % len(kinds)], kinds[n // len(kinds) % len(kinds)]
+        a = op(rng, doc, focus_of(rng, targets), targets, mix, kinds, first_a)
+        yield Pair(doc, a, op(rng, doc, spot(a[0]), targets, mix, kinds, first_b))
 
 
 def kind(c: Component) -> str:
