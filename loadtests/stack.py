@@ -315,8 +315,15 @@ class Stack:
             client.close()
 
 
+def _terminated(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 @contextlib.contextmanager
 def running_stack(root: Path, users: int) -> Iterator[Stack]:
+    """A stack that is torn down however the run ends, a SIGTERM included (it becomes
+    SystemExit, so the cleanup below runs instead of leaving servers and databases behind)."""
+    signal.signal(signal.SIGTERM, _terminated)
     stack = Stack(root=root, users=users)
     try:
         stack.open()
