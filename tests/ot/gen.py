@@ -383,8 +383,15 @@ def component(
     fitting = [t for t in targets if fits(kind, t, mixed)]
     if not fitting:
         return None
+    # Crowd on the focus itself, then inside it, then on what holds it.
     weights = [
-        8.0 if t.path[: len(focus)] == focus else 2.0 if focus[: len(t.path)] == t.path else 1.0
+        24.0
+        if t.path == focus
+        else 8.0
+        if t.path[: len(focus)] == focus
+        else 4.0
+        if focus[: len(t.path)] == t.path
+        else 1.0
         for t in fitting
     ]
     t = rng.choices(fitting, weights)[0]

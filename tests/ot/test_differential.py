@@ -16,6 +16,7 @@ Beyond the reference: json0 ``invert`` where the reference cannot (rich-text ins
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -40,6 +41,9 @@ SUBTYPE_CASES = 3_000
 # Every kind must show up often enough to mean something, not just once.
 MIN_PER_KIND = 200
 MIN_PER_FEATURE = 40
+# Concurrent edits of one place: each kind against itself, each structural kind against each.
+MIN_SAME_KIND = 15
+MIN_MEETINGS = 3
 
 OURS: dict[tuple[str, str], Callable[..., Any]] = {
     ("json0", "apply"): json0.apply,
@@ -117,14 +121,26 @@ def both(
     return mine, theirs
 
 
-def coverage(pairs: Sequence[gen.Pair]) -> tuple[Counter[str], Counter[str]]:
+def coverage(pairs: Sequence[gen.Pair]) -> dict[str, int]:
+    """What the pairs under-cover, with the counts found (empty when coverage is enough)."""
     kinds: Counter[str] = Counter()
     features: Counter[str] = Counter()
+    meetings: Counter[str] = Counter()
     for pair in pairs:
         for c in (*pair.a, *pair.b):
             kinds[gen.kind(c)] += 1
             features.update(gen.features(c))
-    return kinds, features
+        # Two first components "meet" when one edits within what the other edits.
+        here, there = gen.spot(pair.a[0]), gen.spot(pair.b[0])
+        if here[: len(there)] == there or there[: len(here)] == here:
+            meetings[f"{gen.kind(pair.a[0])} meets {gen.kind(pair.b[0])}"] += 1
+    wanted = {k: MIN_PER_KIND for k in gen.KINDS}
+    wanted.update({f: MIN_PER_FEATURE for f in gen.FEATURES})
+    wanted.update({f"{k} meets {k}": MIN_SAME_KIND for k in gen.KINDS})
+    for first, second in itertools.product(gen.STRUCTURAL_KINDS, repeat=2):
+        wanted.setdefault(f"{first} meets {second}", MIN_MEETINGS)
+    found = kinds + features + meetings
+    return {name: found[name] for name, least in wanted.items() if found[name] < least}
 
 
 def core(type_: str, s: Any, a: Any, b: Any) -> list[tuple[str, Call]]:
@@ -253,9 +269,7 @@ def undo_checks(oracle: Oracle, ledger: Ledger, undos: Sequence[tuple[str, Any, 
 @pytest.mark.slow
 def test_concurrent_pairs_agree_with_the_reference(oracle: Oracle) -> None:
     pairs = list(gen.pairs(SEED, PAIRS))
-    kinds, features = coverage(pairs)
-    rare = {k: kinds[k] for k in gen.KINDS if kinds[k] < MIN_PER_KIND}
-    rare.update({f: features[f] for f in gen.FEATURES if features[f] < MIN_PER_FEATURE})
+    rare = coverage(pairs)
     assert not rare, f"the generator under-covers: {rare}"
 
     ledger = Ledger()
