@@ -21,7 +21,7 @@ PROC = Path("/proc")
 
 
 @dataclass(frozen=True)
-class _Stat:
+class ProcessStat:
     pid: int
     ppid: int
     pgrp: int
@@ -29,8 +29,12 @@ class _Stat:
     wait_ns: int
 
 
-def _stats() -> list[_Stat]:
-    found: list[_Stat] = []
+# Whether a process belongs to a set.
+Member = Callable[[ProcessStat], bool]
+
+
+def _stats() -> list[ProcessStat]:
+    found: list[ProcessStat] = []
     for entry in PROC.iterdir() if PROC.is_dir() else ():
         if not entry.name.isdigit():
             continue
@@ -41,7 +45,7 @@ def _stats() -> list[_Stat]:
         # The command name may hold spaces and parentheses: split after the last ')'.
         fields = text[text.rindex(")") + 2 :].split()
         found.append(
-            _Stat(
+            ProcessStat(
                 pid=int(entry.name),
                 ppid=int(fields[1]),
                 pgrp=int(fields[2]),
@@ -74,12 +78,12 @@ def _machine_busy() -> tuple[int, int]:
     return sum(values) - idle, sum(values)
 
 
-def in_groups(pgids: Iterable[int]) -> Callable[[_Stat], bool]:
+def in_groups(pgids: Iterable[int]) -> Member:
     wanted = set(pgids)
     return lambda stat: stat.pgrp in wanted
 
 
-def with_children(pids: Iterable[int]) -> Callable[[_Stat], bool]:
+def with_children(pids: Iterable[int]) -> Member:
     wanted = set(pids)
     return lambda stat: stat.pid in wanted or stat.ppid in wanted
 
@@ -103,7 +107,7 @@ def find_pids(marker: str) -> list[int]:
 class CpuProbe:
     """Cores used per named set of processes between :meth:`start` and :meth:`stop`."""
 
-    sets: dict[str, Callable[[_Stat], bool]] = field(default_factory=dict)
+    sets: dict[str, Member] = field(default_factory=dict)
     _start: dict[str, tuple[int, int]] = field(default_factory=dict, repr=False)
     _machine: tuple[int, int] = (0, 0)
     _started_at: float = 0.0

@@ -37,9 +37,8 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from loadtests.cpu import CpuProbe, find_pids, in_groups, with_children
+from loadtests.cpu import CpuProbe, Member, find_pids, in_groups, with_children
 from loadtests.generator import ClientSpec, LoadResult, run_load
 from loadtests.stack import Stack, running_stack
 
@@ -143,7 +142,7 @@ def _editor_groups(scenario: Scenario) -> list[list[int]]:
     return [list(range(d * w, (d + 1) * w)) for d in range(scenario.dashboards)]
 
 
-def _services_probe(stack: Stack) -> dict[str, Any]:
+def _services_probe(stack: Stack) -> dict[str, Member]:
     """PostgreSQL (postmaster and its backends) and Redis, when they are the embedded ones."""
     root = stack.root.resolve()
     postgres = with_children(find_pids(str(root / "pg")))
