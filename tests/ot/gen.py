@@ -123,10 +123,15 @@ def rich_document(rng: random.Random) -> Delta:
     return ops
 
 
+def utf16(s: str) -> int:
+    """JavaScript's ``s.length``."""
+    return len(s.encode("utf-16-le")) // 2
+
+
 def units(piece: dict[str, Any]) -> int:
     """The length of one piece of a document in quill-delta's measure (UTF-16 code units)."""
     item = piece["insert"]
-    return len(item.encode("utf-16-le")) // 2 if isinstance(item, str) else 1
+    return utf16(item) if isinstance(item, str) else 1
 
 
 def pieces(doc: Delta) -> Iterator[dict[str, Any]]:
@@ -213,18 +218,13 @@ def unicode_op(rng: random.Random, s: str) -> list[Any]:
     return ops or [text(rng, TEXT, 1, 3)]
 
 
-def utf16(s: str) -> int:
-    """JavaScript's ``s.length``."""
-    return len(s.encode("utf-16-le")) // 2
-
-
 def index(s: str, offset: int) -> int:
     """The ``str`` index of UTF-16 ``offset`` in ``s`` (which falls between characters)."""
-    units = 0
+    count = 0
     for i, ch in enumerate(s):
-        if units >= offset:
+        if count >= offset:
             return i
-        units += 2 if ord(ch) > 0xFFFF else 1
+        count += 2 if ord(ch) > 0xFFFF else 1
     return len(s)
 
 
@@ -399,15 +399,15 @@ def component(
     if kind == "na":
         return {"p": p, "na": rng.choice((rng.randint(-3, 9), 0.5))}
     if kind == "li":
-        index = rng.randint(0, len(v))
-        return {"p": [*p, index], "li": fresh(rng, v[0] if v else "x", p[-1])}
+        slot = rng.randint(0, len(v))
+        return {"p": [*p, slot], "li": fresh(rng, v[0] if v else "x", p[-1])}
     if kind in ("ld", "ld+li", "lm"):
-        index = rng.randrange(len(v))
+        slot = rng.randrange(len(v))
         if kind == "lm":
-            return {"p": [*p, index], "lm": rng.randrange(len(v))}
-        c = {"p": [*p, index], "ld": v[index]}
+            return {"p": [*p, slot], "lm": rng.randrange(len(v))}
+        c = {"p": [*p, slot], "ld": v[slot]}
         if kind == "ld+li":
-            c["li"] = fresh(rng, v[index], p[-1])
+            c["li"] = fresh(rng, v[slot], p[-1])
         return c
     if kind == "oi":
         key = rng.choice([k for k in (*KEYS, *(f"w{i}" for i in range(10))) if k not in v])
