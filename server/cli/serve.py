@@ -30,8 +30,9 @@ from server.auth import hash_password, issue_token
 from server.cli import EXIT_NOT_FOUND, EXIT_OK, EXIT_PROBLEM, EXIT_UNAVAILABLE, EXIT_USAGE
 from server.embedded import EmbeddedPostgres, EmbeddedServices
 from server.errors import BadRequest, NotFound, StoreUnavailable, TandemError
-from server.ids import UserId
+from server.ids import DashboardId, UserId
 from server.settings import Settings
+from server.store.access import Access
 from server.store.accounts import Accounts
 from server.store.audit import AuditLog
 from server.store.catalog import Catalog
@@ -122,6 +123,13 @@ def _user_id(text: str) -> UserId:
 # -- account commands --------------------------------------------------------------------
 
 
+def _dashboard_id(text: str) -> DashboardId:
+    try:
+        return DashboardId(UUID(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a dashboard id (a UUID)") from exc
+
+
 def _user_create(args: argparse.Namespace) -> int:
     async def work(settings: Settings) -> int:
         assert settings.database_url is not None
@@ -178,6 +186,29 @@ def _dashboard_create(args: argparse.Namespace) -> int:
             {"id": str(head.dashboard_id), "owner": str(args.owner), "title": args.title},
             str(head.dashboard_id),
         )
+        return EXIT_OK
+
+    return _run(args, work)
+
+
+def _dashboard_share(args: argparse.Namespace) -> int:
+    async def work(settings: Settings) -> int:
+        assert settings.database_url is not None
+        store = await PostgresStore.open(settings.database_url, min_size=1, max_size=2)
+        try:
+            await store.get_head(args.dashboard)
+            await Accounts(store.pool).get_user(args.user)
+            await Access(store.pool).add_collaborator(args.dashboard, args.user, args.role)
+            await AuditLog(store.pool).write_audit(
+                "collaborator.added",
+                args.user,
+                args.dashboard,
+                {"role": args.role, "via": "cli"},
+            )
+        finally:
+            await store.close()
+        data = {"dashboard": str(args.dashboard), "user": str(args.user), "role": args.role}
+        _emit(args, data, f"{args.user} is now {args.role} of {args.dashboard}")
         return EXIT_OK
 
     return _run(args, work)
@@ -355,3 +386,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--title", required=True)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(handler=_dashboard_create)
+    p = dashboard.add_parser("share", help="give a user a role on a dashboard")
+    p.add_argument("--dashboard", required=True, type=_dashboard_id, help="dashboard id")
+    p.add_argument("--user", required=True, type=_user_id, help="user id")
+    p.add_argument("--role", required=True, choices=("viewer", "editor", "admin"))
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(handler=_dashboard_share)

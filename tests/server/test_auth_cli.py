@@ -92,6 +92,44 @@ async def test_user_token_and_dashboard_commands(env: dict[str, str], database_u
     assert code == 4 and error["error"]["code"] == "not_found"
 
 
+async def test_dashboard_share_grants_a_role(env: dict[str, str], database_url: str) -> None:
+    code, owner = await asyncio.to_thread(
+        tandem, env, "user", "create", "--email", "own@example.com", "--username", "own"
+    )
+    assert code == 0
+    code, guest = await asyncio.to_thread(
+        tandem, env, "user", "create", "--email", "guest@example.com", "--username", "guest"
+    )
+    assert code == 0
+    code, dashboard = await asyncio.to_thread(
+        tandem, env, "dashboard", "create", "--owner", owner["id"], "--title", "Shared"
+    )
+    assert code == 0
+    share = ("dashboard", "share", "--dashboard", dashboard["id"], "--user", guest["id"])
+    code, granted = await asyncio.to_thread(tandem, env, *share, "--role", "viewer")
+    assert code == 0 and granted["role"] == "viewer"
+    code, _ = await asyncio.to_thread(tandem, env, *share, "--role", "editor")
+    assert code == 0
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        roles = await conn.fetch(
+            "SELECT role FROM dashboard_collaborators WHERE dashboard_id = $1 AND user_id = $2",
+            UUID(dashboard["id"]),
+            UUID(guest["id"]),
+        )
+    finally:
+        await conn.close()
+    assert [r["role"] for r in roles] == ["editor"]
+
+    missing = "00000000-0000-0000-0000-000000000000"
+    code, error = await asyncio.to_thread(
+        tandem, env, "dashboard", "share", "--dashboard", missing, "--user", guest["id"],
+        "--role", "viewer",
+    )  # fmt: skip
+    assert code == 4 and error["error"]["code"] == "not_found"
+
+
 # -- serve --demo --------------------------------------------------------------------------
 
 
