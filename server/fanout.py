@@ -75,6 +75,7 @@ class Feed:
         self._inbox: asyncio.Queue[BatchOutcome | _CatchUp | _Join] = asyncio.Queue()
         self._listeners: dict[int, tuple[OpListener, int]] = {}
         self._joining: set[int] = set()
+        self._retry: list[_Join] = []  # joins that failed (store down), retried on catch-up
         self._next_key = 0
         self.users = 0  # submitters and presence publishers that need the stream
         self.next_version: int | None = from_version
@@ -119,31 +120,48 @@ class Feed:
             await self._task
 
     async def _run(self) -> None:
+        if self.next_version is None:
+            # Right away, not at the first message: "from now on" means from about now.
+            with contextlib.suppress(TandemError):
+                self.next_version = await self._head()
         while True:
             item = await self._take()
             try:
-                if self.next_version is None:
-                    self.next_version = await self._head()
-                if isinstance(item, _CatchUp):
-                    await self._catch_up(None)
-                    self.ready.set()
-                elif isinstance(item, _Join):
-                    await self._join(item)
-                else:
-                    await self._ingest(item)
-            except TandemError as exc:
-                # The store is down or lagging: try again on the next poll.
+                await self._handle(item)
+            except Exception as exc:
+                # The outermost point of the feed's task. The store is down or lagging, most
+                # likely: catch up on the next poll, and retry a join that did not happen.
                 self._behind = True
-                _log.warning(
-                    "feed.catch_up_failed", dashboard=str(self.dashboard_id), error=exc.code
-                )
+                if isinstance(item, _Join):
+                    self._retry.append(item)
+                if isinstance(exc, TandemError):
+                    _log.warning("feed.behind", dashboard=str(self.dashboard_id), error=exc.code)
+                else:
+                    _log.exception("feed.failed", dashboard=str(self.dashboard_id))
+
+    async def _handle(self, item: BatchOutcome | _CatchUp | _Join) -> None:
+        if self.next_version is None:
+            self.next_version = await self._head()
+        if isinstance(item, _CatchUp):
+            await self._catch_up(None)
+            self.ready.set()
+            while self._retry:
+                await self._join(self._retry[0])
+                self._retry.pop(0)
+        elif isinstance(item, _Join):
+            await self._join(item)
+        else:
+            await self._ingest(item)
 
     async def _take(self) -> BatchOutcome | _CatchUp | _Join:
         if not (self._behind or self._resolver.waiting()):
             return await self._inbox.get()
         # Someone waits for an ack: poll the log now and then, in case its message was lost.
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation
+        # that arrives as the get completes, and the feed would then never stop.
         try:
-            return await asyncio.wait_for(self._inbox.get(), self._poll_interval)
+            async with asyncio.timeout(self._poll_interval):
+                return await self._inbox.get()
         except TimeoutError:
             return CATCH_UP
 

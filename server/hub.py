@@ -12,19 +12,15 @@ Presence is relayed on its own channel and kept in Redis (:mod:`server.presence`
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import inspect
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from redis.asyncio import Redis
-from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
-from ot.errors import OTError
-from ot.selection import transform_presence
 from server import log
 from server.batch import BatchOutcome, committed_from_stored, decode_outcome, encode_record
 from server.errors import StoreUnavailable, TandemError
@@ -32,7 +28,7 @@ from server.fanout import CATCH_UP, Feed, Resolver
 from server.ids import DashboardId
 from server.keys import Keys
 from server.lock import Lock, connect
-from server.presence import PresenceStore, Throttle, decode_presence
+from server.presence import PresenceRelay
 from server.sequencer import Sequencer
 from server.settings import Settings
 from server.store.model import OpLog, Snapshot
@@ -44,6 +40,7 @@ from server.submission import (
     Rejected,
     SubmitRecord,
 )
+from server.subscriber import Subscriber
 
 _log = log.get(__name__)
 
@@ -66,11 +63,6 @@ class _Drain:
     wake: bool = False  # a record arrived while this drain ran: look again before leaving
 
 
-@dataclass
-class _Presence:
-    listeners: dict[int, PresenceListener] = field(default_factory=dict)
-
-
 class RedisHub:
     def __init__(
         self,
@@ -81,47 +73,46 @@ class RedisHub:
         gateway_id: str,
         watchdog_interval: float = 1.0,
         poll_interval: float = 1.0,
+        feed_linger: float = 10.0,
     ) -> None:
         self._owns_redis = isinstance(redis, str)
         self._redis = connect(redis) if isinstance(redis, str) else redis
         self._store = store
         self._settings = settings
-        self._gateway_id = gateway_id
         self._keys = Keys(settings.redis_prefix)
         self._watchdog_interval = watchdog_interval
         self._poll_interval = poll_interval
-        self._presence_store = PresenceStore(
-            redis=self._redis, keys=self._keys, gateway_id=gateway_id, ttl=settings.presence_ttl
+        self._feed_linger = feed_linger
+        self._subscriber = Subscriber(
+            self._redis, private_channel=self._keys.hub_channel(gateway_id)
         )
-        self._throttle = Throttle(settings.presence_throttle, self._send_presence)
-        self._pubsub: PubSub | None = None
-        self._routes: dict[str, tuple[str, DashboardId]] = {}  # channel -> (kind, dashboard)
-        self._subscribed: set[str] = set()
-        self._subscription_lock = asyncio.Lock()
+        self._presence = PresenceRelay(
+            redis=self._redis,
+            keys=self._keys,
+            store=store,
+            settings=settings,
+            gateway_id=gateway_id,
+            subscriber=self._subscriber,
+            recent=self._recent,
+        )
         self._feeds: dict[DashboardId, Feed] = {}
-        self._presence: dict[DashboardId, _Presence] = {}
-        self._own_presence: set[tuple[DashboardId, str]] = set()
         self._waiters: dict[tuple[DashboardId, str, int], list[asyncio.Future[Committed]]] = {}
         self._waiting_on: dict[DashboardId, int] = {}  # submits in flight per dashboard
         self._drains: dict[DashboardId, _Drain] = {}
+        self._lingering: set[DashboardId] = set()  # idle feeds waiting to be closed
         self._tasks: set[asyncio.Task[None]] = set()
         self._closing = False
-        self._next_key = 0
 
     # -- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
-        self._pubsub = self._redis.pubsub()
-        # A private channel keeps the connection subscribed (and readable) from the start.
-        await self._pubsub.subscribe(self._keys.hub_channel(self._gateway_id))
-        self._spawn(self._read(), "hub.read")
+        await self._subscriber.start()
         self._spawn(self._watchdog(), "hub.watchdog")
-        self._spawn(self._heartbeat(), "hub.heartbeat")
+        self._spawn(self._presence.heartbeat(), "hub.heartbeat")
 
     async def close(self) -> None:
         """Stop draining (locks released), clear this gateway's presences, stop listening."""
         self._closing = True
-        self._throttle.close()
         drains = [d.task for d in self._drains.values() if d.task is not None]
         # A drain stops between batches once closing is set; give it that long, then cancel.
         if drains:
@@ -129,9 +120,7 @@ class RedisHub:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
-        with contextlib.suppress(RedisError):
-            await self._presence_store.clear(sorted(self._own_presence, key=str))
-        self._own_presence.clear()
+        await self._presence.close()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -142,13 +131,12 @@ class RedisHub:
             for future in waiters:
                 if not future.done():
                     future.set_exception(StoreUnavailable("the hub is closing"))
-        if self._pubsub is not None:
-            await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+        await self._subscriber.close()
         if self._owns_redis:
             await self._redis.aclose()
 
-    def _spawn(self, coro: object, name: str) -> asyncio.Task[None]:
-        task: asyncio.Task[None] = asyncio.create_task(coro, name=name)  # type: ignore[arg-type]
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+        task = asyncio.create_task(coro, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
@@ -203,9 +191,6 @@ class RedisHub:
         for future in self._waiters.pop(key, []):
             if not future.done():
                 future.set_exception(SubmitRejected(rejected.code, rejected.message))
-
-    def _waiting(self, dashboard_id: DashboardId) -> bool:
-        return dashboard_id in self._waiting_on
 
     # -- sequencing ------------------------------------------------------------------------
 
@@ -331,197 +316,65 @@ class RedisHub:
                 dashboard_id=dashboard_id,
                 store=self._store,
                 resolver=Resolver(
-                    committed=self._committed,
+                    committed=self._resolve,
                     rejected=self._reject,
-                    waiting=lambda: self._waiting(dashboard_id),
+                    waiting=lambda: dashboard_id in self._waiting_on,
                 ),
                 poll_interval=self._poll_interval,
                 from_version=from_version,
             )
             self._feeds[dashboard_id] = feed
-            self._route(self._keys.ops_channel(dashboard_id), "ops", dashboard_id)
+            self._subscriber.route(
+                self._keys.ops_channel(dashboard_id),
+                lambda kind, data: self._on_ops_message(feed, kind, data),
+            )
         return feed
 
     def _release_feed(self, dashboard_id: DashboardId) -> None:
         feed = self._feeds.get(dashboard_id)
-        if feed is None or not feed.idle:
+        if feed is None or not feed.idle or self._closing or dashboard_id in self._lingering:
             return
-        del self._feeds[dashboard_id]
-        self._spawn(feed.close(), f"feed.close:{dashboard_id}")
-        self._unroute(self._keys.ops_channel(dashboard_id))
+        self._lingering.add(dashboard_id)
+        self._spawn(self._close_idle(feed), f"feed.linger:{dashboard_id}")
 
-    def _committed(self, committed: Committed) -> None:
-        self._resolve(committed)
+    async def _close_idle(self, feed: Feed) -> None:
+        # Kept a while: a gateway that submits now and then should not resubscribe each time.
+        d = feed.dashboard_id
+        try:
+            await asyncio.sleep(self._feed_linger)
+        finally:
+            self._lingering.discard(d)
+        if self._feeds.get(d) is not feed or not feed.idle:
+            return  # in use again: its next release lingers anew
+        del self._feeds[d]
+        self._subscriber.unroute(self._keys.ops_channel(d))
+        await feed.close()
+
+    def _on_ops_message(self, feed: Feed, kind: str, data: bytes | None) -> None:
+        if kind == "subscribe":
+            # (Re)subscribed: anything published while we were not is read from the log.
+            feed.offer(CATCH_UP)
+        elif data is not None:
+            try:
+                feed.offer(decode_outcome(feed.dashboard_id, data))
+            except ValueError as exc:
+                _log.error(
+                    "op.message_unreadable", dashboard=str(feed.dashboard_id), error=str(exc)
+                )
+
+    def _recent(self, dashboard_id: DashboardId, version: int) -> list[Committed] | None:
+        feed = self._feeds.get(dashboard_id)
+        return feed.recent_from(version) if feed is not None else None
 
     # -- presence --------------------------------------------------------------------------
 
     async def publish_presence(self, update: PresenceUpdate) -> None:
-        await self._throttle.offer(update)
+        await self._presence.publish(update)
 
     def listen_presence(
         self, dashboard_id: DashboardId, listener: PresenceListener
     ) -> Callable[[], None]:
-        presence = self._presence.get(dashboard_id)
-        if presence is None:
-            presence = self._presence[dashboard_id] = _Presence()
-            self._route(self._keys.presence_channel(dashboard_id), "presence", dashboard_id)
-        key = self._next_key
-        self._next_key += 1
-        presence.listeners[key] = listener
-
-        def unlisten() -> None:
-            presence.listeners.pop(key, None)
-            if not presence.listeners and self._presence.get(dashboard_id) is presence:
-                del self._presence[dashboard_id]
-                self._unroute(self._keys.presence_channel(dashboard_id))
-
-        return unlisten
+        return self._presence.listen(dashboard_id, listener)
 
     async def presence_snapshot(self, dashboard_id: DashboardId) -> list[PresenceUpdate]:
-        """Live presences, each carried through the ops committed since its version."""
-        entries = await self._presence_store.snapshot(dashboard_id)
-        loaded: dict[int, list[Committed] | None] = {}
-        out = []
-        for update in entries:
-            current = await self._to_head(update, loaded)
-            if current.value is not None:
-                out.append(current)
-        return out
-
-    async def _send_presence(self, update: PresenceUpdate) -> None:
-        key = (update.dashboard_id, update.client_id)
-        current = update if update.value is None else await self._to_head(update, {})
-        if current.value is None:
-            self._own_presence.discard(key)
-        else:
-            self._own_presence.add(key)
-        await self._presence_store.put(current)
-
-    async def _to_head(
-        self, update: PresenceUpdate, loaded: dict[int, list[Committed] | None]
-    ) -> PresenceUpdate:
-        """``update`` carried through the ops committed since its version (``loaded`` caches
-        those ops by starting version)."""
-        if update.version not in loaded:
-            loaded[update.version] = await self._ops_after(update.dashboard_id, update.version)
-        ops = loaded[update.version]
-        if ops is None:
-            return replace(update, value=None)  # based on history no longer kept
-        value = update.value
-        try:
-            for committed in ops:
-                if committed.op is not None:
-                    value = transform_presence(
-                        value, committed.op, is_own=committed.src == update.src
-                    )
-        except OTError:
-            value = None  # a selection that no longer fits the document: no presence
-        return replace(update, version=update.version + len(ops), value=value)
-
-    async def _ops_after(self, dashboard_id: DashboardId, version: int) -> list[Committed] | None:
-        feed = self._feeds.get(dashboard_id)
-        ops = feed.recent_from(version) if feed is not None else None
-        if ops is not None:
-            return ops
-        try:
-            stored = await self._store.ops_between(dashboard_id, version)
-        except TandemError as exc:
-            if exc.code != "version_unavailable":
-                raise
-            return None
-        return [committed_from_stored(op) for op in stored]
-
-    async def _heartbeat(self) -> None:
-        """Keep this gateway's presences alive; announce expired ones on watched dashboards."""
-        interval = self._settings.presence_ttl / 3
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await self._presence_store.refresh(list(self._own_presence))
-                for dashboard_id in list(self._presence):
-                    await self._presence_store.sweep(dashboard_id)
-            except RedisError as exc:
-                _log.warning("presence.heartbeat_failed", error=str(exc))
-            self._throttle.prune(asyncio.get_running_loop().time() - 60)
-
-    # -- pub/sub ---------------------------------------------------------------------------
-
-    def _route(self, channel: str, kind: str, dashboard_id: DashboardId) -> None:
-        self._routes[channel] = (kind, dashboard_id)
-        self._spawn(self._sync_subscription(channel), "hub.subscribe")
-
-    def _unroute(self, channel: str) -> None:
-        self._routes.pop(channel, None)
-        self._spawn(self._sync_subscription(channel), "hub.unsubscribe")
-
-    async def _sync_subscription(self, channel: str) -> None:
-        """Bring the pub/sub subscription of ``channel`` in line with the routes, retrying."""
-        assert self._pubsub is not None, "RedisHub.start() was not called"
-        delay = 0.05
-        while True:
-            async with self._subscription_lock:
-                try:
-                    if channel in self._routes and channel not in self._subscribed:
-                        await self._pubsub.subscribe(channel)
-                        self._subscribed.add(channel)
-                    elif channel not in self._routes and channel in self._subscribed:
-                        await self._pubsub.unsubscribe(channel)
-                        self._subscribed.discard(channel)
-                    return
-                except RedisError as exc:
-                    _log.warning("pubsub.subscribe_failed", error=str(exc))
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 2.0)
-
-    async def _read(self) -> None:
-        assert self._pubsub is not None
-        while True:
-            try:
-                message = await self._pubsub.get_message(timeout=1.0)
-            except RedisError as exc:
-                _log.warning("pubsub.read_failed", error=str(exc))
-                await asyncio.sleep(0.5)
-                continue
-            if message is None:
-                continue
-            channel = message["channel"]
-            channel = channel.decode() if isinstance(channel, bytes) else str(channel)
-            route = self._routes.get(channel)
-            if route is None:
-                continue
-            kind, dashboard_id = route
-            if kind == "ops":
-                self._on_ops_message(dashboard_id, message["type"], message["data"])
-            elif message["type"] == "message":
-                await self._on_presence_message(dashboard_id, message["data"])
-
-    def _on_ops_message(self, dashboard_id: DashboardId, kind: str, data: object) -> None:
-        feed = self._feeds.get(dashboard_id)
-        if feed is None:
-            return
-        if kind == "subscribe":
-            # (Re)subscribed: anything published while we were not is read from the log.
-            feed.offer(CATCH_UP)
-        elif kind == "message" and isinstance(data, bytes):
-            try:
-                feed.offer(decode_outcome(dashboard_id, data))
-            except ValueError as exc:
-                _log.error("pubsub.message_unreadable", dashboard=str(dashboard_id), error=str(exc))
-
-    async def _on_presence_message(self, dashboard_id: DashboardId, data: object) -> None:
-        presence = self._presence.get(dashboard_id)
-        if presence is None or not isinstance(data, bytes):
-            return
-        try:
-            update = decode_presence(dashboard_id, data)
-        except ValueError as exc:
-            _log.error("pubsub.message_unreadable", dashboard=str(dashboard_id), error=str(exc))
-            return
-        for listener in list(presence.listeners.values()):
-            try:
-                result = listener(update)
-                if inspect.isawaitable(result):
-                    await result
-            except Exception:
-                # Another component's callback: its failure must not stop the reader.
-                _log.exception("presence.listener_failed", dashboard=str(dashboard_id))
+        return await self._presence.snapshot(dashboard_id)

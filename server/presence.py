@@ -1,28 +1,41 @@
-"""The Redis side of presence: the latest value per client, its expiry, the relay, the throttle.
+"""Presence: the latest value per client in Redis, its expiry, the relay between gateways.
 
 Per dashboard, a hash maps each client's presence id to its latest value (with the version it
 refers to and the gateway that holds the client), a sorted set maps it to an expiry time, and a
 channel relays every change. Each gateway refreshes the expiry of its own clients' presences on
 a heartbeat, so when a gateway dies its presences expire after ``presence_ttl`` and whoever
-sweeps next announces them gone.
+sweeps next announces them gone. A value sent against an older version is carried through the
+ops committed since (a text selection moves with the text) when it is published and again when
+it is read for a snapshot, so both are at the head.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import inspect
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import orjson
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
+from redis.exceptions import RedisError
 
+from ot.errors import OTError
+from ot.selection import transform_presence
 from server import log
+from server.batch import committed_from_stored
+from server.errors import TandemError
 from server.ids import DashboardId
 from server.keys import Keys
-from server.submission import PresenceUpdate
+from server.settings import Settings
+from server.store.model import OpLog
+from server.submission import Committed, PresenceListener, PresenceUpdate
+from server.subscriber import Subscriber
+from server.throttle import Throttle
 
 _log = log.get(__name__)
 
@@ -196,76 +209,142 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-Send = Callable[[PresenceUpdate], Awaitable[None]]
+Recent = Callable[[DashboardId, int], list[Committed] | None]
 
 
-@dataclass
-class _Slot:
-    last: float = float("-inf")
-    pending: PresenceUpdate | None = None
-    timer: asyncio.Task[None] | None = None
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+class PresenceRelay:
+    """This gateway's side of presence: publish (throttled, carried to the head), relay to
+    local listeners, snapshot, and the heartbeat that keeps its clients' presences alive."""
 
+    def __init__(
+        self,
+        *,
+        redis: Redis,
+        keys: Keys,
+        store: OpLog,
+        settings: Settings,
+        gateway_id: str,
+        subscriber: Subscriber,
+        recent: Recent,
+    ) -> None:
+        self._keys = keys
+        self._store = store
+        self._ttl = settings.presence_ttl
+        self._subscriber = subscriber
+        self._recent = recent
+        self._values = PresenceStore(
+            redis=redis, keys=keys, gateway_id=gateway_id, ttl=settings.presence_ttl
+        )
+        self._throttle = Throttle(settings.presence_throttle, self._send)
+        self._listeners: dict[DashboardId, dict[int, PresenceListener]] = {}
+        self._own: set[tuple[DashboardId, str]] = set()  # this gateway's clients' presences
+        self._next_key = 0
 
-class Throttle:
-    """At most one send per client every ``interval`` seconds; within it the latest value wins.
+    async def publish(self, update: PresenceUpdate) -> None:
+        await self._throttle.offer(update)
 
-    A value that arrives too soon waits for the end of the interval, replaced by any newer one
-    meanwhile. A removal (value None) goes out at once and drops a waiting value.
-    """
+    def listen(self, dashboard_id: DashboardId, listener: PresenceListener) -> Callable[[], None]:
+        listeners = self._listeners.get(dashboard_id)
+        if listeners is None:
+            listeners = self._listeners[dashboard_id] = {}
+            channel = self._keys.presence_channel(dashboard_id)
+            self._subscriber.route(channel, lambda kind, data: self._relay(dashboard_id, data))
+        key = self._next_key
+        self._next_key += 1
+        listeners[key] = listener
 
-    def __init__(self, interval: float, send: Send) -> None:
-        self._interval = interval
-        self._send = send
-        self._slots: dict[tuple[DashboardId, str], _Slot] = {}
+        def unlisten() -> None:
+            listeners.pop(key, None)
+            if not listeners and self._listeners.get(dashboard_id) is listeners:
+                del self._listeners[dashboard_id]
+                self._subscriber.unroute(self._keys.presence_channel(dashboard_id))
 
-    async def offer(self, update: PresenceUpdate) -> None:
+        return unlisten
+
+    async def snapshot(self, dashboard_id: DashboardId) -> list[PresenceUpdate]:
+        """Live presences, each carried through the ops committed since its version."""
+        loaded: dict[int, list[Committed] | None] = {}
+        out = []
+        for update in await self._values.snapshot(dashboard_id):
+            current = await self._to_head(update, loaded)
+            if current.value is not None:
+                out.append(current)
+        return out
+
+    async def heartbeat(self) -> None:
+        """Every third of the TTL: refresh our presences, sweep expired ones where we listen."""
+        while True:
+            await asyncio.sleep(self._ttl / 3)
+            try:
+                await self._values.refresh(sorted(self._own, key=str))
+                for dashboard_id in list(self._listeners):
+                    await self._values.sweep(dashboard_id)
+            except RedisError as exc:
+                _log.warning("presence.heartbeat_failed", error=str(exc))
+            self._throttle.prune(asyncio.get_running_loop().time() - 60)
+
+    async def close(self) -> None:
+        """Announce every presence of this gateway's clients gone."""
+        self._throttle.close()
+        with contextlib.suppress(RedisError):
+            await self._values.clear(sorted(self._own, key=str))
+        self._own.clear()
+
+    async def _send(self, update: PresenceUpdate) -> None:
         key = (update.dashboard_id, update.client_id)
-        slot = self._slots.setdefault(key, _Slot())
-        now = asyncio.get_running_loop().time()
-        if update.value is None:
-            if slot.timer is not None:
-                slot.timer.cancel()  # still sleeping: a timer clears itself before it sends
-                slot.timer = None
-            slot.pending = None
-            self._slots.pop(key, None)
-            async with slot.lock:  # after a send already under way, never before it
-                await self._send(update)
-            return
-        if slot.timer is not None:
-            slot.pending = update
-            return
-        wait = slot.last + self._interval - now
-        if wait > 0:
-            slot.pending = update
-            slot.timer = asyncio.create_task(self._flush_later(key, slot, wait))
-            return
-        slot.last = now
-        async with slot.lock:
-            await self._send(update)
+        current = update if update.value is None else await self._to_head(update, {})
+        if current.value is None:
+            self._own.discard(key)
+        else:
+            self._own.add(key)
+        await self._values.put(current)
 
-    async def _flush_later(self, key: tuple[DashboardId, str], slot: _Slot, wait: float) -> None:
-        await asyncio.sleep(wait)
-        slot.timer = None
-        update, slot.pending = slot.pending, None
-        if update is None:
+    async def _relay(self, dashboard_id: DashboardId, data: bytes | None) -> None:
+        if data is None:
             return
-        slot.last = asyncio.get_running_loop().time()
         try:
-            async with slot.lock:
-                await self._send(update)
-        except Exception:
-            # The outermost point of this timer task: log, the next update sends afresh.
-            _log.exception("presence.send_failed", dashboard=str(key[0]))
+            update = decode_presence(dashboard_id, data)
+        except ValueError as exc:
+            _log.error("presence.unreadable", dashboard=str(dashboard_id), error=str(exc))
+            return
+        for listener in list(self._listeners.get(dashboard_id, {}).values()):
+            try:
+                result = listener(update)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:
+                # Another component's callback: its failure must not stop the relay.
+                _log.exception("presence.listener_failed", dashboard=str(dashboard_id))
 
-    def prune(self, older_than: float) -> None:
-        """Forget idle clients last sent before ``older_than`` (loop time)."""
-        for key, slot in list(self._slots.items()):
-            if slot.timer is None and slot.last < older_than:
-                del self._slots[key]
+    async def _to_head(
+        self, update: PresenceUpdate, loaded: dict[int, list[Committed] | None]
+    ) -> PresenceUpdate:
+        """``update`` carried through the ops committed since its version (``loaded`` caches
+        those ops by starting version)."""
+        if update.version not in loaded:
+            loaded[update.version] = await self._ops_after(update.dashboard_id, update.version)
+        ops = loaded[update.version]
+        if ops is None:
+            return replace(update, value=None)  # based on history no longer kept
+        value = update.value
+        try:
+            for committed in ops:
+                if committed.op is not None:
+                    value = transform_presence(
+                        value, committed.op, is_own=committed.src == update.src
+                    )
+        except OTError:
+            value = None  # a selection that no longer fits the document: no presence
+        return replace(update, version=update.version + len(ops), value=value)
 
-    def close(self) -> None:
-        for slot in self._slots.values():
-            if slot.timer is not None:
-                slot.timer.cancel()
-        self._slots.clear()
+    async def _ops_after(self, dashboard_id: DashboardId, version: int) -> list[Committed] | None:
+        ops = self._recent(dashboard_id, version)
+        if ops is not None:
+            return ops
+        try:
+            stored = await self._store.ops_between(dashboard_id, version)
+        except TandemError as exc:
+            if exc.code != "version_unavailable":
+                raise
+            return None
+        return [committed_from_stored(op) for op in stored]

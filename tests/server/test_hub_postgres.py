@@ -86,7 +86,7 @@ async def test_two_hubs_converge_on_postgres(
     d = await new_dashboard(pg, owner)
     seen: list[list[Committed]] = [[], []]
     for hub, committed in zip(hubs, seen, strict=True):
-        hub.listen(d, committed.append)
+        hub.listen(d, committed.append, from_version=1)
     clients, per_client = 4, 6
 
     async def client(n: int) -> list[int]:

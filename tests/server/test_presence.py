@@ -16,10 +16,10 @@ from ot.document import new_document
 from server.hub import RedisHub
 from server.ids import DashboardId, UserId
 from server.lock import connect
-from server.presence import Throttle
 from server.settings import Settings
 from server.store.memory import MemoryStore
 from server.submission import PresenceUpdate, SubmitRecord
+from server.throttle import Throttle
 
 USER = UserId(uuid4())
 
@@ -203,8 +203,9 @@ async def test_the_throttle_sends_the_latest_value() -> None:
         await throttle.offer(presence(d, "p1", {"cursor": i}, seq=i))
     await throttle.offer(presence(d, "p2", {"cursor": 0}))
     assert [(u.client_id, u.value) for u in sent] == [("p1", {"cursor": 0}), ("p2", {"cursor": 0})]
-    await asyncio.sleep(0.2)
+    await asyncio.sleep(0.2)  # the waiting value goes out 0.1 s after the first
     assert [u.value for u in sent if u.client_id == "p1"] == [{"cursor": 0}, {"cursor": 4}]
+    await asyncio.sleep(0.2)  # and the interval after that one has passed too
 
     # A removal goes out at once and drops the value waiting behind the interval.
     await throttle.offer(presence(d, "p1", {"cursor": 5}, seq=5))  # the interval has passed
