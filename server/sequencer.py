@@ -281,10 +281,19 @@ class Sequencer:
                 await self._create(record, batch)
             else:
                 await self._apply(record, batch)
-        except _Reject as exc:
+        except (_Reject, OTError) as exc:
             batch.rejected.append(self._rejected(record.src, record.seq, exc.code, exc.message))
-        except OTError as exc:
-            batch.rejected.append(self._rejected(record.src, record.seq, exc.code, exc.message))
+        except TandemError:
+            raise  # the store failed, not the op: the batch is retried as a whole
+        except Exception:
+            # An op that trips a bug in the OT code must not block the queue behind it: this
+            # is the outermost point for one record, so it is logged and rejected alone.
+            _log.exception("op.failed", dashboard=str(self._dashboard_id))
+            batch.rejected.append(
+                self._rejected(
+                    record.src, record.seq, "internal_error", "the op could not be applied"
+                )
+            )
 
     async def _apply(self, record: SubmitRecord, batch: _Batch) -> None:
         if not batch.exists:
@@ -341,15 +350,7 @@ class Sequencer:
         version = await self._store.find_op(self._dashboard_id, record.src, record.seq)
         if version is None:
             raise _Reject("version_unavailable", f"version {record.version} is no longer kept")
-        batch.duplicates.append(
-            Committed(
-                dashboard_id=self._dashboard_id,
-                version=version,
-                src=record.src,
-                seq=record.seq,
-                user_id=record.user_id,
-            )
-        )
+        batch.duplicates.append(self._committed(record, version))
 
     async def _create(self, record: SubmitRecord, batch: _Batch) -> None:
         assert record.create is not None
@@ -357,30 +358,13 @@ class Sequencer:
             version = await self._store.find_op(self._dashboard_id, record.src, record.seq)
             if version is None:
                 raise _Reject("already_created", "the dashboard already exists")
-            batch.duplicates.append(
-                Committed(
-                    dashboard_id=self._dashboard_id,
-                    version=version,
-                    src=record.src,
-                    seq=record.seq,
-                    create=record.create,
-                    user_id=record.user_id,
-                )
-            )
+            batch.duplicates.append(self._committed(record, version, create=record.create))
             return
         document = record.create.get("data")
         dashboard.validate_document(document)
         batch.create = record
         batch.committed.append(
-            Committed(
-                dashboard_id=self._dashboard_id,
-                version=0,
-                src=record.src,
-                seq=record.seq,
-                create=record.create,
-                user_id=record.user_id,
-                created_at=datetime.now(UTC),
-            )
+            self._committed(record, 0, create=record.create, created_at=datetime.now(UTC))
         )
         batch.version = 1
         batch.document = document
@@ -408,19 +392,22 @@ class Sequencer:
                 target_id=target_id,
             )
         )
+        # Stamped with this clock: the log's own created_at is only known to later readers.
         batch.committed.append(
-            Committed(
-                dashboard_id=self._dashboard_id,
-                version=batch.version,
-                src=record.src,
-                seq=record.seq,
-                op=op,
-                user_id=record.user_id,
-                created_at=datetime.now(UTC),
-            )
+            self._committed(record, batch.version, op=op, created_at=datetime.now(UTC))
         )
         batch.version += 1
         batch.document = document
+
+    def _committed(self, record: SubmitRecord, version: int, **fields: Any) -> Committed:
+        return Committed(
+            dashboard_id=self._dashboard_id,
+            version=version,
+            src=record.src,
+            seq=record.seq,
+            user_id=record.user_id,
+            **fields,
+        )
 
     def _rejected(self, src: str, seq: int, code: str, message: str) -> Rejected:
         return Rejected(

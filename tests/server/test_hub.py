@@ -16,7 +16,7 @@ from redis.asyncio import Redis
 from ot.document import new_document
 from server.batch import BatchOutcome, encode_outcome
 from server.errors import StoreUnavailable
-from server.hub import RedisHub, SubmitRejected
+from server.hub import RedisHub, SubmitRejected, SubmitTimeout
 from server.ids import DashboardId, UserId
 from server.keys import Keys
 from server.lock import Lock, connect
@@ -323,3 +323,15 @@ async def test_a_feed_closed_and_reopened_at_once_still_acknowledges(
         done = await a.submit(record(d, "c1", seq, seq, title_insert("x")))
         assert done.version == seq
         await asyncio.sleep(0.002 * (seq % 3))
+
+
+async def test_a_submit_that_is_not_sequenced_in_time_times_out(
+    make_hub: MakeHub, store: MemoryStore, redis: Redis, settings: Settings
+) -> None:
+    a = await make_hub(store, submit_timeout=0.3)
+    d = await new_dashboard(store)
+    assert await Lock.acquire(redis, Keys(settings.redis_prefix).lock(d), 3000) is not None
+    with pytest.raises(SubmitTimeout) as raised:
+        await a.submit(record(d, "c1", 1, 1, title_insert("x")))
+    assert raised.value.code == "submit_timeout"
+    assert (await store.get_head(d)).version == 1
