@@ -23,6 +23,8 @@ component's own path even when that is deeper than the other's.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ot.json0_apply import apply_op
 from ot.json0_check import Component, Op
 from ot.json0_compare import at, gt, le, loose_eq, lt, step
@@ -36,21 +38,19 @@ def _length(c: Component) -> int:
     return len(c["p"]) + (1 if "na" in c or c.get("t") else 0)
 
 
-def common_length(a: Component, b: Component) -> int | None:
+def _common(a_path: list[Any], a_len: int, b_path: list[Any], b_len: int) -> int | None:
     """Where ``a``'s operand sits along ``b``'s path: ``None`` when ``a`` cannot affect ``b``.
 
-    ``-1`` when ``a`` acts on the whole document.
+    ``a_len`` and ``b_len`` are the components' :func:`_length`, computed once per pair by the
+    caller rather than here. ``-1`` when ``a`` acts on the whole document.
     """
-    a_len, b_len = _length(a), _length(b)
     if a_len == 0:
         return -1
-    if b_len == 0:
+    if b_len < a_len or b_len == 0:
         return None
     a_len -= 1
-    b_len -= 1
-    a_path, b_path = a["p"], b["p"]
     for i in range(a_len):
-        if i >= b_len or a_path[i] != b_path[i]:
+        if a_path[i] != b_path[i]:
             return None
     return a_len
 
@@ -58,22 +58,19 @@ def common_length(a: Component, b: Component) -> int | None:
 def transform_component(dest: Op, c: Component, other: Component, side: Side) -> Op:
     """Append to ``dest`` what ``c`` becomes once ``other`` has been applied."""
     c = clone(c)
-    common = common_length(other, c)
-    common2 = common_length(c, other)
     c_len, other_len = _length(c), _length(other)
+    common = _common(other["p"], other_len, c["p"], c_len)
 
-    if (
-        common2 is not None
-        and other_len > c_len
-        and loose_eq(at(c["p"], common2), at(other["p"], common2))
-    ):
-        # ``other`` changes something inside what ``c`` deletes: delete the changed value.
-        for field in ("ld", "od"):
-            if field in c:
-                inner = clone(other)
-                inner["p"] = inner["p"][c_len:]
-                c[field] = apply_op(c[field], [inner])
-                break
+    if other_len > c_len:
+        common2 = _common(c["p"], c_len, other["p"], other_len)
+        if common2 is not None and loose_eq(at(c["p"], common2), at(other["p"], common2)):
+            # ``other`` changes something inside what ``c`` deletes: delete the changed value.
+            for field in ("ld", "od"):
+                if field in c:
+                    inner = clone(other)
+                    inner["p"] = inner["p"][c_len:]
+                    c[field] = apply_op(c[field], [inner])
+                    break
 
     if common is None:
         append(dest, c, fresh=True)
