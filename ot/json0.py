@@ -23,25 +23,30 @@ document root (object keys and list indexes) and does one thing::
     ->  {"title": "Ops board", "layout": ["b", "a"]}
 
 Every function validates its arguments (:func:`check_op`) and raises only
-:class:`~ot.errors.OTError` subclasses. Documents and ops are values: nothing here changes its
+:class:`~ot.errors.OTError` subclasses. To validate an op once and use it many times,
+:func:`check` returns a :class:`CheckedOp`, which every function here accepts in place of an
+op without validating it again; :func:`transform` and :func:`transform_x` return CheckedOps
+when every op they are given is one (other functions return plain values). Only
+:func:`check` and those two make CheckedOps, and each holds a valid op; read it back with
+:attr:`CheckedOp.op`. See :mod:`ot.json0_checked` for what is checked when. Documents and ops are values: nothing here changes its
 arguments, and results may share unchanged parts with them, so callers must not mutate either
 in place. ``transform(op, other, side)``: with ``"left"`` ``op`` wins ties (it goes first).
 
 Tandem extensions beyond the reference: :func:`invert_with_doc` / :func:`apply_and_invert`
-(exact inverses read from the document), :func:`check_op`, :func:`transform_path` and
-:func:`is_noop`. Deviations, all on ops that do not fit the document or each other (where the
+(exact inverses read from the document), :func:`check_op`, :func:`check`,
+:func:`transform_path` and :func:`is_noop`. Deviations, all on ops that do not fit the document or each other (where the
 reference clamps, coerces or carries on): :mod:`ot.json0_apply`, :mod:`ot.json0_transform`
 and :mod:`ot.text0` list them.
 """
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Any, Final, overload
 
 from ot.errors import InvalidOpError
 from ot.json0_apply import apply_op
 from ot.json0_check import Component, Op, check_path, copy_json, kind
-from ot.json0_check import check_op as _check_op
+from ot.json0_checked import CheckedOp, check, components, derive
 from ot.json0_compose import append as _append
 from ot.json0_compose import compose as _compose
 from ot.json0_compose import invert as _invert
@@ -54,10 +59,12 @@ from ot.json0_transform import transform_component
 __all__ = [
     "TYPE_NAME",
     "TYPE_URI",
+    "CheckedOp",
     "Component",
     "Op",
     "apply",
     "apply_and_invert",
+    "check",
     "check_op",
     "compose",
     "create",
@@ -78,8 +85,9 @@ TYPE_URI: Final = "http://sharejs.org/types/JSONv0"
 
 def check_op(op: Any) -> None:
     """Raise :class:`InvalidOpError` (:class:`UnknownTypeError` for an unknown ``t``) unless
-    ``op`` is a well-formed json0 op. Whether it fits a document is :func:`apply`'s business."""
-    _check_op(op)
+    ``op`` is a well-formed json0 op (a :class:`CheckedOp` is one). Whether it fits a
+    document is :func:`apply`'s business."""
+    components(op)
 
 
 def create(data: Any = None) -> Any:
@@ -89,13 +97,12 @@ def create(data: Any = None) -> Any:
 
 def apply(snapshot: Any, op: Any) -> Any:
     """The document after ``op``; ``snapshot`` is left as it was."""
-    _check_op(op)
-    return apply_op(snapshot, op)
+    return apply_op(snapshot, components(op))
 
 
 def apply_and_invert(snapshot: Any, op: Any) -> tuple[Any, Op]:
     """``(apply(snapshot, op), invert_with_doc(op, snapshot))`` in one pass."""
-    _check_op(op)
+    op = components(op)
     inverse: Op = []
     result = apply_op(snapshot, op, inverse)
     inverse.reverse()
@@ -112,48 +119,74 @@ def invert_with_doc(op: Any, snapshot: Any) -> Op:
     return apply_and_invert(snapshot, op)[1]
 
 
-def transform(op: Any, other: Any, side: Any) -> Op:
-    """``op`` rewritten to apply after the concurrent ``other``; ``side`` is "left" or "right"."""
-    _check_op(op)
-    _check_op(other)
+@overload
+def transform(op: CheckedOp, other: CheckedOp, side: Any) -> CheckedOp: ...
+
+
+@overload
+def transform(op: Any, other: Any, side: Any) -> Op: ...
+
+
+def transform(op: Any, other: Any, side: Any) -> Op | CheckedOp:
+    """``op`` rewritten to apply after the concurrent ``other``; ``side`` is "left" or "right".
+
+    A CheckedOp when both are CheckedOps.
+    """
+    mine = components(op)
+    theirs = components(other)
     if side != "left" and side != "right":
         raise InvalidOpError("side must be 'left' or 'right'")
-    return _pairwise_transform(op, other, side, transform_component, _append)
+    result = _pairwise_transform(mine, theirs, side, transform_component, _append)
+    if type(op) is CheckedOp and type(other) is CheckedOp:
+        return derive(result, mine, theirs)
+    return result
 
 
-def transform_x(left: Any, right: Any) -> tuple[Op, Op]:
-    """``(transform(left, right, "left"), transform(right, left, "right"))`` in one pass."""
-    _check_op(left)
-    _check_op(right)
-    new_left, new_right = _pairwise_transform_x(left, right, transform_component, _append)
+@overload
+def transform_x(left: CheckedOp, right: CheckedOp) -> tuple[CheckedOp, CheckedOp]: ...
+
+
+@overload
+def transform_x(left: Any, right: Any) -> tuple[Op, Op]: ...
+
+
+def transform_x(left: Any, right: Any) -> tuple[Op, Op] | tuple[CheckedOp, CheckedOp]:
+    """``(transform(left, right, "left"), transform(right, left, "right"))`` in one pass.
+
+    CheckedOps when both are CheckedOps.
+    """
+    lefts = components(left)
+    rights = components(right)
+    new_left, new_right = _pairwise_transform_x(lefts, rights, transform_component, _append)
+    if type(left) is CheckedOp and type(right) is CheckedOp:
+        return derive(list(new_left), lefts, rights), derive(new_right, lefts, rights)
     return list(new_left), new_right
 
 
 def compose(op1: Any, op2: Any) -> Op:
     """One op doing ``op1`` then ``op2`` (``op1`` kept as it is, ``op2`` merged in)."""
-    _check_op(op1)
-    _check_op(op2)
-    return _compose(op1, op2)
+    first = components(op1)
+    return _compose(first, components(op2))
 
 
 def invert(op: Any) -> Op:
     """The inverse from the op alone: right when its ``ld``/``od``/``sd`` are the removed values
     and no ``oi``/``li`` replaces a value without saying what it was (see
     :func:`invert_with_doc`). Subtypes raise :class:`NotInvertibleError` where they must."""
-    _check_op(op)
-    return _invert(op)
+    return _invert(components(op))
 
 
 def normalize(op: Any) -> Op:
     """``op`` rebuilt the reference's way: a lone component is wrapped, a missing ``p`` is
     ``[]``, neighbours merge as in :func:`compose`."""
+    if type(op) is CheckedOp:
+        return _normalize(components(op))
     if type(op) is dict:
         op = [op]
     if type(op) is not list:
         raise InvalidOpError("a json0 op is a list of components")
-    components = [{**c, "p": []} if type(c) is dict and c.get("p") is None else c for c in op]
-    _check_op(components)
-    return _normalize(components)
+    fixed = [{**c, "p": []} if type(c) is dict and c.get("p") is None else c for c in op]
+    return _normalize(components(fixed))
 
 
 def _component_is_noop(c: Component) -> bool:
@@ -171,8 +204,7 @@ def _component_is_noop(c: Component) -> bool:
 
 def is_noop(op: Any) -> bool:
     """Whether ``op`` changes no document (every component does nothing)."""
-    _check_op(op)
-    return all(_component_is_noop(c) for c in op)
+    return all(_component_is_noop(c) for c in components(op))
 
 
 def _shift(path: list[Any], c: Component) -> bool:
@@ -211,7 +243,7 @@ def transform_path(path: Any, op: Any) -> list[str | int] | None:
     with its subtype's cursor transform instead).
     """
     check_path(path)
-    _check_op(op)
+    op = components(op)
     moved: list[Any] = list(path)
     for c in op:
         found = kind(c)

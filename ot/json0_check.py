@@ -9,6 +9,7 @@ function receives passes through here first, so the algorithms behind it can ind
 from __future__ import annotations
 
 import math
+from collections.abc import Container
 from typing import Any, Final
 
 from ot.errors import DocumentError, InvalidOpError, OTError
@@ -97,7 +98,13 @@ def kind(c: Component) -> str:
     return _KINDS[frozenset(c)]
 
 
-def check_component(c: Any) -> None:
+def check_component(c: Any, known: Container[tuple[Any, int]] | None = None) -> None:
+    """Raise :class:`InvalidOpError` unless ``c`` is a well-formed component.
+
+    ``known`` is for components transform derived from checked ones (see
+    :mod:`ot.json0_checked`): their ``li``/``ld``/``oi``/``od`` values are taken as JSON, and
+    a subtype op listed there as ``(t, id(o))`` as already checked.
+    """
     if type(c) is not dict:
         raise InvalidOpError("a json0 component is an object")
     found = _KINDS.get(frozenset(c))
@@ -116,11 +123,13 @@ def check_component(c: Any) -> None:
     elif found == "li":
         if not path:
             raise InvalidOpError("li/ld need the path of a list element")
-        check_json(c.get("li"))
-        check_json(c.get("ld"))
+        if known is None:
+            check_json(c.get("li"))
+            check_json(c.get("ld"))
     elif found == "oi":
-        check_json(c.get("oi"))
-        check_json(c.get("od"))
+        if known is None:
+            check_json(c.get("oi"))
+            check_json(c.get("od"))
     elif found == "si":
         text = c["si"] if "si" in c else c["sd"]
         if type(text) is not str:
@@ -129,6 +138,8 @@ def check_component(c: Any) -> None:
             raise InvalidOpError("si/sd need the path of a string position")
     else:
         subtype = get_subtype(c["t"])
+        if known is not None and (c["t"], id(c["o"])) in known:
+            return
         check_json(c["o"])
         check_subtype_op = getattr(subtype, "check_op", None)
         if callable(check_subtype_op):
