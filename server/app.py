@@ -88,7 +88,7 @@ async def _services(settings: Settings) -> AsyncIterator[Running]:
             max_size=settings.pool_max_size,
         )
         try:
-            redis = connect(settings.redis_url)
+            redis = connect(settings.redis_url, max_connections=settings.redis_pool_size)
             hub = RedisHub(
                 redis=redis, store=store, settings=settings, gateway_id=secrets.token_hex(8)
             )
@@ -189,11 +189,12 @@ def app_from_env() -> Starlette:
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
     """uvicorn's WebSocket options for these settings: keepalive pings and the frame limit
-    (a little above ``max_message_bytes`` so an oversize message gets Tandem's own error)."""
+    (a little above ``max_message_bytes`` so an oversize message gets Tandem's own error), and
+    permessage-deflate only when ``ws_compression`` asks for it."""
     return {
         "ws_ping_interval": settings.ping_interval,
         "ws_ping_timeout": settings.ping_timeout,
         "ws_max_size": settings.max_message_bytes + 64 * 1024,
-        "ws_per_message_deflate": True,
+        "ws_per_message_deflate": settings.ws_compression,
         "proxy_headers": True,
     }

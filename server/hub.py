@@ -99,6 +99,8 @@ class RedisHub:
         self._waiters: dict[tuple[DashboardId, str, int], list[asyncio.Future[Committed]]] = {}
         self._waiting_on: dict[DashboardId, int] = {}  # submits in flight per dashboard
         self._drains: dict[DashboardId, _Drain] = {}
+        # Records waiting for their RPUSH, per dashboard, each with the future its submit awaits.
+        self._outbound: dict[DashboardId, list[tuple[bytes, asyncio.Future[None]]]] = {}
         self._lingering: set[DashboardId] = set()  # idle feeds waiting to be closed
         self._tasks: set[asyncio.Task[None]] = set()
         self._closing = False
@@ -157,14 +159,7 @@ class RedisHub:
             async with asyncio.timeout(self._settings.submit_timeout):
                 # Subscribed first: the outcome of this record cannot be published unseen.
                 await feed.ready.wait()
-                try:
-                    async with self._redis.pipeline(transaction=False) as pipe:
-                        pipe.rpush(self._keys.queue(d), encode_record(record))
-                        pipe.sadd(self._keys.pending(), str(d))
-                        await pipe.execute()
-                except RedisError as exc:
-                    raise StoreUnavailable(f"cannot queue the op: {exc}") from exc
-                self._kick(d)
+                await self._enqueue(d, encode_record(record))
                 return await future
         except TimeoutError as exc:
             raise SubmitTimeout("the op was not sequenced in time") from exc
@@ -179,6 +174,46 @@ class RedisHub:
                 del self._waiting_on[d]
             feed.users -= 1
             self._release_feed(d)
+
+    async def _enqueue(self, dashboard_id: DashboardId, raw: bytes) -> None:
+        """Put a record on the dashboard's queue. Records submitted meanwhile go together: one
+        RPUSH (and SADD) for all of them, so a burst takes one connection, not one each."""
+        outbound = self._outbound.get(dashboard_id)
+        if outbound is None:
+            outbound = self._outbound[dashboard_id] = []
+            self._spawn(self._push(dashboard_id, outbound), f"push:{dashboard_id}")
+        queued: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        outbound.append((raw, queued))
+        await queued
+
+    async def _push(
+        self, dashboard_id: DashboardId, outbound: list[tuple[bytes, asyncio.Future[None]]]
+    ) -> None:
+        try:
+            while outbound:
+                taken = outbound[:]
+                del outbound[:]
+                try:
+                    async with self._redis.pipeline(transaction=False) as pipe:
+                        pipe.rpush(self._keys.queue(dashboard_id), *(raw for raw, _ in taken))
+                        pipe.sadd(self._keys.pending(), str(dashboard_id))
+                        await pipe.execute()
+                except RedisError as exc:
+                    problem = StoreUnavailable(f"cannot queue the op: {exc}")
+                    for _, queued in taken:
+                        if not queued.done():
+                            queued.set_exception(problem)
+                    continue
+                for _, queued in taken:
+                    if not queued.done():
+                        queued.set_result(None)
+                self._kick(dashboard_id)
+        finally:
+            if self._outbound.get(dashboard_id) is outbound:
+                del self._outbound[dashboard_id]
+            for _, queued in outbound:  # only when cancelled (the hub is closing)
+                if not queued.done():
+                    queued.set_exception(StoreUnavailable("the hub is closing"))
 
     def _resolve(self, committed: Committed) -> None:
         key = (committed.dashboard_id, committed.src, committed.seq)

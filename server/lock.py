@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -42,21 +42,51 @@ return 0
 """
 
 
-def connect(url: str, *, timeout: float = 5.0, retries: int = 3) -> Redis:
-    """A client with explicit timeouts and retries on connection errors and timeouts.
+# Connections one process opens to Redis at most (the pub/sub connection included). Commands
+# beyond that wait for a free connection, up to the client's timeout, instead of failing.
+POOL_SIZE = 64
+
+# After a batch's COMMIT, in one round trip: drop its ARGV[2] records from the queue KEYS[2],
+# push the lock's expiry to ARGV[3] ms and publish the outcome ARGV[5] on channel ARGV[4], all
+# only while KEYS[1] holds our token. A holder that lost the lock still publishes what it did
+# commit (ARGV[6] = '1'): those ops are in the log and their submitters wait for them.
+_SETTLE = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+    redis.call('ltrim', KEYS[2], ARGV[2], -1)
+    redis.call('pexpire', KEYS[1], ARGV[3])
+    if ARGV[5] ~= '' then
+        redis.call('publish', ARGV[4], ARGV[5])
+    end
+    return 1
+end
+if ARGV[6] == '1' and ARGV[5] ~= '' then
+    redis.call('publish', ARGV[4], ARGV[5])
+end
+return 0
+"""
+
+
+def connect(
+    url: str, *, timeout: float = 5.0, retries: int = 3, max_connections: int = POOL_SIZE
+) -> Redis:
+    """A client with explicit timeouts and retries on connection errors and timeouts, over a
+    bounded pool: a burst of commands waits for a connection rather than opening hundreds.
 
     Retrying a non-idempotent command (RPUSH of a submit) may enqueue a record twice; the
     sequencer recognises the copy by ``(src, seq)``.
     """
     errors: list[type[Exception]] = [RedisConnectionError, RedisTimeoutError]
-    client: Redis = Redis.from_url(
+    pool = BlockingConnectionPool.from_url(
         url,
+        max_connections=max_connections,
+        timeout=timeout,
         socket_timeout=timeout,
         socket_connect_timeout=timeout,
         retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), retries),
         retry_on_error=errors,
         health_check_interval=15,
     )
+    client: Redis = Redis.from_pool(pool)
     return client
 
 
@@ -100,6 +130,38 @@ class Lock:
         """Drop the first ``count`` records of ``queue_key`` if the lock is still ours."""
         result = await self._script(_TRIM, [self.key, queue_key], [self.token, count])
         return bool(result)
+
+    async def settle(
+        self,
+        queue_key: str,
+        count: int,
+        *,
+        channel: str,
+        message: bytes,
+        committed: bool,
+        next_batch: int,
+    ) -> tuple[bool, list[bytes]]:
+        """Trim ``count`` records, extend the lock and publish ``message`` if the lock is still
+        ours (publish anyway when ``committed``); also read the next ``next_batch`` records.
+        Returns whether the lock is still ours and those records (empty when it is not)."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.eval(
+                _SETTLE,
+                2,
+                self.key,
+                queue_key,
+                self.token,
+                count,
+                self.ttl_ms,
+                channel,
+                message,
+                "1" if committed else "0",
+            )
+            pipe.lrange(queue_key, 0, next_batch - 1)
+            held, raws = await pipe.execute()
+        if not held:
+            return False, []
+        return True, list(raws)
 
     async def _script(self, source: str, keys: list[str], args: list[Any]) -> Any:
         return await self._redis.eval(source, len(keys), *keys, *args)

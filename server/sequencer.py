@@ -25,7 +25,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol, cast
+from typing import Any, cast
 
 from redis.asyncio import Redis
 
@@ -34,11 +34,11 @@ from ot.errors import OTError
 from server import log
 from server.batch import BatchOutcome, committed_from_stored, decode_record, encode_outcome
 from server.errors import BadData, Conflict, Forbidden, NotFound, StaleFence, TandemError
-from server.ids import DashboardId, UserId
+from server.ids import DashboardId
 from server.keys import Keys
 from server.lock import Lock
 from server.settings import Settings
-from server.store.model import Head, JsonOp, NewOp, OpLog
+from server.store.model import JsonOp, NewOp, OpLog
 from server.submission import Committed, Rejected, SubmitRecord
 
 _log = log.get(__name__)
@@ -61,19 +61,6 @@ class _Batch:
     committed: list[Committed] = field(default_factory=list)
     duplicates: list[Committed] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
-
-
-class _RecordsCreateSource(Protocol):
-    async def create_dashboard(
-        self,
-        *,
-        owner_id: UserId,
-        title: str,
-        document: Any,
-        dashboard_id: DashboardId | None = None,
-        src: str = "",
-        seq: int = 0,
-    ) -> Head: ...
 
 
 class _Reject(Exception):
@@ -121,21 +108,28 @@ class Sequencer:
         """Drain until the queue is empty or the lock is lost; the lock is released at the end."""
         try:
             await self._open()
+            raws: list[bytes] | None = None
             while not self._stopping():
-                limit = 1 if self._single_steps > 0 else self._settings.batch_size
-                # The client does not decode responses: list items are bytes.
-                raws = cast(list[bytes], await self._redis.lrange(self._queue, 0, limit - 1))
+                if raws is None:
+                    # The client does not decode responses: list items are bytes.
+                    raws = cast(
+                        list[bytes], await self._redis.lrange(self._queue, 0, self._limit() - 1)
+                    )
                 if not raws:
                     return
-                if not await self._run_batch(raws):
+                held, raws = await self._run_batch(raws)
+                if not held:
                     self.lost = True
                     return
-                if not await self._lock.extend():
+                if raws is None and not await self._lock.extend():
                     self.lost = True
                     return
         finally:
             # Shielded: a hub shutting down should not leave the lock to expire on its own.
             await asyncio.shield(self._lock.release())
+
+    def _limit(self) -> int:
+        return 1 if self._single_steps > 0 else self._settings.batch_size
 
     async def _open(self) -> None:
         try:
@@ -148,8 +142,10 @@ class Sequencer:
         self._version = snapshot.version
         self._document = snapshot.document
 
-    async def _run_batch(self, raws: list[bytes]) -> bool:
-        """Sequence, commit, trim, publish one batch; False when this holder is stale."""
+    async def _run_batch(self, raws: list[bytes]) -> tuple[bool, list[bytes] | None]:
+        """Sequence, commit, trim, publish one batch. Returns False when this holder is stale,
+        and the next batch's records when they were read along (None: read them, and extend
+        the lock, separately)."""
         started = time.perf_counter()
         batch = self._new_batch()
         consumed = 0
@@ -161,44 +157,53 @@ class Sequencer:
         try:
             # Shielded: once the commit is under way, the trim and the publish must follow it,
             # or the committed ops would be acknowledged late (by the next holder's dedup).
-            held = await asyncio.shield(self._finish(consumed, batch, started))
+            settled = await asyncio.shield(self._finish(consumed, batch, started))
             self._single_steps = max(0, self._single_steps - consumed)
-            return held
+            return settled
         except BadData as exc:
             if consumed > 1:
                 self._single_steps = consumed
                 _log.warning("op.batch_refused", dashboard=str(self._dashboard_id), error=exc.code)
-                return True
+                return True, None
             if not batch.committed:
                 raise
             only = batch.committed[0]
             batch = self._new_batch()
             batch.rejected.append(self._rejected(only.src, only.seq, exc.code, exc.message))
-            held = await asyncio.shield(self._finish(consumed, batch, started))
+            settled = await asyncio.shield(self._finish(consumed, batch, started))
             self._single_steps = max(0, self._single_steps - consumed)
-            return held
+            return settled
 
     def _new_batch(self) -> _Batch:
         return _Batch(version=self._version, document=self._document, exists=self._exists)
 
-    async def _finish(self, consumed: int, batch: _Batch, started: float) -> bool:
+    async def _finish(
+        self, consumed: int, batch: _Batch, started: float
+    ) -> tuple[bool, list[bytes] | None]:
         committed = await self._commit(batch)
         if committed is None:
-            return False
-        held = await self._lock.trim(self._queue, consumed)
-        if not held and not committed:
-            # Nothing was committed and we are no longer the holder: our answers may rest on a
-            # stale head, so leave them all to the new holder.
-            return False
-        self._accept(batch)
+            return False, None
         outcome = BatchOutcome(
             dashboard_id=self._dashboard_id,
             committed=tuple(batch.committed),
             duplicates=tuple(batch.duplicates),
             rejected=tuple(batch.rejected),
         )
+        # Trim, extend, publish and read the next batch in one round trip. Without the lock and
+        # with nothing committed, nothing is published: the answers may rest on a stale head, so
+        # they are all left to the new holder.
+        held, raws = await self._lock.settle(
+            self._queue,
+            consumed,
+            channel=self._channel,
+            message=encode_outcome(outcome) if outcome else b"",
+            committed=committed,
+            next_batch=self._limit(),
+        )
+        if not held and not committed:
+            return False, None
+        self._accept(batch)
         if outcome:
-            await self._redis.publish(self._channel, encode_outcome(outcome))
             await self._deliver(outcome)
         _log.info(
             "op.batch_committed",
@@ -210,7 +215,7 @@ class Sequencer:
             rejected=len(batch.rejected),
             ms=round((time.perf_counter() - started) * 1000, 1),
         )
-        return held
+        return held, raws
 
     async def _commit(self, batch: _Batch) -> bool | None:
         """Write the batch: True when something was written, None when the fence failed."""
@@ -232,10 +237,9 @@ class Sequencer:
         return True
 
     async def _commit_create(self, batch: _Batch, record: SubmitRecord) -> bool:
-        # Both stores record the create's (src, seq), so a resent create is recognised.
-        store = cast(_RecordsCreateSource, self._store)
+        # The store records the create's (src, seq), so a resent create is recognised.
         try:
-            await store.create_dashboard(
+            await self._store.create_dashboard(
                 owner_id=record.user_id,
                 title=batch.document["title"],
                 document=batch.document,
@@ -316,7 +320,8 @@ class Sequencer:
         else:
             raise _Reject("invalid_op", "the submit carries no op")
         document, inverse = json0.apply_and_invert(batch.document, op)
-        dashboard.validate_document(document)
+        # Only what the op touched: the document before it was valid.
+        dashboard.validate_after(document, op)
         operation_type, target_id = dashboard.classify(op)
         self._append(batch, record, op, inverse, document, operation_type, target_id)
 

@@ -62,6 +62,8 @@ class Settings:
     send_queue_size: int = 1000
     ping_interval: float = 20.0
     ping_timeout: float = 20.0
+    # permessage-deflate: small JSON ops gain little from it and it costs CPU on every frame.
+    ws_compression: bool = False
     ops_per_second_per_connection: int = 200
     ops_per_second_per_user: int = 500
     connections_per_user: int = 50
@@ -74,6 +76,7 @@ class Settings:
     migrate_on_start: bool = True
     pool_min_size: int = 2
     pool_max_size: int = 10
+    redis_pool_size: int = 64
 
     # Presence
     presence_ttl: float = 30.0
@@ -103,6 +106,7 @@ class Settings:
             send_queue_size=_int(e, "TANDEM_SEND_QUEUE_SIZE", d.send_queue_size),
             ping_interval=_float(e, "TANDEM_PING_INTERVAL", d.ping_interval),
             ping_timeout=_float(e, "TANDEM_PING_TIMEOUT", d.ping_timeout),
+            ws_compression=_bool(e, "TANDEM_WS_COMPRESSION", d.ws_compression),
             ops_per_second_per_connection=_int(
                 e, "TANDEM_OPS_PER_SECOND_PER_CONNECTION", d.ops_per_second_per_connection
             ),
@@ -117,6 +121,7 @@ class Settings:
             migrate_on_start=_bool(e, "TANDEM_MIGRATE_ON_START", d.migrate_on_start),
             pool_min_size=_int(e, "TANDEM_POOL_MIN_SIZE", d.pool_min_size),
             pool_max_size=_int(e, "TANDEM_POOL_MAX_SIZE", d.pool_max_size),
+            redis_pool_size=_int(e, "TANDEM_REDIS_POOL_SIZE", d.redis_pool_size),
             presence_ttl=_float(e, "TANDEM_PRESENCE_TTL", d.presence_ttl),
             presence_throttle=_float(e, "TANDEM_PRESENCE_THROTTLE", d.presence_throttle),
             log_format=e.get("TANDEM_LOG_FORMAT") or d.log_format,

@@ -81,7 +81,12 @@ class OpLog(Protocol):
         title: str,
         document: Any,
         dashboard_id: DashboardId | None = None,
-    ) -> Head: ...
+        src: str = "",
+        seq: int = 0,
+    ) -> Head:
+        """Create a dashboard at version 1; its create op (version 0) records ``(src, seq)`` so
+        that a resent create is recognised. Raises Conflict when ``dashboard_id`` exists."""
+        ...
 
     async def get_head(self, dashboard_id: DashboardId) -> Head:
         """Raises NotFound."""

@@ -223,12 +223,17 @@ class PostgresStore:
         start = max(start, 0)
         with translated():
             rows = await self._pool.fetch(sql.OPS_BETWEEN, dashboard_id, start, end)
-        if not rows or rows[0]["version"] != start:
-            head = await self.get_head(dashboard_id)
-            if start < min(head.version, end if end is not None else head.version):
-                raise VersionUnavailable(
-                    f"ops of dashboard {dashboard_id} from version {start} are no longer kept"
-                )
+        if not rows:
+            raise NotFound(f"dashboard {dashboard_id} not found")
+        head = int(rows[0]["head_version"])
+        if rows[0]["version"] is None:
+            rows = []
+        if (not rows or rows[0]["version"] != start) and start < min(
+            head, end if end is not None else head
+        ):
+            raise VersionUnavailable(
+                f"ops of dashboard {dashboard_id} from version {start} are no longer kept"
+            )
         ops = [_stored(dashboard_id, row) for row in rows]
         for expected, op in enumerate(ops, start):
             if op.version != expected:

@@ -95,12 +95,21 @@ SELECT version, operation, created_at FROM operations
  ORDER BY version
 """
 
+# The head and the ops in one statement, so one snapshot: a commit landing meanwhile cannot
+# make the ops look shorter than the head says they are. A missing dashboard gives no row; one
+# without ops in the range gives a single row with NULL op columns.
 OPS_BETWEEN = """
-SELECT version, src, seq, user_id, client_version, operation, inverse, operation_type,
-       target_id, created_at
-  FROM operations
- WHERE dashboard_id = $1 AND version >= $2 AND ($3::bigint IS NULL OR version < $3)
- ORDER BY version
+SELECT d.head_version, o.version, o.src, o.seq, o.user_id, o.client_version, o.operation,
+       o.inverse, o.operation_type, o.target_id, o.created_at
+  FROM dashboards d
+  LEFT JOIN LATERAL (
+        SELECT version, src, seq, user_id, client_version, operation, inverse, operation_type,
+               target_id, created_at
+          FROM operations
+         WHERE dashboard_id = d.id AND version >= $2 AND ($3::bigint IS NULL OR version < $3)
+       ) o ON true
+ WHERE d.id = $1
+ ORDER BY o.version
 """
 
 VERSION_AT = """

@@ -139,3 +139,37 @@ async def test_user_id_and_versions_are_stored(pg_store: PostgresStore, owner: U
     assert tuple(row) == (owner, 1, 1, 1, "c1", 5)
     [stored] = await pg_store.ops_between(d, 1)
     assert (stored.user_id, stored.client_version) == (owner, 1)
+
+
+async def test_ops_between_reads_head_and_ops_as_one(
+    pg_store: PostgresStore, owner: UserId
+) -> None:
+    """A reader asking for the ops from the head it knows, while commits land, gets the ops that
+    exist (possibly none) and never a spurious version_unavailable."""
+    d = (
+        await pg_store.create_dashboard(owner_id=owner, title="t0", document=document("t0"))
+    ).dashboard_id
+    epoch = await pg_store.acquire_epoch(d)
+    committed = 1
+    done = asyncio.Event()
+
+    async def commit_all() -> None:
+        nonlocal committed
+        for i in range(60):
+            op = retitle(f"t{i}", f"t{i + 1}", seq=i)
+            await pg_store.commit(d, base_version=committed, epoch=epoch, ops=[op], document={})
+            committed += 1
+        done.set()
+
+    async def read_at_head() -> int:
+        reads = 0
+        while not done.is_set():
+            start = committed
+            ops = await pg_store.ops_between(d, start)
+            assert [op.version for op in ops] == list(range(start, start + len(ops)))
+            reads += 1
+        return reads
+
+    results = await asyncio.gather(commit_all(), read_at_head(), read_at_head(), read_at_head())
+    assert all(reads > 0 for reads in results[1:])
+    assert [op.version for op in await pg_store.ops_between(d, 1)] == list(range(1, 61))
