@@ -54,7 +54,7 @@ from ot.json0_compose import normalize as _normalize
 from ot.json0_pairwise import transform as _pairwise_transform
 from ot.json0_pairwise import transform_x as _pairwise_transform_x
 from ot.json0_subtypes import get_subtype, register_subtype
-from ot.json0_transform import transform_component
+from ot.json0_transform import transform_component, transform_pair
 
 __all__ = [
     "TYPE_NAME",
@@ -136,7 +136,7 @@ def transform(op: Any, other: Any, side: Any) -> Op | CheckedOp:
     theirs = components(other)
     if side != "left" and side != "right":
         raise InvalidOpError("side must be 'left' or 'right'")
-    result = _pairwise_transform(mine, theirs, side, transform_component, _append)
+    result = _pairwise_transform(mine, theirs, side, transform_component, _append, transform_pair)
     if type(op) is CheckedOp and type(other) is CheckedOp:
         return derive(result, mine, theirs)
     return result
@@ -157,7 +157,9 @@ def transform_x(left: Any, right: Any) -> tuple[Op, Op] | tuple[CheckedOp, Check
     """
     lefts = components(left)
     rights = components(right)
-    new_left, new_right = _pairwise_transform_x(lefts, rights, transform_component, _append)
+    new_left, new_right = _pairwise_transform_x(
+        lefts, rights, transform_component, _append, transform_pair
+    )
     if type(left) is CheckedOp and type(right) is CheckedOp:
         return derive(list(new_left), lefts, rights), derive(new_right, lefts, rights)
     return list(new_left), new_right

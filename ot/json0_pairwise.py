@@ -4,7 +4,10 @@ An op is a list of components; transforming two ops means transforming every com
 through every component of the other, while each side keeps the other's components current.
 ``transform_component(dest, c, other, side)`` appends to ``dest`` what ``c`` becomes once
 ``other`` has happened (zero, one or several components); ``append(dest, c)`` adds a component
-to an op, merging it with the previous one where the type can.
+to an op, merging it with the previous one where the type can. A type may also give
+``pair(dest, left, right)``, which does both component transforms of one step of the loop at
+once (appending ``left`` transformed to ``dest``, returning ``right`` transformed), so that
+what the two share is computed once.
 
 The order of the loops, the recursion when a component splits in two, and the shortcuts of
 :func:`transform` are those of the reference ``bootstrapTransform``: the results must come out
@@ -21,14 +24,19 @@ from ot.subtype import Side
 
 TransformComponent = Callable[[list[Any], Any, Any, Side], list[Any]]
 Append = Callable[[list[Any], Any], None]
+TransformPair = Callable[[list[Any], Any, Any], list[Any]]
 
 
 def transform_x(
-    left: list[Any], right: list[Any], component: TransformComponent, append: Append
+    left: list[Any],
+    right: list[Any],
+    component: TransformComponent,
+    append: Append,
+    pair: TransformPair | None = None,
 ) -> tuple[list[Any], list[Any]]:
     """``(left', right')``: ``left`` after ``right`` (left wins ties) and the converse."""
     try:
-        return _transform_x(left, right, component, append)
+        return _transform_x(left, right, component, append, pair)
     except RecursionError:
         # Each split component recurses once more over the rest of ``left``, so only ops with
         # hundreds of splitting components get here; refuse them rather than crash.
@@ -36,7 +44,11 @@ def transform_x(
 
 
 def _transform_x(
-    left: list[Any], right: list[Any], component: TransformComponent, append: Append
+    left: list[Any],
+    right: list[Any],
+    component: TransformComponent,
+    append: Append,
+    pair: TransformPair | None,
 ) -> tuple[list[Any], list[Any]]:
     new_right: list[Any] = []
     for right_component in right:
@@ -44,16 +56,19 @@ def _transform_x(
         new_left: list[Any] = []
         k = 0
         while k < len(left):
-            next_c: list[Any] = []
-            component(new_left, left[k], current, "left")
-            component(next_c, current, left[k], "right")
+            if pair is None:
+                next_c: list[Any] = []
+                component(new_left, left[k], current, "left")
+                component(next_c, current, left[k], "right")
+            else:
+                next_c = pair(new_left, left[k], current)
             k += 1
             if len(next_c) == 1:
                 current = next_c[0]
                 continue
             if next_c:
                 # ``current`` split in two: carry every piece through the rest of ``left``.
-                rest_left, rest_right = _transform_x(left[k:], next_c, component, append)
+                rest_left, rest_right = _transform_x(left[k:], next_c, component, append, pair)
                 for c in rest_left:
                     append(new_left, c)
                 for c in rest_right:
@@ -70,7 +85,12 @@ def _transform_x(
 
 
 def transform(
-    op: list[Any], other: list[Any], side: Side, component: TransformComponent, append: Append
+    op: list[Any],
+    other: list[Any],
+    side: Side,
+    component: TransformComponent,
+    append: Append,
+    pair: TransformPair | None = None,
 ) -> list[Any]:
     """``op`` rewritten to apply after ``other``; ``side`` breaks ties (``"left"`` goes first)."""
     if not other:
@@ -78,5 +98,5 @@ def transform(
     if len(op) == 1 and len(other) == 1:
         return component([], op[0], other[0], side)
     if side == "left":
-        return transform_x(op, other, component, append)[0]
-    return transform_x(other, op, component, append)[1]
+        return transform_x(op, other, component, append, pair)[0]
+    return transform_x(other, op, component, append, pair)[1]

@@ -41,8 +41,8 @@ def _length(c: Component) -> int:
 def _common(a_path: list[Any], a_len: int, b_path: list[Any], b_len: int) -> int | None:
     """Where ``a``'s operand sits along ``b``'s path: ``None`` when ``a`` cannot affect ``b``.
 
-    ``a_len`` and ``b_len`` are the components' :func:`_length`, computed once per pair by the
-    caller rather than here. ``-1`` when ``a`` acts on the whole document.
+    ``a_len`` and ``b_len`` are the components' :func:`_length`. ``-1`` when ``a`` acts on the
+    whole document.
     """
     if a_len == 0:
         return -1
@@ -57,20 +57,59 @@ def _common(a_path: list[Any], a_len: int, b_path: list[Any], b_len: int) -> int
 
 def transform_component(dest: Op, c: Component, other: Component, side: Side) -> Op:
     """Append to ``dest`` what ``c`` becomes once ``other`` has been applied."""
-    c = clone(c)
     c_len, other_len = _length(c), _length(other)
-    common = _common(other["p"], other_len, c["p"], c_len)
+    other_in_c = _common(other["p"], other_len, c["p"], c_len)
+    c_in_other = _common(c["p"], c_len, other["p"], other_len)
+    return _transform(dest, c, other, side, c_len, other_len, other_in_c, c_in_other)
 
-    if other_len > c_len:
-        common2 = _common(c["p"], c_len, other["p"], other_len)
-        if common2 is not None and loose_eq(at(c["p"], common2), at(other["p"], common2)):
-            # ``other`` changes something inside what ``c`` deletes: delete the changed value.
-            for field in ("ld", "od"):
-                if field in c:
-                    inner = clone(other)
-                    inner["p"] = inner["p"][c_len:]
-                    c[field] = apply_op(c[field], [inner])
-                    break
+
+def transform_pair(dest: Op, left: Component, right: Component) -> Op:
+    """``transform_component(dest, left, right, "left")``, and what ``right`` becomes after
+    ``left`` (returned), with the lengths and common prefixes the two share computed once.
+
+    A pair in which neither operand lies along the other's path (the usual case: edits of
+    different widgets) passes through unchanged; ``right`` is returned as it is, as nothing
+    changes a component it did not copy itself.
+    """
+    left_len, right_len = _length(left), _length(right)
+    left_in_right = _common(left["p"], left_len, right["p"], right_len)
+    right_in_left = _common(right["p"], right_len, left["p"], left_len)
+    if left_in_right is None and right_in_left is None:
+        append(dest, left)
+        return [right]
+    _transform(dest, left, right, "left", left_len, right_len, right_in_left, left_in_right)
+    return _transform([], right, left, "right", right_len, left_len, left_in_right, right_in_left)
+
+
+def _transform(
+    dest: Op,
+    c: Component,
+    other: Component,
+    side: Side,
+    c_len: int,
+    other_len: int,
+    common: int | None,
+    common2: int | None,
+) -> Op:
+    """:func:`transform_component` given the two lengths, where ``other``'s operand sits along
+    ``c``'s path (``common``) and where ``c``'s sits along ``other``'s (``common2``)."""
+    if common is None and (common2 is None or other_len <= c_len):
+        append(dest, c)
+        return dest
+
+    c = clone(c)
+    if (
+        common2 is not None
+        and other_len > c_len
+        and loose_eq(at(c["p"], common2), at(other["p"], common2))
+    ):
+        # ``other`` changes something inside what ``c`` deletes: delete the changed value.
+        for field in ("ld", "od"):
+            if field in c:
+                inner = clone(other)
+                inner["p"] = inner["p"][c_len:]
+                c[field] = apply_op(c[field], [inner])
+                break
 
     if common is None:
         append(dest, c, fresh=True)
