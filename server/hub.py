@@ -29,7 +29,7 @@ from server.ids import DashboardId
 from server.keys import Keys
 from server.lock import Lock, connect
 from server.presence import PresenceRelay
-from server.sequencer import Sequencer
+from server.sequencer import Memory, Sequencer
 from server.settings import Settings
 from server.store.model import OpLog, Snapshot
 from server.submission import (
@@ -43,6 +43,9 @@ from server.submission import (
 from server.subscriber import Subscriber
 
 _log = log.get(__name__)
+
+# Dashboards whose sequencer state is kept after their lock is released.
+MEMORIES = 256
 
 
 class SubmitRejected(TandemError):
@@ -99,6 +102,8 @@ class RedisHub:
         self._waiters: dict[tuple[DashboardId, str, int], list[asyncio.Future[Committed]]] = {}
         self._waiting_on: dict[DashboardId, int] = {}  # submits in flight per dashboard
         self._drains: dict[DashboardId, _Drain] = {}
+        # What the last sequencer of each recently drained dashboard knew (oldest first).
+        self._memories: dict[DashboardId, Memory] = {}
         # Records waiting for their RPUSH, per dashboard, each with the future its submit awaits.
         self._outbound: dict[DashboardId, list[tuple[bytes, asyncio.Future[None]]]] = {}
         self._lingering: set[DashboardId] = set()  # idle feeds waiting to be closed
@@ -261,8 +266,10 @@ class RedisHub:
                     lock=lock,
                     deliver=self._deliver_local,
                     stopping=lambda: self._closing,
+                    memory=self._memories.pop(dashboard_id, None),
                 )
                 await sequencer.drain()
+                self._remember(dashboard_id, sequencer.memory())
                 if sequencer.lost or drain.wake:
                     continue  # taking the lock again fails fast if someone else has it
                 # Released: a record pushed before the release was seen by our last LRANGE or
@@ -279,6 +286,13 @@ class RedisHub:
         finally:
             if self._drains.get(dashboard_id) is drain:
                 del self._drains[dashboard_id]
+
+    def _remember(self, dashboard_id: DashboardId, memory: Memory | None) -> None:
+        if memory is None:
+            return
+        self._memories[dashboard_id] = memory
+        while len(self._memories) > MEMORIES:
+            del self._memories[next(iter(self._memories))]
 
     async def _deliver_local(self, outcome: BatchOutcome) -> None:
         feed = self._feeds.get(outcome.dashboard_id)

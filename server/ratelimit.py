@@ -2,7 +2,7 @@
 
 - ops per second per connection: a token bucket in memory (no round trip on the hot path);
 - ops per second per user, across every gateway: a fixed one-second window counter in Redis
-  (``ratelimit:ops:<user>:<second>``, expiring right after its window);
+  (``ratelimit:ops:<user>:<second>``, expiring right after its window), taken in leases;
 - connections per user, across every gateway: a sorted set of connection ids scored by when
   each lease expires. Every live connection renews its lease, so the connections of a gateway
   that died stop counting once their leases run out, without anyone cleaning up.
@@ -24,6 +24,10 @@ from server.keys import Keys
 # A connection lease lasts this long; connections renew it at a third of that.
 CONNECTION_LEASE = 60.0
 LEASE_RENEWAL = CONNECTION_LEASE / 3
+# A user's ops-per-second budget is leased to gateways in about this many parts a window.
+LEASES_PER_WINDOW = 50
+# Users whose leases are remembered before those of past windows are dropped.
+MAX_LEASED_USERS = 10_000
 
 
 @contextmanager
@@ -53,22 +57,51 @@ class TokenBucket:
 
 
 class UserRateLimiter:
-    """Ops per second per user, shared by every gateway through Redis."""
+    """Ops per second per user, shared by every gateway through Redis.
 
-    def __init__(self, redis: Redis, keys: Keys, limit: int) -> None:
+    Each gateway takes the user's window counter in leases of ``lease`` ops (one INCRBY) and
+    spends them locally, so a busy user costs a round trip per lease, not per op. The counter
+    never lets more than ``limit`` ops through a window across gateways; ops leased by one
+    gateway and not used there are lost to the others, so a user spread over gateways may be
+    stopped up to ``lease - 1`` ops per other gateway early."""
+
+    def __init__(self, redis: Redis, keys: Keys, limit: int, *, lease: int | None = None) -> None:
         self._redis = redis
         self._keys = keys
         self._limit = limit
+        self._lease = lease if lease is not None else max(1, limit // LEASES_PER_WINDOW)
+        # user -> (window, ops still leased in it; -1 once the window is used up everywhere)
+        self._leased: dict[UserId, tuple[int, int]] = {}
 
     async def allow(self, user_id: UserId, now: float | None = None) -> bool:
         window = int(time.time() if now is None else now)
+        window_held, left = self._leased.get(user_id, (window - 1, 0))
+        if window_held == window:
+            if left > 0:
+                self._leased[user_id] = (window, left - 1)
+                return True
+            if left < 0:
+                return False
         key = self._keys.rate_limit("ops", str(user_id), window)
         with _translated():
             async with self._redis.pipeline(transaction=False) as pipe:
-                pipe.incr(key)
+                pipe.incrby(key, self._lease)
                 pipe.expire(key, 2)
                 count, _ = await pipe.execute()
-        return int(count) <= self._limit
+        granted = min(self._lease, self._limit - (int(count) - self._lease))
+        self._forget_old(window)
+        # Leases taken concurrently for the same user add up.
+        window_held, left = self._leased.get(user_id, (window, 0))
+        left = max(left, 0) if window_held == window else 0
+        if granted <= 0 and left == 0:
+            self._leased[user_id] = (window, -1)
+            return False
+        self._leased[user_id] = (window, left + max(granted, 0) - 1)
+        return True
+
+    def _forget_old(self, window: int) -> None:
+        if len(self._leased) > MAX_LEASED_USERS:
+            self._leased = {u: held for u, held in self._leased.items() if held[0] >= window}
 
 
 def connections_key(keys: Keys, user_id: UserId) -> str:

@@ -59,8 +59,21 @@ class _Batch:
     create: SubmitRecord | None = None  # a create ends its batch: it commits on its own
     ops: list[NewOp] = field(default_factory=list)
     committed: list[Committed] = field(default_factory=list)
+    checked: list[json0.CheckedOp | None] = field(default_factory=list)  # each committed's op
     duplicates: list[Committed] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
+
+
+@dataclass
+class Memory:
+    """What a sequencer knew when it let go of the lock, so that the next acquisition by this
+    process can go on from it instead of loading the head again (see :meth:`Sequencer._open`)."""
+
+    epoch: int
+    version: int
+    document: Any
+    recent: list[Committed]
+    checked: list[json0.CheckedOp | None]
 
 
 class _Reject(Exception):
@@ -84,6 +97,7 @@ class Sequencer:
         lock: Lock,
         deliver: Deliver,
         stopping: Callable[[], bool] = lambda: False,
+        memory: Memory | None = None,
     ) -> None:
         self._redis = redis
         self._store = store
@@ -94,11 +108,14 @@ class Sequencer:
         self._lock = lock
         self._deliver = deliver
         self._stopping = stopping
+        self._memory = memory
         self._epoch = 0
         self._exists = False
         self._version = 0
         self._document: Any = None
         self._recent: list[Committed] = []  # versions [version - len(recent), version)
+        # Their ops, validated once when committed: transforms against them skip validation.
+        self._checked: list[json0.CheckedOp | None] = []
         # After a batch the store refused as a whole (BadData), go one record at a time so the
         # record it refuses is rejected alone instead of blocking the queue.
         self._single_steps = 0
@@ -133,14 +150,31 @@ class Sequencer:
 
     async def _open(self) -> None:
         try:
-            self._epoch = await self._store.acquire_epoch(self._dashboard_id)
+            head = await self._store.take_head(self._dashboard_id)
         except NotFound:
             self._exists = False
             return
-        snapshot = await self._store.load(self._dashboard_id)
+        self._epoch = head.lock_epoch
         self._exists = True
+        memory = self._memory
+        if memory is not None and (memory.epoch + 1, memory.version) == (
+            head.lock_epoch,
+            head.version,
+        ):
+            # Nobody took the fence since this process last held it (every holder bumps the
+            # epoch) and nothing was committed: what it had in memory is still the head.
+            self._version, self._document = memory.version, memory.document
+            self._recent, self._checked = memory.recent, memory.checked
+            return
+        snapshot = await self._store.load(self._dashboard_id)
         self._version = snapshot.version
         self._document = snapshot.document
+
+    def memory(self) -> Memory | None:
+        """What to resume from next time; None when this holding ended badly (lost)."""
+        if self.lost or not self._exists:
+            return None
+        return Memory(self._epoch, self._version, self._document, self._recent, self._checked)
 
     async def _run_batch(self, raws: list[bytes]) -> tuple[bool, list[bytes] | None]:
         """Sequence, commit, trim, publish one batch. Returns False when this holder is stale,
@@ -251,6 +285,7 @@ class Sequencer:
             # Created by someone else meanwhile (over HTTP, say): answer like ShareDB does.
             batch.create = None
             batch.committed.clear()
+            batch.checked.clear()
             batch.version, batch.document, batch.exists = self._version, self._document, True
             batch.rejected.append(
                 self._rejected(
@@ -267,7 +302,9 @@ class Sequencer:
         self._document = batch.document
         self._exists = batch.exists
         self._recent.extend(batch.committed)
+        self._checked.extend(batch.checked)
         del self._recent[:-RECENT_OPS]
+        del self._checked[:-RECENT_OPS]
 
     async def _sequence(self, raw: bytes, batch: _Batch) -> None:
         try:
@@ -310,29 +347,33 @@ class Sequencer:
         if since is None:
             return
         if record.dop is not None:
-            op = dashboard.build_all(batch.document, record.dop)
+            checked = json0.check(dashboard.build_all(batch.document, record.dop))
         elif record.op is not None:
-            op = record.op
-            json0.check_op(op)
-            for committed in since:
-                if committed.op is not None:
-                    op = json0.transform(op, committed.op, "left")
+            checked = json0.check(record.op)
+            for other in since:
+                if other is not None:
+                    checked = json0.transform(checked, other, "left")
         else:
             raise _Reject("invalid_op", "the submit carries no op")
-        document, inverse = json0.apply_and_invert(batch.document, op)
+        document, inverse = json0.apply_and_invert(batch.document, checked)
+        op = checked.op
         # Only what the op touched: the document before it was valid.
         dashboard.validate_after(document, op)
         operation_type, target_id = dashboard.classify(op)
-        self._append(batch, record, op, inverse, document, operation_type, target_id)
+        self._append(batch, record, checked, op, inverse, document, operation_type, target_id)
 
-    async def _ops_since(self, record: SubmitRecord, batch: _Batch) -> list[Committed] | None:
-        """Ops from the record's base version to the batch head; None when it is a resubmit
-        (then it has been answered with its original version)."""
+    async def _ops_since(
+        self, record: SubmitRecord, batch: _Batch
+    ) -> list[json0.CheckedOp | None] | None:
+        """The ops from the record's base version to the batch head (None for a create); None
+        when it is a resubmit (then it has been answered with its original version)."""
         recent, pending = self._recent, batch.committed
         start = batch.version - len(recent) - len(pending)
         if record.version >= start:
             offset = record.version - start
-            since = recent[offset:] + pending[max(0, offset - len(recent)) :]
+            cut = max(0, offset - len(recent))
+            since = recent[offset:] + pending[cut:]
+            checked = self._checked[offset:] + batch.checked[cut:]
         else:
             try:
                 stored = await self._store.ops_between(self._dashboard_id, record.version, start)
@@ -344,12 +385,18 @@ class Sequencer:
             if not stored or stored[0].version != record.version:
                 await self._unavailable(record, batch)
                 return None
-            since = [committed_from_stored(s) for s in stored] + recent + pending
+            older = [committed_from_stored(s) for s in stored]
+            since = older + recent + pending
+            checked = (
+                [None if c.op is None else json0.check(c.op) for c in older]
+                + self._checked
+                + batch.checked
+            )
         for committed in since:
             if record.src and committed.src == record.src and committed.seq == record.seq:
                 batch.duplicates.append(committed)
                 return None
-        return since
+        return checked
 
     async def _unavailable(self, record: SubmitRecord, batch: _Batch) -> None:
         version = await self._store.find_op(self._dashboard_id, record.src, record.seq)
@@ -371,6 +418,7 @@ class Sequencer:
         batch.committed.append(
             self._committed(record, 0, create=record.create, created_at=datetime.now(UTC))
         )
+        batch.checked.append(None)
         batch.version = 1
         batch.document = document
         batch.exists = True
@@ -379,6 +427,7 @@ class Sequencer:
         self,
         batch: _Batch,
         record: SubmitRecord,
+        checked: json0.CheckedOp,
         op: JsonOp,
         inverse: JsonOp,
         document: Any,
@@ -401,6 +450,7 @@ class Sequencer:
         batch.committed.append(
             self._committed(record, batch.version, op=op, created_at=datetime.now(UTC))
         )
+        batch.checked.append(checked)
         batch.version += 1
         batch.document = document
 

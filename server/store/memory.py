@@ -103,6 +103,10 @@ class MemoryStore:
         dash.epoch += 1
         return dash.epoch
 
+    async def take_head(self, dashboard_id: DashboardId) -> Head:
+        epoch = await self.acquire_epoch(dashboard_id)
+        return Head(dashboard_id, self._get(dashboard_id).head, epoch)
+
     async def commit(
         self,
         dashboard_id: DashboardId,

@@ -96,6 +96,10 @@ class OpLog(Protocol):
         """Bump and return ``lock_epoch``: every new sequencer holder calls this first."""
         ...
 
+    async def take_head(self, dashboard_id: DashboardId) -> Head:
+        """:meth:`acquire_epoch`, returning the head version along with the new epoch."""
+        ...
+
     async def commit(
         self,
         dashboard_id: DashboardId,

@@ -61,6 +61,13 @@ def translated() -> Iterator[None]:
         raise StoreUnavailable(f"PostgreSQL unavailable: {exc}") from exc
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Reset nothing when a connection goes back to the pool (asyncpg has already rolled back
+    a transaction left open). Nothing run through a pool changes session state (no LISTEN, no
+    session-level SET or advisory lock: those live on the one-off connections below), so the
+    default reset would only cost a round trip on every release."""
+
+
 async def open_pool(
     dsn: str, *, min_size: int = 2, max_size: int = 10, command_timeout: float | None = 60.0
 ) -> asyncpg.Pool:
@@ -70,6 +77,7 @@ async def open_pool(
             min_size=min_size,
             max_size=max_size,
             init=init_connection,
+            reset=_keep_session,
             server_settings=SERVER_SETTINGS,
             command_timeout=command_timeout,
         )

@@ -170,6 +170,17 @@ class PostgresStore:
             raise NotFound(f"dashboard {dashboard_id} not found")
         return int(epoch)
 
+    async def take_head(self, dashboard_id: DashboardId) -> Head:
+        with translated():
+            row = await self._pool.fetchrow(
+                "UPDATE dashboards SET lock_epoch = lock_epoch + 1 WHERE id = $1"
+                " RETURNING head_version, lock_epoch",
+                dashboard_id,
+            )
+        if row is None:
+            raise NotFound(f"dashboard {dashboard_id} not found")
+        return Head(dashboard_id, int(row["head_version"]), int(row["lock_epoch"]))
+
     async def commit(
         self,
         dashboard_id: DashboardId,

@@ -73,6 +73,23 @@ async def test_user_rate_limit_window(redis_url: str, redis_prefix: str) -> None
     await redis.aclose()
 
 
+async def test_user_rate_limit_leases_never_pass_the_limit_across_gateways(
+    redis_url: str, redis_prefix: str
+) -> None:
+    redis = Redis.from_url(redis_url)
+    keys = Keys(redis_prefix)
+    one, other = UserRateLimiter(redis, keys, limit=100), UserRateLimiter(redis, keys, limit=100)
+    user = uuid4()
+    now = 2_000_000.5
+    alone = [await one.allow(user, now) for _ in range(120)]  # type: ignore[arg-type]
+    assert alone == [True] * 100 + [False] * 20  # one gateway: exactly the limit
+    later = now + 1
+    shared = [await gw.allow(user, later) for _ in range(60) for gw in (one, other)]  # type: ignore[arg-type]
+    assert 100 - 2 <= sum(shared) <= 100  # at most a lease (2 ops) left unused on one side
+    assert await redis.get(keys.rate_limit("ops", str(user), int(now))) is not None
+    await redis.aclose()
+
+
 async def test_connection_leases(redis_url: str, redis_prefix: str) -> None:
     redis = Redis.from_url(redis_url)
     keys = Keys(redis_prefix)
