@@ -71,23 +71,20 @@ class _Draft:
             node = child
         return node
 
-    def replace(self, path: list[Any], value: Any) -> Any:
-        """Put ``value`` at ``path`` (which must exist); the old value."""
+    def slot(self, path: list[Any]) -> tuple[Any, Any]:
+        """``(container, value)`` at ``path``, which must exist, the container owned (``None``
+        for the root): one walk down the path, copying what it crosses."""
         if not path:
-            old, self.root = self.root, value
-            return old
+            return None, self.root
         parent = self.container(path[:-1])
-        old = _child(parent, path[-1])
-        parent[path[-1]] = value
-        return old
+        return parent, _child(parent, path[-1])
 
-    def get(self, path: list[Any]) -> Any:
-        node = self.root
-        for key in path:
-            if type(node) is not dict and type(node) is not list:
-                raise PathError("the path crosses a value that is neither an object nor a list")
-            node = _child(node, key)
-        return node
+    def put(self, parent: Any, path: list[Any], value: Any) -> None:
+        """Set the value at ``path`` in the ``parent`` :meth:`slot` gave for it."""
+        if parent is None:
+            self.root = value
+        else:
+            parent[path[-1]] = value
 
 
 def _added(old: Any, delta: Any) -> Any:
@@ -184,7 +181,8 @@ def _apply_string(draft: _Draft, c: Component, inverse: Op | None) -> None:
         piece = {"p": at, "d": c["sd"]}
         undo = {"p": list(path), "si": c["sd"]}
     target = path[:-1]
-    draft.replace(target, text0.apply(draft.get(target), [piece]))
+    parent, old = draft.slot(target)
+    draft.put(parent, target, text0.apply(old, [piece]))
     if inverse is not None:
         inverse.append(undo)
 
@@ -202,15 +200,27 @@ def apply_op(snapshot: Any, op: Op, inverse: Op | None = None) -> Any:
             _apply_string(draft, c, inverse)
         elif found == "na":
             path = c["p"]
-            draft.replace(path, _added(draft.get(path), c["na"]))
+            parent, old = draft.slot(path)
+            draft.put(parent, path, _added(old, c["na"]))
             if inverse is not None:
                 inverse.append({"p": list(path), "na": -c["na"]})
         else:
-            path = c["p"]
-            subtype = get_subtype(c["t"])
-            old = draft.get(path)
-            draft.replace(path, subtype.apply(old, c["o"]))
-            if inverse is not None:
-                undo = subtype.invert_with_doc(c["o"], old)
-                inverse.append({"p": list(path), "t": c["t"], "o": undo})
+            _apply_subtype(draft, c, inverse)
     return draft.root
+
+
+def _apply_subtype(draft: _Draft, c: Component, inverse: Op | None) -> None:
+    path = c["p"]
+    subtype = get_subtype(c["t"])
+    parent, old = draft.slot(path)
+    if inverse is None:
+        draft.put(parent, path, subtype.apply(old, c["o"]))
+        return
+    both = getattr(subtype, "apply_and_invert", None)
+    if both is None:
+        new = subtype.apply(old, c["o"])
+        undo = subtype.invert_with_doc(c["o"], old)
+    else:
+        new, undo = both(old, c["o"])
+    draft.put(parent, path, new)
+    inverse.append({"p": list(path), "t": c["t"], "o": undo})

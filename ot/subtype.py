@@ -33,3 +33,11 @@ class Subtype(Protocol):
     def normalize(self, op: Any) -> Any: ...
 
     def is_noop(self, op: Any) -> bool: ...
+
+
+class AppliesAndInverts(Protocol):
+    """Optional for a subtype: ``(apply(snapshot, op), invert_with_doc(op, snapshot))`` in one
+    pass, raising what calling the two in turn would. json0's ``apply_and_invert`` uses it when
+    a subtype has it, so the subtype reads its snapshot and op once rather than twice."""
+
+    def apply_and_invert(self, snapshot: Any, op: Any) -> tuple[Any, Any]: ...

@@ -345,7 +345,18 @@ def invert(op: Any) -> Op:
 def invert_with_doc(op: Any, snapshot: Any) -> Op:
     """The op that undoes ``op`` on ``snapshot``, reading deleted text from the document."""
     check_op(op)
-    doc = _check_fits(snapshot, op)
+    return _inverse(op, _check_fits(snapshot, op))
+
+
+def apply_and_invert(snapshot: Any, op: Any) -> tuple[str, Op]:
+    """``(apply(snapshot, op), invert_with_doc(op, snapshot))``, checking the op once."""
+    result = apply(snapshot, op)
+    # apply has checked the op and that it fits the snapshot, a string.
+    return result, _inverse(op, snapshot)
+
+
+def _inverse(op: list[Any], doc: str) -> Op:
+    """The inverse of a valid ``op`` that fits ``doc``."""
     out: list[Any] = []
     pos = 0
     for c in op:
@@ -404,38 +415,20 @@ class TextUnicodeType:
     name = NAME
     uri = URI
 
-    def create(self, initial: Any = "") -> str:
-        return create(initial)
-
-    def apply(self, snapshot: Any, op: Any) -> str:
-        return apply(snapshot, op)
-
-    def transform(self, op: Any, other: Any, side: Side) -> Op:
-        return transform(op, other, side)
-
-    def compose(self, a: Any, b: Any) -> Op:
-        return compose(a, b)
-
-    def invert(self, op: Any) -> Op:
-        return invert(op)
-
-    def invert_with_doc(self, op: Any, snapshot: Any) -> Op:
-        return invert_with_doc(op, snapshot)
-
-    def normalize(self, op: Any) -> Op:
-        return normalize(op)
-
-    def is_noop(self, op: Any) -> bool:
-        return is_noop(op)
-
-    def check_op(self, op: Any) -> None:
-        check_op(op)
-
-    def transform_position(self, pos: Any, op: Any, is_own_op: bool = False) -> int:
-        return transform_position(pos, op, is_own_op)
-
-    def transform_selection(self, selection: Any, op: Any, is_own_op: bool = False) -> Any:
-        return transform_selection(selection, op, is_own_op)
+    # The module's functions themselves, not methods that call them: json0 calls these for
+    # every subtype component, and a method would add a call to each.
+    create = staticmethod(create)
+    apply = staticmethod(apply)
+    apply_and_invert = staticmethod(apply_and_invert)
+    transform = staticmethod(transform)
+    compose = staticmethod(compose)
+    invert = staticmethod(invert)
+    invert_with_doc = staticmethod(invert_with_doc)
+    normalize = staticmethod(normalize)
+    is_noop = staticmethod(is_noop)
+    check_op = staticmethod(check_op)
+    transform_position = staticmethod(transform_position)
+    transform_selection = staticmethod(transform_selection)
 
 
 TYPE: Final = TextUnicodeType()

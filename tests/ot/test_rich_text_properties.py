@@ -208,3 +208,28 @@ def test_garbage_raises_only_ot_errors(a: Any, b: Any, side: Any, pos: Any) -> N
     for call in calls:
         with contextlib.suppress(OTError):
             call()
+
+
+def _outcome(call: Callable[[], object]) -> object:
+    try:
+        return call()
+    except OTError as error:
+        return type(error), error.message
+
+
+@st.composite
+def doc_and_op(draw: st.DrawFn) -> tuple[Any, Any]:
+    doc = draw(documents())
+    return {"ops": doc}, draw(ops_on(doc))
+
+
+@settings(max_examples=300)
+@given(st.one_of(doc_and_op(), st.tuples(ANY_OP, ANY_OP)))
+def test_apply_and_invert_is_apply_then_invert_with_doc(case: tuple[Any, Any]) -> None:
+    doc, op = case
+    both = _outcome(lambda: rt.apply_and_invert(doc, op))
+    applied = _outcome(lambda: rt.apply(doc, op))
+    if isinstance(applied, tuple):
+        assert both == applied
+    else:
+        assert both == (applied, rt.invert_with_doc(op, doc))

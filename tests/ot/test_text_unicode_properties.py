@@ -175,3 +175,22 @@ def test_garbage_raises_only_ot_errors(doc: Any, a: Any, b: Any, side: Any, pos:
     for call in calls:
         with contextlib.suppress(OTError):
             call()
+
+
+def _outcome(call: Callable[[], object]) -> object:
+    try:
+        return call()
+    except OTError as error:
+        return type(error), error.message
+
+
+@settings(max_examples=300)
+@given(st.one_of(doc_and_op(), st.tuples(ANY_DOC, ANY_OP)))
+def test_apply_and_invert_is_apply_then_invert_with_doc(case: tuple[Any, Any]) -> None:
+    doc, op = case
+    both = _outcome(lambda: tu.apply_and_invert(doc, op))
+    applied = _outcome(lambda: tu.apply(doc, op))
+    if isinstance(applied, tuple):
+        assert both == applied
+    else:
+        assert both == (applied, tu.invert_with_doc(op, doc))
