@@ -4,7 +4,8 @@ A *domain op* is a dict with a ``type`` from :data:`OPERATION_TYPES` and the fie
 uses (``targetId``, ``path``, ``value``, ``oldValue``, ``position``, ``length``,
 ``attributes``; a field set to null counts as absent, except ``value``/``oldValue`` of
 ``update``, where null is a JSON value). :func:`build` turns one into a json0 op against the
-current document; :func:`classify` turns any json0 op back into ``(type, target_id)``.
+current document; :func:`classify` (:mod:`ot.classify`) turns any json0 op back into
+``(type, target_id)``.
 
 Every built op applies to the document it was built against and leaves a valid document
 (:mod:`ot.document`), and carries what it removes, so it inverts without the document except
@@ -65,15 +66,8 @@ attribute removes it::
 :func:`build_all` builds a list of domain ops in order, each against the document as the
 previous ones left it, and concatenates the results.
 
-:func:`classify` maps any json0 op to ``(type, target_id)``: ``oi`` at ``["widgets", id]`` is
-addWidget, ``od`` there removeWidget; edits of a position's x/y/zIndex are move, of its
-width/height resize; a text component (``si``, ``sd``, text0, text-unicode, rich-text) is insert
-if it inserts anything, else delete if it deletes, else format if a rich-text retain carries
-attributes; anything else is update. An op of several components takes the most significant:
-removeWidget > addWidget > resize > move > insert > delete > format > update. ``target_id`` is
-the one widget the op touches, or None::
-
-    [{"p": ["layout", 0], "ld": "w1"}, {"p": ["widgets", "w1"], "od": W1}] -> ("removeWidget", "w1")
+:func:`classify` (from :mod:`ot.classify`, re-exported here) maps any json0 op back to
+``(type, target_id)``.
 
 ``isLocked`` is data here, not a permission: whether a locked widget may move is the
 gateway's policy, and it must hold for raw json0 ops too, which never pass through here.
@@ -87,6 +81,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ot import json0
+from ot.classify import classify
 from ot.document import (
     ABSENT,
     MAX_TEXT,
@@ -113,7 +108,7 @@ from ot.document import (
     widget_of,
     widgets_of,
 )
-from ot.errors import DocumentError, InvalidOpError, OTError, UnknownTypeError
+from ot.errors import DocumentError, InvalidOpError, OTError
 
 __all__ = [
     "OPERATION_TYPES",
@@ -464,120 +459,3 @@ _BUILDERS: dict[str, Callable[[Mapping[str, Any], DomainOp], list[dict[str, Any]
     "delete": _delete,
     "format": _format,
 }
-
-
-# Classification. Precedence, most significant first, for ops with several components:
-# removeWidget > addWidget > resize > move > insert > delete > format > update. Structural
-# changes outrank edits inside a widget; resize outranks move because dragging a corner
-# changes both; a text op that inserts and deletes (typing over a selection) is an insert.
-_PRECEDENCE = (
-    "update",
-    "format",
-    "delete",
-    "insert",
-    "move",
-    "resize",
-    "addWidget",
-    "removeWidget",
-)
-_RANK = {kind: rank for rank, kind in enumerate(_PRECEDENCE)}
-_MOVE_FIELDS = frozenset({"x", "y", "zIndex"})
-_RESIZE_FIELDS = frozenset({"width", "height"})
-
-
-def classify(op: object) -> tuple[str, str | None]:
-    """``(operation_type, target_id)`` for any json0 op, for the operations table.
-
-    ``target_id`` is the widget id when every component that names a widget names the same one
-    (a component under ``["widgets", id]``, or a layout entry inserted or deleted), else None.
-    The empty op is an ``update`` of nothing.
-    """
-    try:
-        json0.check_op(op)
-    except UnknownTypeError as error:
-        raise InvalidOpError(error.message) from error
-    if not isinstance(op, list):
-        raise InvalidOpError("a json0 op is a list of components")
-    kind = "update"
-    touched: set[str] = set()
-    for component in op:
-        if not isinstance(component, dict) or not isinstance(component.get("p"), list):
-            raise InvalidOpError("a json0 component is an object with a path 'p'")
-        component_kind = _component_kind(component)
-        if _RANK[component_kind] > _RANK[kind]:
-            kind = component_kind
-        touched |= _widgets_touched(component)
-    return kind, next(iter(touched)) if len(touched) == 1 else None
-
-
-def _widgets_touched(component: Mapping[str, Any]) -> set[str]:
-    path = component["p"]
-    if len(path) >= 2 and path[0] == "widgets" and isinstance(path[1], str):
-        return {path[1]}
-    if len(path) == 2 and path[0] == "layout":
-        return {component[key] for key in ("li", "ld") if isinstance(component.get(key), str)}
-    return set()
-
-
-def _component_kind(component: Mapping[str, Any]) -> str:
-    path = component["p"]
-    if "t" in component:
-        return _subtype_kind(component["t"], component.get("o"))
-    if "si" in component:
-        return "insert"
-    if "sd" in component:
-        return "delete"
-    in_widget = len(path) >= 2 and path[0] == "widgets"
-    if in_widget and len(path) == 2:
-        if "oi" in component and "od" not in component:
-            return "addWidget"
-        if "od" in component and "oi" not in component:
-            return "removeWidget"
-        return "update"
-    if in_widget and len(path) >= 3 and path[2] == "position":
-        if len(path) == 3:
-            return _position_kind(component.get("od"), component.get("oi"))
-        if path[3] in _RESIZE_FIELDS:
-            return "resize"
-        if path[3] in _MOVE_FIELDS:
-            return "move"
-    return "update"
-
-
-def _position_kind(before: object, after: object) -> str:
-    """A whole position replaced: resize if the size changed, move if only the place did."""
-    if not isinstance(before, dict) or not isinstance(after, dict):
-        return "update"
-    changed = {
-        key
-        for key in before.keys() | after.keys()
-        if not json_equal(before.get(key, ABSENT), after.get(key, ABSENT))
-    }
-    if changed & _RESIZE_FIELDS:
-        return "resize"
-    if changed & _MOVE_FIELDS:
-        return "move"
-    return "update"
-
-
-def _subtype_kind(name: object, sub_op: object) -> str:
-    if isinstance(sub_op, dict) and name == "rich-text":
-        sub_op = sub_op.get("ops")
-    if not isinstance(sub_op, list):
-        raise InvalidOpError("a subtype component carries its op in 'o'")
-    parts = [part for part in sub_op if isinstance(part, dict)]
-    if name == "text-unicode":
-        if any(isinstance(part, str) for part in sub_op):
-            return "insert"
-        return "delete" if parts else "update"
-    if name == "text0":
-        if any("i" in part for part in parts):
-            return "insert"
-        return "delete" if any("d" in part for part in parts) else "update"
-    if name == "rich-text":
-        if any("insert" in part for part in parts):
-            return "insert"
-        if any("delete" in part for part in parts):
-            return "delete"
-        return "format" if any(part.get("attributes") for part in parts) else "update"
-    return "update"
