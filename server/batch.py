@@ -3,7 +3,8 @@
 A submit is one orjson record in the dashboard's queue. The sequencer answers each batch with
 one message on the dashboard's channel::
 
-    {"c": [committed, ...],   # new ops, consecutive versions, in order
+    {"g": "<gateway id>",     # the publishing process
+     "c": [committed, ...],   # new ops, consecutive versions, in order
      "d": [committed, ...],   # resubmits of ops already in the log, with their original version
      "r": [{"src", "seq", "code", "message"}, ...]}
 
@@ -93,9 +94,12 @@ def committed_from_stored(stored: StoredOp) -> Committed:
     return committed
 
 
-def encode_outcome(outcome: BatchOutcome) -> bytes:
+def encode_outcome(outcome: BatchOutcome, origin: str = "") -> bytes:
+    """``origin`` names the publishing process; it comes first, so that process can recognise
+    its own message (see :func:`origin_prefix`) without decoding it."""
     return orjson.dumps(
         {
+            "g": origin,
             "c": [_committed_body(c) for c in outcome.committed],
             "d": [_committed_body(c) for c in outcome.duplicates],
             "r": [
@@ -104,6 +108,11 @@ def encode_outcome(outcome: BatchOutcome) -> bytes:
             ],
         }
     )
+
+
+def origin_prefix(origin: str) -> bytes:
+    """How every message :func:`encode_outcome` makes for ``origin`` begins."""
+    return orjson.dumps({"g": origin})[:-1] + b","
 
 
 def decode_outcome(dashboard_id: DashboardId, raw: bytes) -> BatchOutcome:

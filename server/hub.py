@@ -22,7 +22,13 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from server import log
-from server.batch import BatchOutcome, committed_from_stored, decode_outcome, encode_record
+from server.batch import (
+    BatchOutcome,
+    committed_from_stored,
+    decode_outcome,
+    encode_record,
+    origin_prefix,
+)
 from server.errors import StoreUnavailable, TandemError
 from server.fanout import CATCH_UP, Feed, Resolver
 from server.ids import DashboardId
@@ -79,6 +85,9 @@ class RedisHub:
         feed_linger: float = 10.0,
     ) -> None:
         self._owns_redis = isinstance(redis, str)
+        self._gateway_id = gateway_id
+        # This process's own batch messages: already delivered locally when published.
+        self._own_messages = origin_prefix(gateway_id)
         self._redis = connect(redis) if isinstance(redis, str) else redis
         self._store = store
         self._settings = settings
@@ -267,6 +276,7 @@ class RedisHub:
                     deliver=self._deliver_local,
                     stopping=lambda: self._closing,
                     memory=self._memories.pop(dashboard_id, None),
+                    origin=self._gateway_id,
                 )
                 await sequencer.drain()
                 self._remember(dashboard_id, sequencer.memory())
@@ -403,7 +413,7 @@ class RedisHub:
         if kind == "subscribe":
             # (Re)subscribed: anything published while we were not is read from the log.
             feed.offer(CATCH_UP)
-        elif data is not None:
+        elif data is not None and not data.startswith(self._own_messages):
             try:
                 feed.offer(decode_outcome(feed.dashboard_id, data))
             except ValueError as exc:

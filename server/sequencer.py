@@ -98,6 +98,7 @@ class Sequencer:
         deliver: Deliver,
         stopping: Callable[[], bool] = lambda: False,
         memory: Memory | None = None,
+        origin: str = "",
     ) -> None:
         self._redis = redis
         self._store = store
@@ -109,6 +110,7 @@ class Sequencer:
         self._deliver = deliver
         self._stopping = stopping
         self._memory = memory
+        self._origin = origin
         self._epoch = 0
         self._exists = False
         self._version = 0
@@ -230,7 +232,7 @@ class Sequencer:
             self._queue,
             consumed,
             channel=self._channel,
-            message=encode_outcome(outcome) if outcome else b"",
+            message=encode_outcome(outcome, self._origin) if outcome else b"",
             committed=committed,
             next_batch=self._limit(),
         )
