@@ -27,7 +27,7 @@ import orjson
 import pytest
 
 from ot import json0, rich_text, text_unicode
-from tests.ot import gen
+from tests.ot import gen, gen_text
 from tests.ot.oracle import Answer, Call, Oracle, agree, oracle_fixture, ours, same
 
 # Importing the fixture registers it in this module; __all__ says the import is wanted.
@@ -312,10 +312,10 @@ def test_concurrent_pairs_agree_with_the_reference(oracle: Oracle) -> None:
 def subtype_cases(type_: str, rng: random.Random) -> tuple[Any, Any, Any]:
     """A document of ``type_`` and two concurrent ops on it."""
     if type_ == "text-unicode":
-        s: Any = gen.text(rng, gen.TEXT, 0, 14)
-        return s, gen.unicode_op(rng, s), gen.unicode_op(rng, s)
-    doc = gen.rich_document(rng)
-    return {"ops": doc}, gen.rich_op(rng, doc), gen.rich_op(rng, doc)
+        s: Any = gen_text.text(rng, gen_text.TEXT, 0, 14)
+        return s, gen_text.unicode_op(rng, s), gen_text.unicode_op(rng, s)
+    doc = gen_text.rich_document(rng)
+    return {"ops": doc}, gen_text.rich_op(rng, doc), gen_text.rich_op(rng, doc)
 
 
 def subtype_extras(type_: str, s: Any, a: Any) -> list[tuple[str, Call]]:
@@ -327,7 +327,7 @@ def subtype_extras(type_: str, s: Any, a: Any) -> list[tuple[str, Call]]:
             ("normalize", Call(type_, "normalize", (a,))),
             *(("transformPosition", Call(type_, "transformPosition", (p, a))) for p in positions),
         ]
-    size = sum(gen.units(piece) for piece in gen.pieces(s["ops"]))
+    size = sum(gen_text.units(piece) for piece in gen_text.pieces(s["ops"]))
     return [
         ("invert", Call(type_, "invert", (a, s))),
         *(
