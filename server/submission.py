@@ -10,7 +10,7 @@ submitter only), and :meth:`Hub.submit` returns or raises accordingly.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -50,6 +50,9 @@ class Committed:
     delete: bool = False
     user_id: UserId | None = None
     created_at: datetime | None = None
+    # The op's broadcast message per doc id, encoded once for every connection that sends it
+    # (see server.protocol.outgoing.op); not part of the value.
+    frames: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,23 @@ COLLECTION = "dashboards"
 Out = dict[str, Any]
 
 
+class Frame(dict[str, Any]):
+    """A message that many connections send unchanged (an op broadcast): encoded once, on
+    first use. Like every message here it is never changed once built."""
+
+    __slots__ = ("_text",)
+
+    def text(self) -> str:
+        try:
+            return self._text
+        except AttributeError:
+            self._text: str = orjson.dumps(self).decode("utf-8")
+            return self._text
+
+
 def encode(message: Out) -> str:
+    if type(message) is Frame:
+        return message.text()
     return orjson.dumps(message).decode("utf-8")
 
 
@@ -82,6 +98,14 @@ def bulk_done(action: str, b: list[str] | dict[str, int | None]) -> Out:
 
 
 def op(doc: str, committed: Committed) -> Out:
+    """The broadcast of ``committed``: one shared :class:`Frame` per doc id."""
+    frame = committed.frames.get(doc)
+    if frame is None:
+        frame = committed.frames[doc] = Frame(_op(doc, committed))
+    return frame
+
+
+def _op(doc: str, committed: Committed) -> Out:
     message: Out = {
         "a": "op",
         "c": COLLECTION,

@@ -354,3 +354,17 @@ def test_query_language() -> None:
             parse_query(bad, echo={"a": "qf", "id": 1})
         assert info.value.code == "invalid_message"
         assert info.value.echo == {"a": "qf", "id": 1}
+
+
+def test_an_op_broadcast_is_built_and_encoded_once_per_doc() -> None:
+    d = DashboardId(UUID("4f9c8a2e-53a4-4a43-9d8e-2b1f0c7a6d51"))
+    committed = Committed(d, 4, "c1", 2, op=[{"p": ["title", 0], "si": "x"}])
+    first, again = outgoing.op(str(d), committed), outgoing.op(str(d), committed)
+    assert first is again
+    text = outgoing.encode(first)
+    assert outgoing.encode(again) is text
+    assert json.loads(text) == {
+        "a": "op", "c": "dashboards", "d": str(d), "v": 4, "src": "c1", "seq": 2,
+        "op": [{"p": ["title", 0], "si": "x"}],
+    }  # fmt: skip
+    assert outgoing.op(str(d).upper(), committed)["d"] == str(d).upper()
