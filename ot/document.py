@@ -35,6 +35,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, NoReturn
 
 from ot.errors import DocumentError
+from ot.json0_checked import CheckedOp, components
 
 WIDGET_TYPES = ("text", "chart", "table", "image", "video", "embed", "custom")
 
@@ -139,9 +140,12 @@ def validate_change(doc: Mapping[str, Any], path: PathLike) -> None:
 
 
 def validate_after(doc: object, op: object) -> None:
-    """Validate ``doc``, the result of applying json0 ``op`` to a valid document, looking only
-    at what the op's components touched: as strict as :func:`validate_document`, at the cost
-    of the edited widget fields rather than of the whole dashboard."""
+    """Validate ``doc``, the result of applying json0 ``op`` (a plain op or a
+    :class:`~ot.json0.CheckedOp`) to a valid document, looking only at what the op's
+    components touched: as strict as :func:`validate_document`, at the cost of the edited
+    widget fields rather than of the whole dashboard."""
+    if type(op) is CheckedOp:
+        op = components(op)
     if not isinstance(doc, dict) or not isinstance(op, list):
         validate_document(doc)
         return
@@ -257,6 +261,14 @@ def check_json_object(value: object, path: PathLike) -> None:
 def check_layout(layout: object, widgets: Mapping[str, Any]) -> None:
     if not isinstance(layout, list):
         fail(("layout",), "must be an array")
+    # Every op that touches the layout lands here: settle the valid case in C-speed set
+    # operations, and walk the list only to name the first problem.
+    if (
+        len(layout) == len(widgets)
+        and set(map(type, layout)) <= {str}
+        and widgets.keys() == set(layout)
+    ):
+        return
     seen: set[str] = set()
     for index, widget_id in enumerate(layout):
         if not isinstance(widget_id, str):

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ot import json0
 from ot.document import (
     MAX_TITLE,
     MAX_WIDGET_ID,
@@ -144,6 +145,9 @@ def _broken(change: Any) -> dict[str, Any]:
         (lambda d: d["layout"].append("w9"), ["layout", 2]),
         (lambda d: d["layout"].append(7), ["layout", 2]),
         (lambda d: d["layout"].pop(), ["layout"]),
+        (lambda d: d["layout"].__setitem__(1, "w9"), ["layout", 1]),
+        (lambda d: d["layout"].__setitem__(0, "w1"), ["layout", 1]),
+        (lambda d: d["layout"].__setitem__(1, ["w2"]), ["layout", 1]),
     ],
 )
 def test_a_broken_document_names_the_first_problem(change: Any, path: list[Any]) -> None:
@@ -252,3 +256,12 @@ def test_validate_after_checks_what_the_op_touched() -> None:
         validate_after({**doc, "layout": ["w1"]}, [{"p": ["layout", 1], "ld": "w2"}])
     with pytest.raises(DocumentError):
         validate_after(doc, "not an op")
+
+
+def test_validate_after_takes_a_checked_op() -> None:
+    doc = dashboard()
+    doc["widgets"]["w1"]["type"] = "graph"
+    validate_after(doc, json0.check([{"p": ["title", 0], "si": "x"}]))
+    with pytest.raises(DocumentError, match=r'^\["widgets", "w1", "type"\]'):
+        op = [{"p": ["widgets", "w1", "type"], "od": "chart", "oi": "graph"}]
+        validate_after(doc, json0.check(op))
