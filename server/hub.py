@@ -256,7 +256,6 @@ class RedisHub:
         drain.task = self._spawn(self._drain(dashboard_id, drain), f"drain:{dashboard_id}")
 
     async def _drain(self, dashboard_id: DashboardId, drain: _Drain) -> None:
-        queue = self._keys.queue(dashboard_id)
         try:
             while not self._closing:
                 drain.wake = False
@@ -283,8 +282,8 @@ class RedisHub:
                 if sequencer.lost or drain.wake:
                     continue  # taking the lock again fails fast if someone else has it
                 # Released: a record pushed before the release was seen by our last LRANGE or
-                # is counted here; one pushed after it finds the lock free.
-                if await self._redis.llen(queue) == 0 and not drain.wake:
+                # counted by the release itself; one pushed after it finds the lock free.
+                if sequencer.left == 0 and not drain.wake:
                     return
         except TandemError as exc:
             # The store is unavailable (or refused the batch): the records stay queued and the

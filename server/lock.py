@@ -46,6 +46,15 @@ return 0
 # beyond that wait for a free connection, up to the client's timeout, instead of failing.
 POOL_SIZE = 64
 
+# Release KEYS[1] if it holds our token, and count the records left in the queue KEYS[2] at that
+# same instant: one pushed before is counted, one pushed after finds the lock free.
+_RELEASE_COUNTING = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+    redis.call('del', KEYS[1])
+end
+return redis.call('llen', KEYS[2])
+"""
+
 # After a batch's COMMIT, in one round trip: drop its ARGV[2] records from the queue KEYS[2],
 # push the lock's expiry to ARGV[3] ms and publish the outcome ARGV[5] on channel ARGV[4], all
 # only while KEYS[1] holds our token. A holder that lost the lock still publishes what it did
@@ -121,6 +130,11 @@ class Lock:
         """Delete the lock if it is still ours; False when it had expired or changed hands."""
         result = await self._script(_RELEASE, [self.key], [self.token])
         return bool(result)
+
+    async def release_counting(self, queue_key: str) -> int:
+        """:meth:`release`, returning how many records ``queue_key`` held at that moment."""
+        result = await self._script(_RELEASE_COUNTING, [self.key, queue_key], [self.token])
+        return int(result)
 
     async def held(self) -> bool:
         current = await self._redis.get(self.key)

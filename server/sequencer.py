@@ -122,6 +122,7 @@ class Sequencer:
         # record it refuses is rejected alone instead of blocking the queue.
         self._single_steps = 0
         self.lost = False  # the lock (or the fence) was lost while draining
+        self.left: int | None = None  # records queued when the lock was released
 
     async def drain(self) -> None:
         """Drain until the queue is empty or the lock is lost; the lock is released at the end."""
@@ -145,7 +146,7 @@ class Sequencer:
                     return
         finally:
             # Shielded: a hub shutting down should not leave the lock to expire on its own.
-            await asyncio.shield(self._lock.release())
+            self.left = await asyncio.shield(self._lock.release_counting(self._queue))
 
     def _limit(self) -> int:
         return 1 if self._single_steps > 0 else self._settings.batch_size

@@ -78,3 +78,17 @@ async def test_trim_only_while_holding(redis: Redis, key: str) -> None:
     assert await redis.lrange(queue, 0, -1) == [b"b", b"c"]
     assert await other.trim(queue, 2)
     assert await redis.llen(queue) == 0
+
+
+async def test_release_counting_tells_what_is_left_in_the_queue(redis: Redis, key: str) -> None:
+    queue = f"{key}:queue"
+    lock = await Lock.acquire(redis, key, 5000)
+    assert lock is not None
+    await redis.rpush(queue, b"a", b"b")
+    assert await lock.release_counting(queue) == 2
+    assert await redis.get(key) is None
+    other = await Lock.acquire(redis, key, 5000)
+    assert other is not None
+    assert await lock.release_counting(queue) == 2  # stale: counts, releases nothing
+    assert await redis.get(key) is not None
+    await redis.delete(key, queue)
