@@ -71,12 +71,17 @@ def transform_pair(dest: Op, left: Component, right: Component) -> Op:
     different widgets) passes through unchanged; ``right`` is returned as it is, as nothing
     changes a component it did not copy itself.
     """
+    left_path, right_path = left["p"], right["p"]
     left_len, right_len = _length(left), _length(right)
-    left_in_right = _common(left["p"], left_len, right["p"], right_len)
-    right_in_left = _common(right["p"], right_len, left["p"], left_len)
-    if left_in_right is None and right_in_left is None:
-        append(dest, left)
-        return [right]
+    if left_len and right_len:
+        # Both :func:`_common` are None exactly when the paths part before the shorter
+        # operand ends; checked inline, as most pairs are like that.
+        for i in range(min(left_len, right_len) - 1):
+            if left_path[i] != right_path[i]:
+                append(dest, left)
+                return [right]
+    left_in_right = _common(left_path, left_len, right_path, right_len)
+    right_in_left = _common(right_path, right_len, left_path, left_len)
     _transform(dest, left, right, "left", left_len, right_len, right_in_left, left_in_right)
     return _transform([], right, left, "right", right_len, left_len, left_in_right, right_in_left)
 
