@@ -3,7 +3,12 @@
 Typical dashboard ops on a 24-widget dashboard: move a widget (od+oi on x and y), edit a
 setting, type into a text field (text-unicode), format a range of a body (rich-text), reorder
 the layout (lm). For each: ``apply`` (the op then its inverse, so the document keeps its
-size) and ``transform`` against a concurrent op on the same spot. The cases go to a temporary
+size) and ``transform`` against a concurrent op on the same spot. Then what the sequencer does
+with a submit: transform it through every op committed since its base version, here a widget
+move through 20 concurrent moves of widgets (one of them the same widget), once with plain
+ops (``transform``, each call validates both) and once ``checked`` (the submit checked once,
+the committed ops checked when they were committed, as :class:`ot.json0.CheckedOp`); one op
+is one submit through the whole chain, and the reference runs the plain chain for both. The cases go to a temporary
 JSON file that tests/node/ot_bench.js reads too. Each side runs every case for about
 ``SECONDS``, in ``ROUNDS`` rounds of which the fastest counts (the least disturbed by other
 work on the machine), and reports ops/s; ``ratio`` is python_time / node_time per op.
@@ -42,6 +47,8 @@ class Case:
     inverse: Any = None
     other: Any = None
     side: str = "left"
+    # Ops to transform ``op`` through in turn, instead of ``other``.
+    chain: list[Any] | None = None
 
 
 def dashboard(widgets: int = 24) -> dict[str, Any]:
@@ -71,6 +78,15 @@ def dashboard(widgets: int = 24) -> dict[str, Any]:
         },
         "layout": ids,
     }
+
+
+def _move(doc: dict[str, Any], widget: str, x: int, y: int) -> list[dict[str, Any]]:
+    path = ["widgets", widget, "position"]
+    old = doc["widgets"][widget]["position"]
+    return [
+        {"p": [*path, "x"], "od": old["x"], "oi": x},
+        {"p": [*path, "y"], "od": old["y"], "oi": y},
+    ]
 
 
 def cases() -> list[Case]:
@@ -105,6 +121,8 @@ def cases() -> list[Case]:
     reorder = [{"p": ["layout", 3], "lm": 17}]
     reorder_back = [{"p": ["layout", 17], "lm": 3}]
     other_reorder = [{"p": ["layout", 10], "lm": 0}]
+    # Every fifth widget, wrapping: w07 comes up once.
+    concurrent = [_move(doc, f"w{n * 5 % 24:02d}", n, n + 1) for n in range(20)]
     return [
         Case("move widget", "apply", doc, move, inverse=move_back),
         Case("move widget", "transform", doc, move, other=other_move),
@@ -116,10 +134,35 @@ def cases() -> list[Case]:
         Case("format range", "transform", doc, bold, other=other_edit),
         Case("reorder layout", "apply", doc, reorder, inverse=reorder_back),
         Case("reorder layout", "transform", doc, reorder, other=other_reorder),
+        Case("move vs 20 moves", "transform", doc, move, chain=concurrent),
+        Case("move vs 20 moves", "checked", doc, move, chain=concurrent),
     ]
 
 
+def _chain(case: Case, chain: list[Any]) -> Callable[[], int]:
+    if case.kind == "checked":
+        committed = [json0.check(op) for op in chain]
+
+        def checked() -> int:
+            op = json0.check(case.op)
+            for other in committed:
+                op = json0.transform(op, other, case.side)
+            return 1
+
+        return checked
+
+    def plain() -> int:
+        op = case.op
+        for other in chain:
+            op = json0.transform(op, other, case.side)
+        return 1
+
+    return plain
+
+
 def _step(case: Case) -> Callable[[], int]:
+    if case.chain is not None:
+        return _chain(case, case.chain)
     if case.kind == "apply":
         state = {"doc": case.doc}
 

@@ -1,7 +1,9 @@
 // Throughput of the reference OT libraries on the cases loadtests/bench/ot.py writes.
 //
 // Usage: node ot_bench.js CASES.json SECONDS
-// CASES.json: [{name, kind: "apply" | "transform", doc, op, inverse, other, side}, ...]
+// CASES.json: [{name, kind: "apply" | "transform" | "checked", doc, op, inverse, other, side,
+// chain}, ...]; with a chain, op is transformed through each of its ops in turn (one op is the
+// whole chain), whatever the kind: the reference has no checked ops.
 // Prints one JSON line: [{name, kind, ops, seconds}, ...], the best of ROUNDS rounds that
 // share SECONDS (the best is the least disturbed by other work on the machine).
 //
@@ -24,6 +26,13 @@ function runner(c) {
       doc = json0.apply(doc, c.op);
       doc = json0.apply(doc, c.inverse);
       return 2;
+    };
+  }
+  if (c.chain) {
+    return () => {
+      let op = c.op;
+      for (const other of c.chain) op = json0.transform(op, other, c.side);
+      return 1;
     };
   }
   return () => {
