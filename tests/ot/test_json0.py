@@ -74,7 +74,7 @@ def test_apply_copies_each_container_once_per_op() -> None:
 
 def test_apply_never_changes_inserted_values_later() -> None:
     value = {"k": [1]}
-    op = [{"p": ["new"], "oi": value}, {"p": ["new", "k", 0], "na": 5}]
+    op: list[dict[str, Any]] = [{"p": ["new"], "oi": value}, {"p": ["new", "k", 0], "na": 5}]
     after = json0.apply({}, op)
     assert after == {"new": {"k": [6]}}
     assert value == {"k": [1]}

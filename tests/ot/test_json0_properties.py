@@ -136,11 +136,11 @@ def components(draw: st.DrawFn, doc: Any, rich: bool) -> dict[str, Any]:
     insert = start == end or draw(st.booleans())
     new = draw(st.text(ASTRAL, min_size=1, max_size=3))
     if role == "text-unicode":
-        head = [start] if start else []
+        lead: list[Any] = [start] if start else []
         return {
             "p": path,
             "t": "text-unicode",
-            "o": [*head, new if insert else {"d": value[start:end]}],
+            "o": [*lead, new if insert else {"d": value[start:end]}],
         }
     at = text0.units(value[:start])
     part = {"p": at, "i": new} if insert else {"p": at, "d": value[start:end]}

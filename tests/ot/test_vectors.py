@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -54,13 +55,13 @@ def _cases(vectors_dir: Path) -> dict[str, list[dict[str, Any]]]:
 
 def _call(type_name: str, fn: str, args: list[Any]) -> Any:
     if type_name == "json0":
-        json0_calls = {
+        json0_calls: dict[str, Callable[..., Any]] = {
             "transform": json0.transform,
             "compose": json0.compose,
             "apply": json0.apply,
         }
         return json0_calls[fn](*args)
-    text0_calls = {
+    text0_calls: dict[str, Callable[..., Any]] = {
         "transform": text0.transform,
         "compose": text0.compose,
         "transformX": lambda left, right: list(text0.transform_x(left, right)),
