@@ -46,12 +46,25 @@ def _child(node: Any, key: Any) -> Any:
 class _Draft:
     """The document being changed: containers copied so far are owned and change in place."""
 
-    __slots__ = ("_owned", "root")
+    __slots__ = ("_last", "_owned", "_root")
 
     def __init__(self, root: Any) -> None:
-        self.root = root
+        self._root = root
         # Keyed by id, holding the copies themselves so no id is reused while we rely on it.
         self._owned: dict[int, Any] = {}
+        # The last container found and its path: an op's components often share one (a move
+        # sets x and y). Every change is made in the container last found, or replaces the
+        # root, so that container stays at its path until the root is replaced.
+        self._last: tuple[list[Any], Any] | None = None
+
+    @property
+    def root(self) -> Any:
+        return self._root
+
+    @root.setter
+    def root(self, value: Any) -> None:
+        self._root = value
+        self._last = None
 
     def _own(self, value: Any) -> Any:
         if type(value) is not dict and type(value) is not list:
@@ -64,18 +77,22 @@ class _Draft:
 
     def container(self, path: list[Any]) -> Any:
         """The object or list at ``path``, owned (so are all containers above it)."""
-        node = self.root = self._own(self.root)
+        last = self._last
+        if last is not None and last[0] == path:
+            return last[1]
+        node = self._root = self._own(self._root)
         for key in path:
             child = self._own(_child(node, key))
             node[key] = child
             node = child
+        self._last = (path, node)
         return node
 
     def slot(self, path: list[Any]) -> tuple[Any, Any]:
         """``(container, value)`` at ``path``, which must exist, the container owned (``None``
         for the root): one walk down the path, copying what it crosses."""
         if not path:
-            return None, self.root
+            return None, self._root
         parent = self.container(path[:-1])
         return parent, _child(parent, path[-1])
 

@@ -72,6 +72,44 @@ def test_apply_copies_each_container_once_per_op() -> None:
     assert DOC["widgets"]["w1"]["tags"] == ["a", "b", "c"]
 
 
+@pytest.mark.parametrize(
+    ("doc", "op", "expected"),
+    [
+        (
+            {"a": {"b": {}}},
+            [
+                {"p": ["a", "b", "x"], "oi": 1},
+                {"p": ["a", "b"], "od": {"x": 1}, "oi": {"z": 0}},
+                {"p": ["a", "b", "y"], "oi": 2},
+            ],
+            {"a": {"b": {"z": 0, "y": 2}}},
+        ),
+        (
+            {"a": {"b": {}}},
+            [
+                {"p": ["a", "b", "x"], "oi": 1},
+                {"p": [], "od": {}, "oi": {"a": {"b": {}}}},
+                {"p": ["a", "b", "y"], "oi": 2},
+            ],
+            {"a": {"b": {"y": 2}}},
+        ),
+        (
+            {"l": [{}, {}]},
+            [
+                {"p": ["l", 0, "x"], "oi": 1},
+                {"p": ["l", 0], "lm": 1},
+                {"p": ["l", 0, "y"], "oi": 2},
+            ],
+            {"l": [{"y": 2}, {"x": 1}]},
+        ),
+    ],
+)
+def test_apply_follows_containers_that_earlier_components_replace_or_move(
+    doc: Any, op: list[Any], expected: Any
+) -> None:
+    assert json0.apply(doc, op) == expected
+
+
 def test_apply_never_changes_inserted_values_later() -> None:
     value = {"k": [1]}
     op: list[dict[str, Any]] = [{"p": ["new"], "oi": value}, {"p": ["new", "k", 0], "na": 5}]
