@@ -24,19 +24,20 @@ document root (object keys and list indexes) and does one thing::
 
 Every function validates its arguments (:func:`check_op`) and raises only
 :class:`~ot.errors.OTError` subclasses. To validate an op once and use it many times,
-:func:`check` returns a :class:`CheckedOp`, which every function here accepts in place of an
-op without validating it again; :func:`transform` and :func:`transform_x` return CheckedOps
-when every op they are given is one (other functions return plain values). Only
-:func:`check` and those two make CheckedOps, and each holds a valid op; read it back with
-:attr:`CheckedOp.op`. See :mod:`ot.json0_checked` for what is checked when. Documents and ops are values: nothing here changes its
-arguments, and results may share unchanged parts with them, so callers must not mutate either
-in place. ``transform(op, other, side)``: with ``"left"`` ``op`` wins ties (it goes first).
+:func:`check` returns a :class:`CheckedOp`, which every function here takes in place of an op
+without validating it again. :func:`transform` and :func:`transform_x` return CheckedOps when
+all the ops they are given are CheckedOps, and then refuse (:class:`InvalidOpError`) a result
+that is not a valid op, where the plain path returns it as it is. Only :func:`check` and those
+two make CheckedOps; :attr:`CheckedOp.op` reads one back; :mod:`ot.json0_checked` says what is
+checked when. Documents and ops are values: nothing here changes its arguments, and results
+may share unchanged parts with them, so callers must not mutate either in place.
+``transform(op, other, side)``: with ``"left"`` ``op`` wins ties (it goes first).
 
 Tandem extensions beyond the reference: :func:`invert_with_doc` / :func:`apply_and_invert`
 (exact inverses read from the document), :func:`check_op`, :func:`check`,
-:func:`transform_path` and :func:`is_noop`. Deviations, all on ops that do not fit the document or each other (where the
-reference clamps, coerces or carries on): :mod:`ot.json0_apply`, :mod:`ot.json0_transform`
-and :mod:`ot.text0` list them.
+:func:`transform_path` and :func:`is_noop`. Deviations, all on ops that do not fit the
+document or each other (where the reference clamps, coerces or carries on):
+:mod:`ot.json0_apply`, :mod:`ot.json0_transform` and :mod:`ot.text0` list them.
 """
 
 from __future__ import annotations
@@ -130,7 +131,7 @@ def transform(op: Any, other: Any, side: Any) -> Op: ...
 def transform(op: Any, other: Any, side: Any) -> Op | CheckedOp:
     """``op`` rewritten to apply after the concurrent ``other``; ``side`` is "left" or "right".
 
-    A CheckedOp when both are CheckedOps.
+    A CheckedOp when both are CheckedOps (:class:`InvalidOpError` if the result is no valid op).
     """
     mine = components(op)
     theirs = components(other)
@@ -153,7 +154,7 @@ def transform_x(left: Any, right: Any) -> tuple[Op, Op]: ...
 def transform_x(left: Any, right: Any) -> tuple[Op, Op] | tuple[CheckedOp, CheckedOp]:
     """``(transform(left, right, "left"), transform(right, left, "right"))`` in one pass.
 
-    CheckedOps when both are CheckedOps.
+    CheckedOps when both are CheckedOps (:class:`InvalidOpError` if either is no valid op).
     """
     lefts = components(left)
     rights = components(right)

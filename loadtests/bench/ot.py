@@ -5,13 +5,15 @@ setting, type into a text field (text-unicode), format a range of a body (rich-t
 the layout (lm). For each: ``apply`` (the op then its inverse, so the document keeps its
 size) and ``transform`` against a concurrent op on the same spot. Then what the sequencer does
 with a submit: transform it through every op committed since its base version, here a widget
-move through 20 concurrent moves of widgets (one of them the same widget), once with plain
-ops (``transform``, each call validates both) and once ``checked`` (the submit checked once,
-the committed ops checked when they were committed, as :class:`ot.json0.CheckedOp`); one op
-is one submit through the whole chain, and the reference runs the plain chain for both. The cases go to a temporary
-JSON file that tests/node/ot_bench.js reads too. Each side runs every case for about
-``SECONDS``, in ``ROUNDS`` rounds of which the fastest counts (the least disturbed by other
-work on the machine), and reports ops/s; ``ratio`` is python_time / node_time per op.
+move through 20 concurrent moves (one of them of the same widget), once with plain ops
+(``transform``: each call validates both) and once ``checked`` (the submit checked once, the
+committed ops checked when they were committed, as :class:`ot.json0.CheckedOp`); one op is one
+submit through the whole chain, and the reference runs the plain chain for both.
+
+The cases go to a temporary JSON file that tests/node/ot_bench.js reads too. Each side runs
+every case for about ``SECONDS``, in ``ROUNDS`` rounds of which the fastest counts (the least
+disturbed by other work on the machine), and reports ops/s; ``ratio`` is python_time /
+node_time per op.
 
 The reference applies in place (as ShareDB uses it); ours returns a new document and leaves
 the old one untouched, which costs a copy of the path to the change.
