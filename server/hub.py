@@ -115,6 +115,7 @@ class RedisHub:
         self._memories: dict[DashboardId, Memory] = {}
         # Records waiting for their RPUSH, per dashboard, each with the future its submit awaits.
         self._outbound: dict[DashboardId, list[tuple[bytes, asyncio.Future[None]]]] = {}
+        self._pusher: asyncio.Task[None] | None = None
         self._lingering: set[DashboardId] = set()  # idle feeds waiting to be closed
         self._tasks: set[asyncio.Task[None]] = set()
         self._closing = False
@@ -190,44 +191,39 @@ class RedisHub:
             self._release_feed(d)
 
     async def _enqueue(self, dashboard_id: DashboardId, raw: bytes) -> None:
-        """Put a record on the dashboard's queue. Records submitted meanwhile go together: one
-        RPUSH (and SADD) for all of them, so a burst takes one connection, not one each."""
-        outbound = self._outbound.get(dashboard_id)
-        if outbound is None:
-            outbound = self._outbound[dashboard_id] = []
-            self._spawn(self._push(dashboard_id, outbound), f"push:{dashboard_id}")
+        """Put a record on the dashboard's queue. Records submitted while a push is under way
+        go together in the next one (one RPUSH per dashboard and one SADD, in one pipeline), so
+        a burst takes one connection and one round trip, not one each."""
         queued: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        outbound.append((raw, queued))
+        self._outbound.setdefault(dashboard_id, []).append((raw, queued))
+        if self._pusher is None:
+            self._pusher = self._spawn(self._push(), "hub.push")
         await queued
 
-    async def _push(
-        self, dashboard_id: DashboardId, outbound: list[tuple[bytes, asyncio.Future[None]]]
-    ) -> None:
+    async def _push(self) -> None:
+        taken: dict[DashboardId, list[tuple[bytes, asyncio.Future[None]]]] = {}
         try:
-            while outbound:
-                taken = outbound[:]
-                del outbound[:]
+            while self._outbound:
+                taken, self._outbound = self._outbound, {}
                 try:
                     async with self._redis.pipeline(transaction=False) as pipe:
-                        pipe.rpush(self._keys.queue(dashboard_id), *(raw for raw, _ in taken))
-                        pipe.sadd(self._keys.pending(), str(dashboard_id))
+                        for d, records in taken.items():
+                            pipe.rpush(self._keys.queue(d), *(raw for raw, _ in records))
+                        # After the pushes: the watchdog drops a dashboard whose queue is empty.
+                        pipe.sadd(self._keys.pending(), *(str(d) for d in taken))
                         await pipe.execute()
                 except RedisError as exc:
-                    problem = StoreUnavailable(f"cannot queue the op: {exc}")
-                    for _, queued in taken:
-                        if not queued.done():
-                            queued.set_exception(problem)
+                    _settle(taken, StoreUnavailable(f"cannot queue the op: {exc}"))
                     continue
-                for _, queued in taken:
-                    if not queued.done():
-                        queued.set_result(None)
-                self._kick(dashboard_id)
+                _settle(taken, None)
+                for d in taken:
+                    self._kick(d)
         finally:
-            if self._outbound.get(dashboard_id) is outbound:
-                del self._outbound[dashboard_id]
-            for _, queued in outbound:  # only when cancelled (the hub is closing)
-                if not queued.done():
-                    queued.set_exception(StoreUnavailable("the hub is closing"))
+            self._pusher = None
+            # Only when cancelled (the hub is closing): nothing is left waiting.
+            closing = StoreUnavailable("the hub is closing")
+            _settle(taken, closing)
+            _settle(self._outbound, closing)
 
     def _resolve(self, committed: Committed) -> None:
         key = (committed.dashboard_id, committed.src, committed.seq)
@@ -436,3 +432,17 @@ class RedisHub:
 
     async def presence_snapshot(self, dashboard_id: DashboardId) -> list[PresenceUpdate]:
         return await self._presence.snapshot(dashboard_id)
+
+
+def _settle(
+    records: dict[DashboardId, list[tuple[bytes, asyncio.Future[None]]]],
+    problem: Exception | None,
+) -> None:
+    for entries in records.values():
+        for _, queued in entries:
+            if queued.done():
+                continue
+            if problem is None:
+                queued.set_result(None)
+            else:
+                queued.set_exception(problem)
