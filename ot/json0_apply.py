@@ -46,25 +46,22 @@ def _child(node: Any, key: Any) -> Any:
 class _Draft:
     """The document being changed: containers copied so far are owned and change in place."""
 
-    __slots__ = ("_last", "_owned", "_root")
+    __slots__ = ("_last_node", "_last_path", "_owned", "root")
 
     def __init__(self, root: Any) -> None:
-        self._root = root
+        # Read freely; replaced only through set_root().
+        self.root = root
         # Keyed by id, holding the copies themselves so no id is reused while we rely on it.
         self._owned: dict[int, Any] = {}
         # The last container found and its path: an op's components often share one (a move
         # sets x and y). Every change is made in the container last found, or replaces the
         # root, so that container stays at its path until the root is replaced.
-        self._last: tuple[list[Any], Any] | None = None
+        self._last_path: list[Any] | None = None
+        self._last_node: Any = None
 
-    @property
-    def root(self) -> Any:
-        return self._root
-
-    @root.setter
-    def root(self, value: Any) -> None:
-        self._root = value
-        self._last = None
+    def set_root(self, value: Any) -> None:
+        self.root = value
+        self._last_path = None
 
     def _own(self, value: Any) -> Any:
         if type(value) is not dict and type(value) is not list:
@@ -77,29 +74,28 @@ class _Draft:
 
     def container(self, path: list[Any]) -> Any:
         """The object or list at ``path``, owned (so are all containers above it)."""
-        last = self._last
-        if last is not None and last[0] == path:
-            return last[1]
-        node = self._root = self._own(self._root)
+        if path == self._last_path:
+            return self._last_node
+        node = self.root = self._own(self.root)
         for key in path:
             child = self._own(_child(node, key))
             node[key] = child
             node = child
-        self._last = (path, node)
+        self._last_path, self._last_node = path, node
         return node
 
     def slot(self, path: list[Any]) -> tuple[Any, Any]:
         """``(container, value)`` at ``path``, which must exist, the container owned (``None``
         for the root): one walk down the path, copying what it crosses."""
         if not path:
-            return None, self._root
+            return None, self.root
         parent = self.container(path[:-1])
         return parent, _child(parent, path[-1])
 
     def put(self, parent: Any, path: list[Any], value: Any) -> None:
         """Set the value at ``path`` in the ``parent`` :meth:`slot` gave for it."""
         if parent is None:
-            self.root = value
+            self.set_root(value)
         else:
             parent[path[-1]] = value
 
@@ -164,7 +160,7 @@ def _apply_object(draft: _Draft, c: Component, inverse: Op | None) -> None:
     if not path:
         # The whole document: the reference's root container is always an object.
         old = draft.root
-        draft.root = c.get("oi")
+        draft.set_root(c.get("oi"))
         if "oi" in c:
             undo["od"] = c["oi"]
         undo["oi"] = old

@@ -24,7 +24,7 @@ transform's result again before it is a CheckedOp, but only what transforming ca
 kind of each component, its path, ``lm``, ``na``, ``si``/``sd``, and its subtype op unless that
 is one of the inputs' own. ``li``/``ld``/``oi``/``od`` values are not walked again: they are
 the inputs' values, or the result of applying an input component to one (json0 and its
-subtypes only make JSON from JSON).
+subtypes make only JSON from JSON).
 """
 
 from __future__ import annotations
