@@ -359,10 +359,11 @@ class Sequencer:
         else:
             raise _Reject("invalid_op", "the submit carries no op")
         document, inverse = json0.apply_and_invert(batch.document, checked)
+        # Only what the op touched: the document before it was valid. Both take the checked
+        # op as it is, without validating it again.
+        dashboard.validate_after(document, checked)
+        operation_type, target_id = dashboard.classify(checked)
         op = checked.op
-        # Only what the op touched: the document before it was valid.
-        dashboard.validate_after(document, op)
-        operation_type, target_id = dashboard.classify(op)
         self._append(batch, record, checked, op, inverse, document, operation_type, target_id)
 
     async def _ops_since(
