@@ -51,7 +51,7 @@ from server.subscriber import Subscriber
 _log = log.get(__name__)
 
 # Dashboards whose sequencer state is kept after their lock is released.
-MEMORIES = 256
+MEMORIES = 128
 
 
 class SubmitRejected(TandemError):

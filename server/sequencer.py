@@ -45,6 +45,8 @@ _log = log.get(__name__)
 
 # Ops kept in memory for transforms and dedup; older ones are read from the store.
 RECENT_OPS = 1000
+# Of those, the ones kept for the next holding once the lock is released.
+MEMORY_OPS = 200
 
 Deliver = Callable[[BatchOutcome], Awaitable[None]]
 
@@ -177,7 +179,15 @@ class Sequencer:
         """What to resume from next time; None when this holding ended badly (lost)."""
         if self.lost or not self._exists:
             return None
-        return Memory(self._epoch, self._version, self._document, self._recent, self._checked)
+        # Only the latest ops: a released dashboard is kept by many, and older ones are read
+        # from the store when a late submit needs them.
+        return Memory(
+            self._epoch,
+            self._version,
+            self._document,
+            self._recent[-MEMORY_OPS:],
+            self._checked[-MEMORY_OPS:],
+        )
 
     async def _run_batch(self, raws: list[bytes]) -> tuple[bool, list[bytes] | None]:
         """Sequence, commit, trim, publish one batch. Returns False when this holder is stale,

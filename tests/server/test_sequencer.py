@@ -16,7 +16,7 @@ from server.batch import BatchOutcome, encode_record
 from server.ids import DashboardId, UserId
 from server.keys import Keys
 from server.lock import Lock, connect
-from server.sequencer import Sequencer
+from server.sequencer import Memory, Sequencer
 from server.settings import Settings
 from server.store.memory import MemoryStore
 from server.store.model import JsonOp, NewOp
@@ -81,7 +81,9 @@ class Run:
         for r in records:
             await self.redis.rpush(self.keys.queue(r.dashboard_id), encode_record(r))
 
-    async def drain(self, dashboard_id: DashboardId, *, ttl_ms: int = 5000) -> Sequencer:
+    async def drain(
+        self, dashboard_id: DashboardId, *, ttl_ms: int = 5000, memory: Memory | None = None
+    ) -> Sequencer:
         lock = await Lock.acquire(self.redis, self.keys.lock(dashboard_id), ttl_ms)
         assert lock is not None
 
@@ -96,6 +98,7 @@ class Run:
             dashboard_id=dashboard_id,
             lock=lock,
             deliver=deliver,
+            memory=memory,
         )
         await sequencer.drain()
         return sequencer
@@ -341,3 +344,36 @@ async def test_ops_older_than_memory_are_read_from_the_store(
     await run.drain(dashboard_id)
     assert run.committed()[-1] == (4, "b", 1)
     assert (await store.load(dashboard_id)).document["title"] == "aaaOpsB"
+
+
+class CountingLoads(MemoryStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.loads = 0
+
+    async def load(self, dashboard_id: DashboardId, **options: Any) -> Any:
+        self.loads += 1
+        return await super().load(dashboard_id, **options)
+
+
+async def test_a_new_holding_resumes_from_memory_only_while_nobody_else_held_the_fence(
+    redis: Redis, settings: Settings
+) -> None:
+    store = CountingLoads()
+    head = await store.create_dashboard(owner_id=USER, title="Ops", document=new_document("Ops"))
+    d = head.dashboard_id
+    run = Run(redis, settings, store)
+    await run.push([record(d, "a", 1, 1, title_insert(0, "A"))])
+    first = await run.drain(d)
+    assert store.loads == 1
+    await run.push([record(d, "a", 2, 2, title_insert(0, "B"))])
+    second = await run.drain(d, memory=first.memory())
+    assert store.loads == 1  # resumed: the head it remembered is still the head
+    assert run.committed() == [(1, "a", 1), (2, "a", 2)]
+
+    await store.acquire_epoch(d)  # someone else held the fence meanwhile
+    await run.push([record(d, "a", 3, 3, title_insert(0, "C"))])
+    await run.drain(d, memory=second.memory())
+    assert store.loads == 2  # so the head is loaded again
+    snapshot = await store.load(d)
+    assert (snapshot.version, snapshot.document["title"]) == (4, "CBAOps")
