@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -70,6 +70,8 @@ class SubmitTimeout(TandemError):
 class _Drain:
     task: asyncio.Task[None] | None = None
     wake: bool = False  # a record arrived while this drain ran: look again before leaving
+    # Set by every local push, so a holder lingering on the lock looks at once.
+    nudge: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class RedisHub:
@@ -246,6 +248,7 @@ class RedisHub:
         drain = self._drains.get(dashboard_id)
         if drain is not None:
             drain.wake = True
+            drain.nudge.set()
             return
         drain = _Drain()
         self._drains[dashboard_id] = drain
@@ -272,6 +275,7 @@ class RedisHub:
                     stopping=lambda: self._closing,
                     memory=self._memories.pop(dashboard_id, None),
                     origin=self._gateway_id,
+                    nudge=drain.nudge,
                 )
                 await sequencer.drain()
                 self._remember(dashboard_id, sequencer.memory())

@@ -21,6 +21,7 @@ holds the lock now: nothing of the batch is answered, and the new holder re-drai
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -47,6 +48,10 @@ _log = log.get(__name__)
 RECENT_OPS = 1000
 # Of those, the ones kept for the next holding once the lock is released.
 MEMORY_OPS = 200
+# How long a holder keeps the lock once its queue is empty (seconds), and how often it looks
+# at the queue meanwhile for records pushed by other processes.
+LINGER = 0.02
+LINGER_POLL = 0.004
 
 Deliver = Callable[[BatchOutcome], Awaitable[None]]
 
@@ -101,6 +106,7 @@ class Sequencer:
         stopping: Callable[[], bool] = lambda: False,
         memory: Memory | None = None,
         origin: str = "",
+        nudge: asyncio.Event | None = None,
     ) -> None:
         self._redis = redis
         self._store = store
@@ -113,6 +119,7 @@ class Sequencer:
         self._stopping = stopping
         self._memory = memory
         self._origin = origin
+        self._nudge = nudge
         self._epoch = 0
         self._exists = False
         self._version = 0
@@ -131,6 +138,7 @@ class Sequencer:
         try:
             await self._open()
             raws: list[bytes] | None = None
+            idle_since: float | None = None
             while not self._stopping():
                 if raws is None:
                     # The client does not decode responses: list items are bytes.
@@ -138,7 +146,14 @@ class Sequencer:
                         list[bytes], await self._redis.lrange(self._queue, 0, self._limit() - 1)
                     )
                 if not raws:
-                    return
+                    idle_since = idle_since or time.monotonic()
+                    if not await self._linger(idle_since):
+                        return
+                    raws = None
+                    continue
+                idle_since = None
+                if self._nudge is not None:
+                    self._nudge.clear()  # what is pushed from now on is seen by a later read
                 held, raws = await self._run_batch(raws)
                 if not held:
                     self.lost = True
@@ -149,6 +164,20 @@ class Sequencer:
         finally:
             # Shielded: a hub shutting down should not leave the lock to expire on its own.
             self.left = await asyncio.shield(self._lock.release_counting(self._queue))
+
+    async def _linger(self, idle_since: float) -> bool:
+        """Keep the lock a moment once the queue is empty: the next records (the next ops of
+        the clients just answered) then cost no new lock, fence and release. A push by this
+        process nudges at once; other processes' records are seen by the next poll. The lock
+        still orders nothing that correctness rests on: a holding that outlives its lock
+        publishes no answer that its commit did not fence (see :meth:`Lock.settle`). False:
+        time to let go."""
+        if self._nudge is None or time.monotonic() - idle_since >= LINGER:
+            return False
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(LINGER_POLL):
+                await self._nudge.wait()
+        return True
 
     def _limit(self) -> int:
         return 1 if self._single_steps > 0 else self._settings.batch_size
