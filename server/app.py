@@ -90,7 +90,10 @@ async def _services(settings: Settings) -> AsyncIterator[Running]:
         try:
             redis = connect(settings.redis_url, max_connections=settings.redis_pool_size)
             hub = RedisHub(
-                redis=redis, store=store, settings=settings, gateway_id=secrets.token_hex(8)
+                redis=redis,
+                store=store,
+                settings=settings,
+                gateway_id=settings.gateway_id or secrets.token_hex(8),
             )
             await hub.start()
             keys = Keys(settings.redis_prefix)

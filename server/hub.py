@@ -259,7 +259,10 @@ class RedisHub:
             while not self._closing:
                 drain.wake = False
                 lock = await Lock.acquire(
-                    self._redis, self._keys.lock(dashboard_id), self._settings.lock_ttl_ms
+                    self._redis,
+                    self._keys.lock(dashboard_id),
+                    self._settings.lock_ttl_ms,
+                    holder=self._gateway_id,
                 )
                 if lock is None:
                     # The holder re-checks the queue after releasing, so our record is its.

@@ -1,8 +1,11 @@
 """The per-dashboard sequencer lock in Redis, and the Redis client every part of the hub uses.
 
-A lock is ``SET key token NX PX ttl`` with a fresh random token per acquisition; extend, release
-and the queue trim run as Lua scripts that first check the token, so a holder whose lock expired
-(and was taken by someone else) can never extend, release or trim on the new holder's behalf.
+A lock is ``SET key token NX PX ttl`` with a fresh token per acquisition: ``{holder}:{random}``,
+the holder being the gateway id of the process that won it (so an operator, or a test, reading the
+key knows which process sequences the dashboard) and the random part 128 bits, so no two
+acquisitions share a token. Extend, release and the queue trim run as Lua scripts that first check
+the whole token, so a holder whose lock expired (and was taken by someone else, or by itself
+again) can never extend, release or trim on the new holder's behalf.
 The lock only orders the work: correctness rests on the store's fence (``lock_epoch``).
 """
 
@@ -109,9 +112,10 @@ class Lock:
         self.ttl_ms = ttl_ms
 
     @classmethod
-    async def acquire(cls, redis: Redis, key: str, ttl_ms: int) -> Lock | None:
-        """The lock if it was free, else None."""
-        token = secrets.token_hex(16)
+    async def acquire(cls, redis: Redis, key: str, ttl_ms: int, *, holder: str = "") -> Lock | None:
+        """The lock if it was free, else None. ``holder`` (a gateway id) is named in the token;
+        the empty default names nobody."""
+        token = f"{holder}:{secrets.token_hex(16)}"
         if await redis.set(key, token, nx=True, px=ttl_ms):
             return cls(redis, key, token, ttl_ms)
         # A retried SET whose first attempt reached Redis answers "not set" although the key
@@ -179,6 +183,12 @@ class Lock:
 
     async def _script(self, source: str, keys: list[str], args: list[Any]) -> Any:
         return await self._redis.eval(source, len(keys), *keys, *args)
+
+
+def holder_of(token: str | bytes) -> str | None:
+    """The holder a lock token names (see :meth:`Lock.acquire`), None when it names nobody."""
+    holder, _, _ = _text(token).rpartition(":")
+    return holder or None
 
 
 def _text(value: Any) -> str:

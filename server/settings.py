@@ -77,6 +77,10 @@ class Settings:
     pool_min_size: int = 2
     pool_max_size: int = 10
     redis_pool_size: int = 64
+    # This process's id among the gateways (its pub/sub channel, the name in the lock tokens it
+    # holds). None: a fresh random one. Set it only with one worker per id: two processes sharing
+    # an id would each take the other's batch messages for their own.
+    gateway_id: str | None = None
 
     # Presence
     presence_ttl: float = 30.0
@@ -122,6 +126,7 @@ class Settings:
             pool_min_size=_int(e, "TANDEM_POOL_MIN_SIZE", d.pool_min_size),
             pool_max_size=_int(e, "TANDEM_POOL_MAX_SIZE", d.pool_max_size),
             redis_pool_size=_int(e, "TANDEM_REDIS_POOL_SIZE", d.redis_pool_size),
+            gateway_id=e.get("TANDEM_GATEWAY_ID") or None,
             presence_ttl=_float(e, "TANDEM_PRESENCE_TTL", d.presence_ttl),
             presence_throttle=_float(e, "TANDEM_PRESENCE_THROTTLE", d.presence_throttle),
             log_format=e.get("TANDEM_LOG_FORMAT") or d.log_format,

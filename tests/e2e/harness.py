@@ -66,10 +66,12 @@ def run_cli(env: Mapping[str, str], *args: str, timeout: float = 60.0) -> Any:
 
 @dataclass
 class Gateway:
-    """One ``tandem serve`` process."""
+    """One ``tandem serve`` process, started with ``gateway_id`` as its id (the name its lock
+    tokens carry)."""
 
     port: int
     log_path: Path
+    gateway_id: str
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
@@ -89,7 +91,7 @@ class Gateway:
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 tandem_command("serve", "--host", "127.0.0.1", "--port", str(self.port)),
-                env=dict(env),
+                env={**env, "TANDEM_GATEWAY_ID": self.gateway_id},
                 cwd=ROOT,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -157,7 +159,8 @@ class Gateway:
 def start_gateways(count: int, env: Mapping[str, str], log_dir: Path, name: str) -> list[Gateway]:
     """Start ``count`` gateways, the first alone (it migrates the database), the rest together."""
     gateways = [
-        Gateway(port=free_port(), log_path=log_dir / f"{name}-{i}.log") for i in range(count)
+        Gateway(port=free_port(), log_path=log_dir / f"{name}-{i}.log", gateway_id=f"{name}-{i}")
+        for i in range(count)
     ]
     try:
         gateways[0].start(env)

@@ -17,7 +17,7 @@ from server.ids import DashboardId
 from server.keys import Keys
 from tests.e2e.conftest import Account
 from tests.e2e.harness import Gateway, LiveScenario, run_cli
-from tests.e2e.lockholder import LockWatch, freeze_holder
+from tests.e2e.lockholder import freeze_holder
 from tests.e2e.oplog import assert_sound_log
 
 pytestmark = [pytest.mark.node, pytest.mark.slow]
@@ -52,7 +52,6 @@ def test_killing_the_lock_holder_loses_and_duplicates_nothing(
     redis_keys = Keys(prefix=e2e_env["TANDEM_REDIS_PREFIX"])
     lock_key = redis_keys.lock(DashboardId(uuid.UUID(dashboard)))
     queue_key = redis_keys.queue(DashboardId(uuid.UUID(dashboard)))
-    watch = LockWatch(redis_url, lock_key)
     scenario = LiveScenario(
         node_dir,
         "e2e_crash.js",
@@ -69,7 +68,7 @@ def test_killing_the_lock_holder_loses_and_duplicates_nothing(
     try:
         assert scenario.next_event(timeout=30)["event"] == "ready"
         time.sleep(0.6)  # well into the submitting
-        victim = freeze_holder(watch, gateways, queue_key)
+        victim = freeze_holder(redis_url, lock_key, queue_key, gateways)
         # Frozen a while (a long pause, then the crash): its clients' ops pile up in flight.
         time.sleep(0.3)
         victim.kill()
@@ -77,7 +76,6 @@ def test_killing_the_lock_holder_loses_and_duplicates_nothing(
         result = scenario.result(timeout=90, gateways=gateways)
     finally:
         scenario.close()
-        watch.close()
     [survivor] = [g for g in gateways if g is not victim]
     assert survivor.alive()
     assert time.monotonic() - killed_at < 90

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from server.lock import Lock, connect
+from server.lock import Lock, connect, holder_of
 
 
 @pytest.fixture
@@ -34,6 +34,32 @@ async def test_only_one_holder_at_a_time(redis: Redis, key: str) -> None:
     second = await Lock.acquire(redis, key, 5000)
     assert second is not None
     assert second.token != first.token
+
+
+async def test_the_token_names_its_holder(redis: Redis, key: str) -> None:
+    lock = await Lock.acquire(redis, key, 5000, holder="gw-a:1")
+    assert lock is not None
+    stored = await redis.get(key)
+    assert stored is not None
+    assert holder_of(stored) == "gw-a:1"
+    holder, _, random_part = lock.token.rpartition(":")
+    assert holder == "gw-a:1" and len(random_part) == 32  # 128 bits in hex
+    assert await lock.release()
+    anonymous = await Lock.acquire(redis, key, 5000)
+    assert anonymous is not None and holder_of(anonymous.token) is None
+
+
+async def test_a_holders_stale_acquisition_cannot_touch_its_next_one(
+    redis: Redis, key: str
+) -> None:
+    stale = await Lock.acquire(redis, key, 100, holder="gw-a")
+    assert stale is not None
+    await asyncio.sleep(0.15)
+    fresh = await Lock.acquire(redis, key, 5000, holder="gw-a")
+    assert fresh is not None and fresh.token != stale.token
+    assert not await stale.extend()
+    assert not await stale.release()
+    assert await fresh.held()
 
 
 async def test_concurrent_acquirers_have_one_winner(redis: Redis, key: str) -> None:
