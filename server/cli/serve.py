@@ -298,6 +298,10 @@ def _serve(args: argparse.Namespace) -> int:
         port=args.port if args.port is not None else base.port,
         workers=args.workers or base.workers,
     )
+    if base.gateway_id is not None and base.workers > 1:
+        # Every worker would claim the same id and take the others' batches for its own.
+        print("tandem serve: TANDEM_GATEWAY_ID names one process; use --workers 1", file=sys.stderr)
+        return EXIT_USAGE
     log.configure(fmt=base.log_format, level=base.log_level)
     # uvicorn re-raises the signal that stopped it once it has shut down; as an exception it
     # unwinds through here, so the embedded services this process started are stopped too.
