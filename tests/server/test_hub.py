@@ -19,7 +19,7 @@ from server.errors import StoreUnavailable
 from server.hub import RedisHub, SubmitRejected, SubmitTimeout
 from server.ids import DashboardId, UserId
 from server.keys import Keys
-from server.lock import Lock, connect
+from server.lock import Lock
 from server.settings import Settings
 from server.store.memory import MemoryStore
 from server.store.model import JsonOp, NewOp
@@ -28,15 +28,6 @@ from server.submission import Committed, SubmitRecord
 USER = UserId(uuid4())
 
 MakeHub = Callable[..., Awaitable[RedisHub]]
-
-
-@pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = connect(redis_url)
-    try:
-        yield client
-    finally:
-        await client.aclose()
 
 
 @pytest.fixture

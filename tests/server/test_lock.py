@@ -4,21 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
 
-from server.lock import Lock, connect, holder_of
-
-
-@pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = connect(redis_url)
-    try:
-        yield client
-    finally:
-        await client.aclose()
+from server.lock import Lock, holder_of
 
 
 @pytest.fixture

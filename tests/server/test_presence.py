@@ -15,7 +15,6 @@ from redis.asyncio import Redis
 from ot.document import new_document
 from server.hub import RedisHub
 from server.ids import DashboardId, UserId
-from server.lock import connect
 from server.settings import Settings
 from server.store.memory import MemoryStore
 from server.submission import PresenceUpdate, SubmitRecord
@@ -24,15 +23,6 @@ from server.throttle import Throttle
 USER = UserId(uuid4())
 
 MakeHub = Callable[..., Awaitable[RedisHub]]
-
-
-@pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = connect(redis_url)
-    try:
-        yield client
-    finally:
-        await client.aclose()
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 from uuid import uuid4
 
@@ -15,7 +15,7 @@ from ot.document import new_document
 from server.batch import BatchOutcome, encode_record
 from server.ids import DashboardId, UserId
 from server.keys import Keys
-from server.lock import Lock, connect
+from server.lock import Lock
 from server.sequencer import Memory, Sequencer
 from server.settings import Settings
 from server.store.memory import MemoryStore
@@ -23,15 +23,6 @@ from server.store.model import JsonOp, NewOp
 from server.submission import SubmitRecord
 
 USER = UserId(uuid4())
-
-
-@pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = connect(redis_url)
-    try:
-        yield client
-    finally:
-        await client.aclose()
 
 
 @pytest.fixture

@@ -1,0 +1,20 @@
+"""Fixtures shared by the server tests."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from redis.asyncio import Redis
+
+from server.lock import connect
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    """A client configured as the hub configures its own (retries, timeouts)."""
+    client = connect(redis_url)
+    try:
+        yield client
+    finally:
+        await client.aclose()
