@@ -10,6 +10,10 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from uuid import UUID
+
+from server.errors import BadRequest, NotFound, StoreUnavailable, TandemError
+from server.ids import DashboardId, UserId
 
 EXIT_OK = 0
 EXIT_PROBLEM = 1
@@ -18,6 +22,36 @@ EXIT_UNAVAILABLE = 3
 EXIT_NOT_FOUND = 4
 
 Handler = Callable[[argparse.Namespace], int]
+
+# Most specific first: the first class an error is an instance of gives its exit code.
+_EXIT_CODES: tuple[tuple[type[TandemError], int], ...] = (
+    (StoreUnavailable, EXIT_UNAVAILABLE),
+    (NotFound, EXIT_NOT_FOUND),
+    (BadRequest, EXIT_USAGE),
+    (TandemError, EXIT_PROBLEM),
+)
+
+
+def exit_code(exc: TandemError) -> int:
+    """The documented exit code for a failure of a command."""
+    return next(status for kind, status in _EXIT_CODES if isinstance(exc, kind))
+
+
+def _uuid(text: str, what: str) -> UUID:
+    try:
+        return UUID(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a {what} id (a UUID)") from exc
+
+
+def parse_dashboard_id(text: str) -> DashboardId:
+    """argparse type for a dashboard id."""
+    return DashboardId(_uuid(text, "dashboard"))
+
+
+def parse_user_id(text: str) -> UserId:
+    """argparse type for a user id."""
+    return UserId(_uuid(text, "user"))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -16,15 +16,19 @@ from collections.abc import Callable, Coroutine, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
-from uuid import UUID
 
 import asyncpg
 import orjson
 
-from server.cli import EXIT_NOT_FOUND, EXIT_OK, EXIT_PROBLEM, EXIT_UNAVAILABLE, EXIT_USAGE
+from server.cli import (
+    EXIT_OK,
+    EXIT_PROBLEM,
+    EXIT_USAGE,
+    exit_code,
+    parse_dashboard_id,
+)
 from server.embedded import EmbeddedPostgres
-from server.errors import BadRequest, NotFound, StoreUnavailable, TandemError
-from server.ids import DashboardId
+from server.errors import BadRequest, StoreUnavailable, TandemError
 from server.settings import Settings
 from server.store.migrate import run_migrations
 from server.store.partitions import (
@@ -92,12 +96,6 @@ def _emit(args: argparse.Namespace, data: Any, text: str) -> None:
 
 def _run(args: argparse.Namespace, work: Callable[[str], Coroutine[Any, Any, int]]) -> int:
     """Run ``work(database_url)`` and map failures to exit codes."""
-    codes: list[tuple[type[BaseException], int]] = [
-        (StoreUnavailable, EXIT_UNAVAILABLE),
-        (NotFound, EXIT_NOT_FOUND),
-        (BadRequest, EXIT_USAGE),
-        (TandemError, EXIT_PROBLEM),
-    ]
     try:
         with _database() as url:
             return asyncio.run(work(url))
@@ -105,18 +103,11 @@ def _run(args: argparse.Namespace, work: Callable[[str], Coroutine[Any, Any, int
         code, message, status = "schema_missing", f"{exc}: run `tandem migrate`", EXIT_PROBLEM
     except TandemError as exc:
         code, message = exc.code, exc.message
-        status = next(s for kind, s in codes if isinstance(exc, kind))
+        status = exit_code(exc)
     if args.json:
         print(orjson.dumps({"error": {"code": code, "message": message}}).decode())
     print(f"tandem {args.command}: {message}", file=sys.stderr)
     return status
-
-
-def _dashboard(text: str) -> DashboardId:
-    try:
-        return DashboardId(UUID(text))
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a dashboard id (a UUID)") from exc
 
 
 def _timestamp(text: str) -> datetime:
@@ -335,14 +326,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(handler=_partitions)
 
     p = sub.add_parser("checkpoint", parents=[common], help="write a checkpoint")
-    p.add_argument("dashboard", nargs="?", type=_dashboard, metavar="DASHBOARD")
+    p.add_argument("dashboard", nargs="?", type=parse_dashboard_id, metavar="DASHBOARD")
     p.add_argument("--name", help="label: a named (major) checkpoint users see as a version")
     p.add_argument("--version", type=int, help="version to checkpoint (default: the head)")
     p.add_argument("--all-stale", action="store_true", help="every dashboard past its last one")
     p.set_defaults(handler=_checkpoint)
 
     p = sub.add_parser("replay", parents=[common], help="rebuild a snapshot from the log")
-    p.add_argument("dashboard", type=_dashboard, metavar="DASHBOARD")
+    p.add_argument("dashboard", type=parse_dashboard_id, metavar="DASHBOARD")
     when = p.add_mutually_exclusive_group()
     when.add_argument("--to-version", type=int, metavar="V")
     when.add_argument("--at", type=_timestamp, metavar="TIMESTAMP", help="ISO 8601, UTC if naive")
@@ -351,6 +342,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(handler=_replay)
 
     p = sub.add_parser("verify", parents=[common], help="check logs against checkpoints")
-    p.add_argument("dashboard", nargs="?", type=_dashboard, metavar="DASHBOARD")
+    p.add_argument("dashboard", nargs="?", type=parse_dashboard_id, metavar="DASHBOARD")
     p.add_argument("--all", action="store_true", help="every dashboard")
     p.set_defaults(handler=_verify)

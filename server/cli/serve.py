@@ -27,10 +27,18 @@ import orjson
 from ot.document import new_document
 from server import log
 from server.auth import hash_password, issue_token
-from server.cli import EXIT_NOT_FOUND, EXIT_OK, EXIT_PROBLEM, EXIT_UNAVAILABLE, EXIT_USAGE
+from server.cli import (
+    EXIT_OK,
+    EXIT_PROBLEM,
+    EXIT_UNAVAILABLE,
+    EXIT_USAGE,
+    exit_code,
+    parse_dashboard_id,
+    parse_user_id,
+)
 from server.embedded import EmbeddedPostgres, EmbeddedServices
-from server.errors import BadRequest, NotFound, StoreUnavailable, TandemError
-from server.ids import DashboardId, UserId
+from server.errors import StoreUnavailable, TandemError
+from server.ids import UserId
 from server.settings import Settings
 from server.store.access import Access
 from server.store.accounts import Accounts
@@ -87,17 +95,11 @@ def _emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
 
 def _run(args: argparse.Namespace, work: Callable[[Settings], Coroutine[Any, Any, int]]) -> int:
     """Run ``work`` against the database (migrated first) and map failures to exit codes."""
-    statuses: list[tuple[type[TandemError], int]] = [
-        (StoreUnavailable, EXIT_UNAVAILABLE),
-        (NotFound, EXIT_NOT_FOUND),
-        (BadRequest, EXIT_USAGE),
-        (TandemError, EXIT_PROBLEM),
-    ]
     try:
         with _services(Settings.from_env(), redis=False) as settings:
             return asyncio.run(_migrated(settings, work))
     except TandemError as exc:
-        status = next(s for kind, s in statuses if isinstance(exc, kind))
+        status = exit_code(exc)
         if args.json:
             print(orjson.dumps({"error": {"code": exc.code, "message": exc.message}}).decode())
         print(f"tandem: {exc.message}", file=sys.stderr)
@@ -113,21 +115,7 @@ async def _migrated(
     return await work(settings)
 
 
-def _user_id(text: str) -> UserId:
-    try:
-        return UserId(UUID(text))
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a user id (a UUID)") from exc
-
-
 # -- account commands --------------------------------------------------------------------
-
-
-def _dashboard_id(text: str) -> DashboardId:
-    try:
-        return DashboardId(UUID(text))
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a dashboard id (a UUID)") from exc
 
 
 def _user_create(args: argparse.Namespace) -> int:
@@ -377,7 +365,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         dest="action", metavar="ACTION", required=True
     )
     p = token.add_parser("issue", help="print a new session token for a user")
-    p.add_argument("--user", required=True, type=_user_id, help="user id")
+    p.add_argument("--user", required=True, type=parse_user_id, help="user id")
     p.add_argument("--days", type=int, default=30, help="validity in days (default 30)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(handler=_token_issue)
@@ -386,13 +374,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         dest="action", metavar="ACTION", required=True
     )
     p = dashboard.add_parser("create", help="create an empty dashboard")
-    p.add_argument("--owner", required=True, type=_user_id, help="owner's user id")
+    p.add_argument("--owner", required=True, type=parse_user_id, help="owner's user id")
     p.add_argument("--title", required=True)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(handler=_dashboard_create)
     p = dashboard.add_parser("share", help="give a user a role on a dashboard")
-    p.add_argument("--dashboard", required=True, type=_dashboard_id, help="dashboard id")
-    p.add_argument("--user", required=True, type=_user_id, help="user id")
+    p.add_argument("--dashboard", required=True, type=parse_dashboard_id, help="dashboard id")
+    p.add_argument("--user", required=True, type=parse_user_id, help="user id")
     p.add_argument("--role", required=True, choices=("viewer", "editor", "admin"))
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(handler=_dashboard_share)
