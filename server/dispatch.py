@@ -340,10 +340,6 @@ class Dispatcher:
             message.collection != outgoing.COLLECTION or message.doc != str(dashboard)
         ):
             raise ProtocolError(INVALID_MESSAGE, "'c'/'d' do not match 'ch'", echo=where)
-        if message.value is not None and message.version is None:
-            # The version says which document state a cursor refers to; without it the
-            # presence cannot be carried through the ops that follow.
-            raise ProtocolError(INVALID_MESSAGE, "a presence needs 'v'", echo=where)
         await self._role(dashboard, where)
         if not self._presence.take(time.monotonic()):
             raise ProtocolError(RATE_LIMITED, "too many presence updates", echo=where)

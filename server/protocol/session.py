@@ -408,12 +408,26 @@ class Session:
         return was, self._clear_presence(dashboard)
 
     def presence_update(self, message: m.PresenceSend, dashboard: DashboardId) -> PresenceUpdate:
+        """The update to publish. The doc version says which document state the value refers
+        to, so it can be carried through the ops that follow. ShareDB's doc presence sends it
+        as ``v``; its channel presence (``connection.getPresence``) sends none, and is then
+        taken to refer to the version this connection has been sent of the dashboard."""
+        version = message.version
+        if version is None:
+            sub = self._subs.get(dashboard)
+            version = sub.next_version if sub is not None else None
+        if version is None and message.value is not None:
+            raise ProtocolError(
+                INVALID_MESSAGE,
+                "a presence needs 'v', or a subscription to its dashboard",
+                echo=echo(message),
+            )
         update = PresenceUpdate(
             dashboard_id=dashboard,
             client_id=message.presence_id,
             src=self.src,
             seq=message.presence_version,
-            version=message.version if message.version is not None else 0,
+            version=version if version is not None else 0,
             value=message.value,
         )
         key = (dashboard, message.presence_id)

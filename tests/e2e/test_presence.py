@@ -40,3 +40,31 @@ def test_presence_reaches_others_and_vanishes_on_disconnect(
     assert result["drop_error"] is None
     assert result["b_after_drop"] is None
     assert result["c_after_drop"] is None
+
+
+def test_channel_presence_is_relayed_while_ops_flow(
+    node_dir: Path,
+    node_bin: str,
+    gateways: list[Gateway],
+    accounts: dict[str, Account],
+    new_dashboard: Callable[[], str],
+) -> None:
+    # connection.getPresence (no doc type involved) rather than getDocPresence: stock json0
+    # cannot transform presence, so only the channel API survives concurrent ops.
+    result = run_scenario(
+        node_dir,
+        "e2e_presence_ops.js",
+        {
+            "urls": [gateways[0].url, gateways[1].url],
+            "tokens": [accounts["owner"].token, accounts["editor"].token],
+            "dashboard": new_dashboard(),
+            "ops": 20,
+        },
+        timeout=45,
+        gateways=gateways,
+    )
+    assert result["errors"] == []
+    assert result["submitted"] == result["acked"] == 40
+    assert result["b_seen"] == result["value"] is not None
+    assert result["settings"]["a"] == result["settings"]["b"]
+    assert result["settings"]["a"]["a"] == result["settings"]["a"]["b"] == 19

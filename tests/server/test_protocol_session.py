@@ -351,3 +351,20 @@ def test_null_presence_needs_no_clearing() -> None:
     s.presence_update(m.PresenceSend("c", "me", {"i": 1}, 1, None, None, 2, None), DASH)
     s.presence_update(m.PresenceSend("c", "me", None, 2, None, None, None, None), DASH)
     assert s.closing() == []
+
+
+def test_channel_presence_refers_to_the_version_the_connection_was_sent() -> None:
+    s = session()
+    ch = f"dashboards.{DOC}"
+    channel_send = m.PresenceSend(ch, "me", {"i": 1}, 0, None, None, None, None)
+    with pytest.raises(ProtocolError) as refused:
+        s.presence_update(channel_send, DASH)
+    assert refused.value.code == "invalid_message"
+    assert refused.value.echo == {"a": "p", "ch": ch, "id": "me", "pv": 0}
+    subscribed_at(s, 4)
+    assert s.presence_update(channel_send, DASH).version == 4
+    s.op_committed(op(4))
+    assert s.presence_update(channel_send, DASH).version == 5
+    # an explicit doc version (ShareDB's doc presence) is kept as sent
+    doc_send = m.PresenceSend(ch, "me", {"i": 1}, 1, "dashboards", DOC, 2, None)
+    assert s.presence_update(doc_send, DASH).version == 2
