@@ -66,6 +66,11 @@ class EmbeddedPostgres:
 
     def stop(self) -> None:
         if self._server is not None:
+            # The server stops when its last holder leaves; a holder killed by a signal never
+            # left, so forget the dead ones first or the server would outlive everyone.
+            with self._server._lock:
+                holders = self._server.global_process_id_list
+                holders.put([pid for pid in holders.get() if _alive(pid)])
             self._server.cleanup()
             self._server = None
 
