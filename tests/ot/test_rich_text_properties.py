@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from ot import rich_text as rt
 from ot.errors import OTError
+from tests.ot.outcome import outcome
 
 # Emoji are two units long: generated ops must step over them whole.
 CHARS = "ab é😀\n"
@@ -210,13 +211,6 @@ def test_garbage_raises_only_ot_errors(a: Any, b: Any, side: Any, pos: Any) -> N
             call()
 
 
-def _outcome(call: Callable[[], object]) -> object:
-    try:
-        return call()
-    except OTError as error:
-        return type(error), error.message
-
-
 @st.composite
 def doc_and_op(draw: st.DrawFn) -> tuple[Any, Any]:
     doc = draw(documents())
@@ -227,8 +221,8 @@ def doc_and_op(draw: st.DrawFn) -> tuple[Any, Any]:
 @given(st.one_of(doc_and_op(), st.tuples(ANY_OP, ANY_OP)))
 def test_apply_and_invert_is_apply_then_invert_with_doc(case: tuple[Any, Any]) -> None:
     doc, op = case
-    both = _outcome(lambda: rt.apply_and_invert(doc, op))
-    applied = _outcome(lambda: rt.apply(doc, op))
+    both = outcome(lambda: rt.apply_and_invert(doc, op))
+    applied = outcome(lambda: rt.apply(doc, op))
     if isinstance(applied, tuple):
         assert both == applied
     else:

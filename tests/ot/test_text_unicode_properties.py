@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from ot import text_unicode as tu
 from ot.errors import NotInvertibleError, OTError
+from tests.ot.outcome import outcome
 
 # Emoji and accents as well as ASCII: every one of them is a single position.
 TEXT = st.text(alphabet="ab é😀👻\n", max_size=12)
@@ -177,19 +178,12 @@ def test_garbage_raises_only_ot_errors(doc: Any, a: Any, b: Any, side: Any, pos:
             call()
 
 
-def _outcome(call: Callable[[], object]) -> object:
-    try:
-        return call()
-    except OTError as error:
-        return type(error), error.message
-
-
 @settings(max_examples=300)
 @given(st.one_of(doc_and_op(), st.tuples(ANY_DOC, ANY_OP)))
 def test_apply_and_invert_is_apply_then_invert_with_doc(case: tuple[Any, Any]) -> None:
     doc, op = case
-    both = _outcome(lambda: tu.apply_and_invert(doc, op))
-    applied = _outcome(lambda: tu.apply(doc, op))
+    both = outcome(lambda: tu.apply_and_invert(doc, op))
+    applied = outcome(lambda: tu.apply(doc, op))
     if isinstance(applied, tuple):
         assert both == applied
     else:
