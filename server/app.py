@@ -33,6 +33,7 @@ from server.hub import RedisHub
 from server.keys import Keys
 from server.lock import connect
 from server.ratelimit import ConnectionLimiter, UserRateLimiter
+from server.resp import Resp
 from server.services import Services
 from server.settings import Settings
 from server.store.access import Access
@@ -89,8 +90,10 @@ async def _services(settings: Settings) -> AsyncIterator[Running]:
         )
         try:
             redis = connect(settings.redis_url, max_connections=settings.redis_pool_size)
+            resp = Resp.from_url(settings.redis_url)
             hub = RedisHub(
                 redis=redis,
+                resp=resp,
                 store=store,
                 settings=settings,
                 gateway_id=settings.gateway_id or secrets.token_hex(8),
@@ -111,7 +114,7 @@ async def _services(settings: Settings) -> AsyncIterator[Running]:
                         roles=Roles(Access(pool)),
                         catalog=Catalog(pool),
                         audit=AuditLog(pool),
-                        user_limiter=UserRateLimiter(redis, keys, settings.ops_per_second_per_user),
+                        user_limiter=UserRateLimiter(resp, keys, settings.ops_per_second_per_user),
                         connection_limiter=ConnectionLimiter(
                             redis, keys, settings.connections_per_user
                         ),
@@ -128,6 +131,7 @@ async def _services(settings: Settings) -> AsyncIterator[Running]:
                 await running.gateway.close()
                 await hub.close()
                 await redis.aclose()
+                await resp.aclose()
         finally:
             await store.close()
     finally:

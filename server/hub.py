@@ -35,6 +35,7 @@ from server.ids import DashboardId
 from server.keys import Keys
 from server.lock import Lock, connect
 from server.presence import PresenceRelay
+from server.resp import Arg, Resp
 from server.sequencer import Memory, Sequencer
 from server.settings import Settings
 from server.store.model import OpLog, Snapshot
@@ -79,6 +80,7 @@ class RedisHub:
         self,
         *,
         redis: Redis | str,
+        resp: Resp | None = None,
         store: OpLog,
         settings: Settings,
         gateway_id: str,
@@ -91,6 +93,13 @@ class RedisHub:
         # This process's own batch messages: already delivered locally when published.
         self._own_messages = origin_prefix(gateway_id)
         self._redis = connect(redis) if isinstance(redis, str) else redis
+        # The hot path's commands (queue, lock, settle) go through the lean client.
+        self._owns_resp = resp is None
+        if resp is None:
+            if not isinstance(redis, str):
+                raise TypeError("a hub given a redis-py client needs a Resp client too")
+            resp = Resp.from_url(redis)
+        self._resp = resp
         self._store = store
         self._settings = settings
         self._keys = Keys(settings.redis_prefix)
@@ -153,6 +162,8 @@ class RedisHub:
         await self._subscriber.close()
         if self._owns_redis:
             await self._redis.aclose()
+        if self._owns_resp:
+            await self._resp.aclose()
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
         task = asyncio.create_task(coro, name=name)
@@ -208,12 +219,13 @@ class RedisHub:
             while self._outbound:
                 taken, self._outbound = self._outbound, {}
                 try:
-                    async with self._redis.pipeline(transaction=False) as pipe:
-                        for d, records in taken.items():
-                            pipe.rpush(self._keys.queue(d), *(raw for raw, _ in records))
-                        # After the pushes: the watchdog drops a dashboard whose queue is empty.
-                        pipe.sadd(self._keys.pending(), *(str(d) for d in taken))
-                        await pipe.execute()
+                    pushes: list[tuple[Arg, ...]] = [
+                        ("RPUSH", self._keys.queue(d), *(raw for raw, _ in records))
+                        for d, records in taken.items()
+                    ]
+                    # After the pushes: the watchdog drops a dashboard whose queue is empty.
+                    pending: tuple[Arg, ...] = ("SADD", self._keys.pending(), *map(str, taken))
+                    await self._resp.pipeline(*pushes, pending)
                 except RedisError as exc:
                     _settle(taken, StoreUnavailable(f"cannot queue the op: {exc}"))
                     continue
@@ -259,7 +271,7 @@ class RedisHub:
             while not self._closing:
                 drain.wake = False
                 lock = await Lock.acquire(
-                    self._redis,
+                    self._resp,
                     self._keys.lock(dashboard_id),
                     self._settings.lock_ttl_ms,
                     holder=self._gateway_id,
@@ -268,7 +280,7 @@ class RedisHub:
                     # The holder re-checks the queue after releasing, so our record is its.
                     return
                 sequencer = Sequencer(
-                    redis=self._redis,
+                    redis=self._resp,
                     keys=self._keys,
                     store=self._store,
                     settings=self._settings,

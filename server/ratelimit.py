@@ -20,6 +20,7 @@ from redis.exceptions import RedisError
 from server.errors import StoreUnavailable
 from server.ids import UserId
 from server.keys import Keys
+from server.resp import Resp
 
 # A connection lease lasts this long; connections renew it at a third of that.
 CONNECTION_LEASE = 60.0
@@ -65,7 +66,7 @@ class UserRateLimiter:
     gateway and not used there are lost to the others, so a user spread over gateways may be
     stopped up to ``lease - 1`` ops per other gateway early."""
 
-    def __init__(self, redis: Redis, keys: Keys, limit: int, *, lease: int | None = None) -> None:
+    def __init__(self, redis: Resp, keys: Keys, limit: int, *, lease: int | None = None) -> None:
         self._redis = redis
         self._keys = keys
         self._limit = limit
@@ -84,10 +85,7 @@ class UserRateLimiter:
                 return False
         key = self._keys.rate_limit("ops", str(user_id), window)
         with _translated():
-            async with self._redis.pipeline(transaction=False) as pipe:
-                pipe.incrby(key, self._lease)
-                pipe.expire(key, 2)
-                count, _ = await pipe.execute()
+            count, _ = await self._redis.pipeline(("INCRBY", key, self._lease), ("EXPIRE", key, 2))
         granted = min(self._lease, self._limit - (int(count) - self._lease))
         self._forget_old(window)
         # Leases taken concurrently for the same user add up.

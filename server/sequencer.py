@@ -28,8 +28,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from redis.asyncio import Redis
-
 from ot import dashboard, json0
 from ot.errors import OTError
 from server import log
@@ -38,6 +36,7 @@ from server.errors import BadData, Conflict, Forbidden, NotFound, StaleFence, Ta
 from server.ids import DashboardId
 from server.keys import Keys
 from server.lock import Lock
+from server.resp import Resp
 from server.settings import Settings
 from server.store.model import JsonOp, NewOp, OpLog
 from server.submission import Committed, Rejected, SubmitRecord
@@ -96,7 +95,7 @@ class Sequencer:
     def __init__(
         self,
         *,
-        redis: Redis,
+        redis: Resp,
         keys: Keys,
         store: OpLog,
         settings: Settings,
@@ -141,9 +140,9 @@ class Sequencer:
             idle_since: float | None = None
             while not self._stopping():
                 if raws is None:
-                    # The client does not decode responses: list items are bytes.
                     raws = cast(
-                        list[bytes], await self._redis.lrange(self._queue, 0, self._limit() - 1)
+                        list[bytes],
+                        await self._redis.call("LRANGE", self._queue, 0, self._limit() - 1),
                     )
                 if not raws:
                     idle_since = idle_since or time.monotonic()

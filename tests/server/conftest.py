@@ -8,12 +8,23 @@ import pytest
 from redis.asyncio import Redis
 
 from server.lock import connect
+from server.resp import Resp
 
 
 @pytest.fixture
 async def redis(redis_url: str) -> AsyncIterator[Redis]:
     """A client configured as the hub configures its own (retries, timeouts)."""
     client = connect(redis_url)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture
+async def resp(redis_url: str) -> AsyncIterator[Resp]:
+    """The lean client the hub uses for its hot path (queue, lock, settle)."""
+    client = Resp.from_url(redis_url)
     try:
         yield client
     finally:

@@ -20,6 +20,7 @@ from server.gateway import Connection
 from server.ids import DashboardId
 from server.keys import Keys
 from server.ratelimit import ConnectionLimiter, TokenBucket, UserRateLimiter, connections_key
+from server.resp import Resp
 from server.settings import Settings
 from tests.server.gateway_harness import (
     Client,
@@ -63,22 +64,23 @@ async def test_token_bucket() -> None:
 
 
 async def test_user_rate_limit_window(redis_url: str, redis_prefix: str) -> None:
-    redis = Redis.from_url(redis_url)
-    limiter = UserRateLimiter(redis, Keys(redis_prefix), limit=3)
+    redis, resp = Redis.from_url(redis_url), Resp.from_url(redis_url)
+    limiter = UserRateLimiter(resp, Keys(redis_prefix), limit=3)
     user = uuid4()
     now = 1_000_000.2
     assert [await limiter.allow(user, now) for _ in range(4)] == [True, True, True, False]  # type: ignore[arg-type]
     assert await limiter.allow(user, now + 1)  # type: ignore[arg-type]
     assert await redis.ttl(Keys(redis_prefix).rate_limit("ops", str(user), int(now))) <= 2
     await redis.aclose()
+    await resp.aclose()
 
 
 async def test_user_rate_limit_leases_never_pass_the_limit_across_gateways(
     redis_url: str, redis_prefix: str
 ) -> None:
-    redis = Redis.from_url(redis_url)
+    redis, resp = Redis.from_url(redis_url), Resp.from_url(redis_url)
     keys = Keys(redis_prefix)
-    one, other = UserRateLimiter(redis, keys, limit=100), UserRateLimiter(redis, keys, limit=100)
+    one, other = UserRateLimiter(resp, keys, limit=100), UserRateLimiter(resp, keys, limit=100)
     user = uuid4()
     now = 2_000_000.5
     alone = [await one.allow(user, now) for _ in range(120)]  # type: ignore[arg-type]
@@ -88,6 +90,7 @@ async def test_user_rate_limit_leases_never_pass_the_limit_across_gateways(
     assert 100 - 2 <= sum(shared) <= 100  # at most a lease (2 ops) left unused on one side
     assert await redis.get(keys.rate_limit("ops", str(user), int(now))) is not None
     await redis.aclose()
+    await resp.aclose()
 
 
 async def test_connection_leases(redis_url: str, redis_prefix: str) -> None:

@@ -20,6 +20,7 @@ from server.hub import RedisHub, SubmitRejected, SubmitTimeout
 from server.ids import DashboardId, UserId
 from server.keys import Keys
 from server.lock import Lock
+from server.resp import Resp
 from server.settings import Settings
 from server.store.memory import MemoryStore
 from server.store.model import JsonOp, NewOp
@@ -177,12 +178,12 @@ async def test_rejections_reach_only_their_submitter(make_hub: MakeHub, store: M
 
 
 async def test_a_queue_left_by_a_dead_holder_is_drained_by_the_watchdog(
-    make_hub: MakeHub, store: MemoryStore, redis: Redis, settings: Settings
+    make_hub: MakeHub, store: MemoryStore, resp: Resp, settings: Settings
 ) -> None:
     a, _ = await make_hub(store), await make_hub(store)
     d = await new_dashboard(store)
     # A holder that died: its lock is there until its TTL runs out.
-    dead = await Lock.acquire(redis, Keys(settings.redis_prefix).lock(d), 600)
+    dead = await Lock.acquire(resp, Keys(settings.redis_prefix).lock(d), 600)
     assert dead is not None
     started = time.monotonic()
     done = await asyncio.gather(
@@ -236,7 +237,7 @@ async def test_a_commit_with_a_lost_reply_is_acknowledged_once(make_hub: MakeHub
 
 
 async def test_a_listener_gets_every_version_in_order_across_a_lost_message(
-    make_hub: MakeHub, store: MemoryStore, redis: Redis, settings: Settings
+    make_hub: MakeHub, store: MemoryStore, redis: Redis, resp: Resp, settings: Settings
 ) -> None:
     a, b = await make_hub(store), await make_hub(store)
     d = await new_dashboard(store)
@@ -250,7 +251,7 @@ async def test_a_listener_gets_every_version_in_order_across_a_lost_message(
     keys = Keys(settings.redis_prefix)
     ghost = None
     while ghost is None:
-        ghost = await Lock.acquire(redis, keys.lock(d), settings.lock_ttl_ms)
+        ghost = await Lock.acquire(resp, keys.lock(d), settings.lock_ttl_ms)
         await asyncio.sleep(0.005)
     epoch = await store.acquire_epoch(d)
     document = (await store.load(d)).document
@@ -324,11 +325,11 @@ async def test_a_feed_closed_and_reopened_at_once_still_acknowledges(
 
 
 async def test_a_submit_that_is_not_sequenced_in_time_times_out(
-    make_hub: MakeHub, store: MemoryStore, redis: Redis, settings: Settings
+    make_hub: MakeHub, store: MemoryStore, resp: Resp, settings: Settings
 ) -> None:
     a = await make_hub(store, submit_timeout=0.3)
     d = await new_dashboard(store)
-    assert await Lock.acquire(redis, Keys(settings.redis_prefix).lock(d), 3000) is not None
+    assert await Lock.acquire(resp, Keys(settings.redis_prefix).lock(d), 3000) is not None
     with pytest.raises(SubmitTimeout) as raised:
         await a.submit(record(d, "c1", 1, 1, title_insert("x")))
     assert raised.value.code == "submit_timeout"

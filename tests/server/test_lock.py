@@ -9,6 +9,7 @@ import pytest
 from redis.asyncio import Redis
 
 from server.lock import Lock, holder_of
+from server.resp import Resp
 
 
 @pytest.fixture
@@ -16,18 +17,18 @@ def key(redis_prefix: str) -> str:
     return f"{redis_prefix}test-lock:{secrets.token_hex(4)}"
 
 
-async def test_only_one_holder_at_a_time(redis: Redis, key: str) -> None:
-    first = await Lock.acquire(redis, key, 5000)
+async def test_only_one_holder_at_a_time(redis: Redis, resp: Resp, key: str) -> None:
+    first = await Lock.acquire(resp, key, 5000)
     assert first is not None
-    assert await Lock.acquire(redis, key, 5000) is None
+    assert await Lock.acquire(resp, key, 5000) is None
     assert await first.release()
-    second = await Lock.acquire(redis, key, 5000)
+    second = await Lock.acquire(resp, key, 5000)
     assert second is not None
     assert second.token != first.token
 
 
-async def test_the_token_names_its_holder(redis: Redis, key: str) -> None:
-    lock = await Lock.acquire(redis, key, 5000, holder="gw-a:1")
+async def test_the_token_names_its_holder(redis: Redis, resp: Resp, key: str) -> None:
+    lock = await Lock.acquire(resp, key, 5000, holder="gw-a:1")
     assert lock is not None
     stored = await redis.get(key)
     assert stored is not None
@@ -35,30 +36,30 @@ async def test_the_token_names_its_holder(redis: Redis, key: str) -> None:
     holder, _, random_part = lock.token.rpartition(":")
     assert holder == "gw-a:1" and len(random_part) == 32  # 128 bits in hex
     assert await lock.release()
-    anonymous = await Lock.acquire(redis, key, 5000)
+    anonymous = await Lock.acquire(resp, key, 5000)
     assert anonymous is not None and holder_of(anonymous.token) is None
 
 
 async def test_a_holders_stale_acquisition_cannot_touch_its_next_one(
-    redis: Redis, key: str
+    redis: Redis, resp: Resp, key: str
 ) -> None:
-    stale = await Lock.acquire(redis, key, 100, holder="gw-a")
+    stale = await Lock.acquire(resp, key, 100, holder="gw-a")
     assert stale is not None
     await asyncio.sleep(0.15)
-    fresh = await Lock.acquire(redis, key, 5000, holder="gw-a")
+    fresh = await Lock.acquire(resp, key, 5000, holder="gw-a")
     assert fresh is not None and fresh.token != stale.token
     assert not await stale.extend()
     assert not await stale.release()
     assert await fresh.held()
 
 
-async def test_concurrent_acquirers_have_one_winner(redis: Redis, key: str) -> None:
-    results = await asyncio.gather(*(Lock.acquire(redis, key, 5000) for _ in range(20)))
+async def test_concurrent_acquirers_have_one_winner(redis: Redis, resp: Resp, key: str) -> None:
+    results = await asyncio.gather(*(Lock.acquire(resp, key, 5000) for _ in range(20)))
     assert sum(lock is not None for lock in results) == 1
 
 
-async def test_extend_pushes_the_expiry(redis: Redis, key: str) -> None:
-    lock = await Lock.acquire(redis, key, 300)
+async def test_extend_pushes_the_expiry(redis: Redis, resp: Resp, key: str) -> None:
+    lock = await Lock.acquire(resp, key, 300)
     assert lock is not None
     await asyncio.sleep(0.2)
     assert await lock.extend()
@@ -67,12 +68,14 @@ async def test_extend_pushes_the_expiry(redis: Redis, key: str) -> None:
     assert 0 < await redis.pttl(key) <= 300
 
 
-async def test_expired_lock_cannot_be_extended_released_or_used(redis: Redis, key: str) -> None:
-    stale = await Lock.acquire(redis, key, 100)
+async def test_expired_lock_cannot_be_extended_released_or_used(
+    redis: Redis, resp: Resp, key: str
+) -> None:
+    stale = await Lock.acquire(resp, key, 100)
     assert stale is not None
     await asyncio.sleep(0.2)
     assert not await stale.held()
-    fresh = await Lock.acquire(redis, key, 5000)
+    fresh = await Lock.acquire(resp, key, 5000)
     assert fresh is not None
     assert not await stale.extend()
     assert not await stale.release()
@@ -80,15 +83,15 @@ async def test_expired_lock_cannot_be_extended_released_or_used(redis: Redis, ke
     assert await redis.pttl(key) > 1000  # nor did its extend shorten it
 
 
-async def test_trim_only_while_holding(redis: Redis, key: str) -> None:
+async def test_trim_only_while_holding(redis: Redis, resp: Resp, key: str) -> None:
     queue = key + ":queue"
     await redis.rpush(queue, b"a", b"b", b"c")
-    lock = await Lock.acquire(redis, key, 100)
+    lock = await Lock.acquire(resp, key, 100)
     assert lock is not None
     assert await lock.trim(queue, 1)
     assert await redis.lrange(queue, 0, -1) == [b"b", b"c"]
     await asyncio.sleep(0.2)
-    other = await Lock.acquire(redis, key, 5000)
+    other = await Lock.acquire(resp, key, 5000)
     assert other is not None
     assert not await lock.trim(queue, 2)
     assert await redis.lrange(queue, 0, -1) == [b"b", b"c"]
@@ -96,14 +99,16 @@ async def test_trim_only_while_holding(redis: Redis, key: str) -> None:
     assert await redis.llen(queue) == 0
 
 
-async def test_release_counting_tells_what_is_left_in_the_queue(redis: Redis, key: str) -> None:
+async def test_release_counting_tells_what_is_left_in_the_queue(
+    redis: Redis, resp: Resp, key: str
+) -> None:
     queue = f"{key}:queue"
-    lock = await Lock.acquire(redis, key, 5000)
+    lock = await Lock.acquire(resp, key, 5000)
     assert lock is not None
     await redis.rpush(queue, b"a", b"b")
     assert await lock.release_counting(queue) == 2
     assert await redis.get(key) is None
-    other = await Lock.acquire(redis, key, 5000)
+    other = await Lock.acquire(resp, key, 5000)
     assert other is not None
     assert await lock.release_counting(queue) == 2  # stale: counts, releases nothing
     assert await redis.get(key) is not None

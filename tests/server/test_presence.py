@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 from ot.document import new_document
 from server.hub import RedisHub
 from server.ids import DashboardId, UserId
+from server.resp import Resp
 from server.settings import Settings
 from server.store.memory import MemoryStore
 from server.submission import PresenceUpdate, SubmitRecord
@@ -39,7 +40,9 @@ async def dashboard_id(store: MemoryStore) -> DashboardId:
 
 
 @pytest.fixture
-async def make_hub(redis: Redis, redis_prefix: str, store: MemoryStore) -> AsyncIterator[MakeHub]:
+async def make_hub(
+    redis: Redis, resp: Resp, redis_prefix: str, store: MemoryStore
+) -> AsyncIterator[MakeHub]:
     settings = Settings(
         redis_prefix=f"{redis_prefix}{secrets.token_hex(4)}:",
         presence_ttl=0.6,
@@ -50,6 +53,7 @@ async def make_hub(redis: Redis, redis_prefix: str, store: MemoryStore) -> Async
     async def make(*, start: bool = True, **overrides: Any) -> RedisHub:
         hub = RedisHub(
             redis=redis,
+            resp=resp,
             store=store,
             settings=replace(settings, **overrides),
             gateway_id=f"gw-{len(made)}",

@@ -16,6 +16,7 @@ from server.batch import BatchOutcome, encode_record
 from server.ids import DashboardId, UserId
 from server.keys import Keys
 from server.lock import Lock
+from server.resp import Resp
 from server.sequencer import Memory, Sequencer
 from server.settings import Settings
 from server.store.memory import MemoryStore
@@ -61,8 +62,9 @@ def record(
 class Run:
     """Queue records, take the lock, drain once; keeps what the sequencer delivered."""
 
-    def __init__(self, redis: Redis, settings: Settings, store: MemoryStore) -> None:
+    def __init__(self, redis: Redis, resp: Resp, settings: Settings, store: MemoryStore) -> None:
         self.redis = redis
+        self.resp = resp
         self.settings = settings
         self.store = store
         self.keys = Keys(settings.redis_prefix)
@@ -75,14 +77,14 @@ class Run:
     async def drain(
         self, dashboard_id: DashboardId, *, ttl_ms: int = 5000, memory: Memory | None = None
     ) -> Sequencer:
-        lock = await Lock.acquire(self.redis, self.keys.lock(dashboard_id), ttl_ms)
+        lock = await Lock.acquire(self.resp, self.keys.lock(dashboard_id), ttl_ms)
         assert lock is not None
 
         async def deliver(outcome: BatchOutcome) -> None:
             self.outcomes.append(outcome)
 
         sequencer = Sequencer(
-            redis=self.redis,
+            redis=self.resp,
             keys=self.keys,
             store=self.store,
             settings=self.settings,
@@ -108,8 +110,8 @@ class Run:
 
 
 @pytest.fixture
-def run(redis: Redis, settings: Settings, store: MemoryStore) -> Run:
-    return Run(redis, settings, store)
+def run(redis: Redis, resp: Resp, settings: Settings, store: MemoryStore) -> Run:
+    return Run(redis, resp, settings, store)
 
 
 async def test_a_batch_transforms_concurrent_ops_and_commits_them_in_order(
@@ -269,11 +271,13 @@ class TakenOver(MemoryStore):
         )
 
 
-async def test_a_stale_holder_commits_and_answers_nothing(redis: Redis, settings: Settings) -> None:
+async def test_a_stale_holder_commits_and_answers_nothing(
+    redis: Redis, resp: Resp, settings: Settings
+) -> None:
     store = TakenOver()
     head = await store.create_dashboard(owner_id=USER, title="Ops", document=new_document("Ops"))
     d = head.dashboard_id
-    run = Run(redis, settings, store)
+    run = Run(redis, resp, settings, store)
     await run.push([record(d, "a", 1, 1, title_insert(0, "A")), record(d, "b", 1, 7, [])])
     sequencer = await run.drain(d)
     assert sequencer.lost
@@ -301,12 +305,12 @@ class Slow(MemoryStore):
 
 
 async def test_records_committed_by_a_holder_that_lost_the_lock_are_deduped(
-    redis: Redis, settings: Settings
+    redis: Redis, resp: Resp, settings: Settings
 ) -> None:
     slow = Slow()
     head = await slow.create_dashboard(owner_id=USER, title="Ops", document=new_document("Ops"))
     d = head.dashboard_id
-    run = Run(redis, settings, slow)
+    run = Run(redis, resp, settings, slow)
     await run.push([record(d, "a", 1, 1, title_insert(0, "A"))])
     # The lock expires during the commit: the commit lands (nobody bumped the epoch), but the
     # records stay queued since the trim checks the token.
@@ -348,12 +352,12 @@ class CountingLoads(MemoryStore):
 
 
 async def test_a_new_holding_resumes_from_memory_only_while_nobody_else_held_the_fence(
-    redis: Redis, settings: Settings
+    redis: Redis, resp: Resp, settings: Settings
 ) -> None:
     store = CountingLoads()
     head = await store.create_dashboard(owner_id=USER, title="Ops", document=new_document("Ops"))
     d = head.dashboard_id
-    run = Run(redis, settings, store)
+    run = Run(redis, resp, settings, store)
     await run.push([record(d, "a", 1, 1, title_insert(0, "A"))])
     first = await run.drain(d)
     assert store.loads == 1
