@@ -157,13 +157,17 @@ class Feed:
         if not (self._behind or self._resolver.waiting()):
             return await self._inbox.get()
         # Someone waits for an ack: poll the log now and then, in case its message was lost.
-        # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation
-        # that arrives as the get completes, and the feed would then never stop.
+        # A timer that posts a catch-up (cheaper on this per-message path than a timeout
+        # context, and a catch-up that arrives late only reads the log once more).
+        if not self._inbox.empty():
+            return self._inbox.get_nowait()
+        timer = asyncio.get_running_loop().call_later(
+            self._poll_interval, self._inbox.put_nowait, CATCH_UP
+        )
         try:
-            async with asyncio.timeout(self._poll_interval):
-                return await self._inbox.get()
-        except TimeoutError:
-            return CATCH_UP
+            return await self._inbox.get()
+        finally:
+            timer.cancel()
 
     async def _head(self) -> int:
         try:

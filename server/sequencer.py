@@ -21,7 +21,6 @@ holds the lock now: nothing of the batch is answered, and the new holder re-drai
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -140,6 +139,8 @@ class Sequencer:
             idle_since: float | None = None
             while not self._stopping():
                 if raws is None:
+                    if self._nudge is not None:
+                        self._nudge.clear()  # a push from now on nudges again
                     raws = cast(
                         list[bytes],
                         await self._redis.call("LRANGE", self._queue, 0, self._limit() - 1),
@@ -173,9 +174,12 @@ class Sequencer:
         time to let go."""
         if self._nudge is None or time.monotonic() - idle_since >= LINGER:
             return False
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(LINGER_POLL):
+        if not self._nudge.is_set():
+            timer = asyncio.get_running_loop().call_later(LINGER_POLL, self._nudge.set)
+            try:
                 await self._nudge.wait()
+            finally:
+                timer.cancel()
         return True
 
     def _limit(self) -> int:
