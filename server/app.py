@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import secrets
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -48,6 +49,12 @@ from server.store.postgres import PostgresStore
 _log = log.get(__name__)
 
 READY_TIMEOUT = 2.0
+# Every message allocates many short-lived objects. With CPython's default thresholds (700, 10,
+# 10) a young collection runs every few messages and a full one, which walks every long-lived
+# object (connections, feeds, cached documents), stalls the event loop every few seconds. A
+# serving process freezes what it imported out of collection and collects less often; under the
+# gateway benchmark (scenario B) this lowered the ack p99 by about a third.
+GC_THRESHOLDS = (20_000, 20, 100)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -191,6 +198,8 @@ def app_from_env() -> Starlette:
     """The factory ``tandem serve`` gives uvicorn (each worker process calls it)."""
     settings = Settings.from_env()
     log.configure(fmt=settings.log_format, level=settings.log_level)
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
     return create_app(settings)
 
 
