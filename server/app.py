@@ -23,6 +23,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from server import log
@@ -45,6 +46,7 @@ from server.store.migrate import migrate
 from server.store.partitions import ensure_partitions
 from server.store.pool import connection, translated
 from server.store.postgres import PostgresStore
+from server.wsbatch import PROTOCOL, SEND_MANY
 
 _log = log.get(__name__)
 
@@ -160,9 +162,15 @@ def create_app(
             yield
         _log.info("app.stopped")
 
-    async def websocket(ws: WebSocket) -> None:
-        running: Running = ws.app.state.services
-        await running.gateway.serve(ws)
+    class WebSocketEndpoint:
+        """``/ws`` as a plain ASGI app, so the gateway can use the server's send-many extension
+        (:mod:`server.wsbatch`) where it is advertised."""
+
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            ws = WebSocket(scope, receive, send)
+            running: Running = ws.app.state.services
+            batched = SEND_MANY in scope.get("extensions", {})
+            await running.gateway.serve(ws, send_many=send if batched else None)
 
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
@@ -186,7 +194,7 @@ def create_app(
         return JSONResponse({"status": "ready"})
 
     routes: list[BaseRoute] = [
-        WebSocketRoute("/ws", websocket),
+        WebSocketRoute("/ws", WebSocketEndpoint()),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         *extra_routes,
@@ -213,4 +221,5 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "ws_max_size": settings.max_message_bytes + 64 * 1024,
         "ws_per_message_deflate": settings.ws_compression,
         "proxy_headers": True,
+        **({"ws": PROTOCOL} if PROTOCOL is not None else {}),
     }

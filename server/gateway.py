@@ -24,6 +24,7 @@ from collections import deque
 from collections.abc import Coroutine
 from typing import Any
 
+from starlette.types import Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from server import log
@@ -42,6 +43,7 @@ from server.protocol.outgoing import Out, encode, error
 from server.protocol.session import Session, echo
 from server.ratelimit import TokenBucket
 from server.services import Services
+from server.wsbatch import SEND_MANY
 
 _log = log.get(__name__)
 
@@ -61,8 +63,13 @@ def _client_ip(websocket: WebSocket) -> str | None:
 
 
 class Connection:
-    def __init__(self, websocket: WebSocket, services: Services) -> None:
+    def __init__(
+        self, websocket: WebSocket, services: Services, send_many: Send | None = None
+    ) -> None:
         self.websocket = websocket
+        # The server's send-many extension (server.wsbatch), when it has it: the writer then
+        # hands over every frame waiting in the outbox in one message, written in one go.
+        self._send_many = send_many
         self.services = services
         self.settings = services.settings
         self.ip = _client_ip(websocket)
@@ -203,6 +210,11 @@ class Connection:
                         return  # flushed
                     self._wake.clear()
                     await self._wake.wait()
+                if self._send_many is not None and len(self._outbox) > 1:
+                    texts = [self._outbox.popleft() for _ in range(len(self._outbox))]
+                    self._room.set()
+                    await self._send_many({"type": SEND_MANY, "texts": texts})
+                    continue
                 text = self._outbox.popleft()
                 if len(self._outbox) <= half:
                     self._room.set()
@@ -296,8 +308,8 @@ class Gateway:
         self._idle = asyncio.Event()
         self._idle.set()
 
-    async def serve(self, websocket: WebSocket) -> None:
-        connection = Connection(websocket, self.services)
+    async def serve(self, websocket: WebSocket, send_many: Send | None = None) -> None:
+        connection = Connection(websocket, self.services, send_many)
         self.connections.add(connection)
         self._idle.clear()
         try:
