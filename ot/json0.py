@@ -137,10 +137,35 @@ def transform(op: Any, other: Any, side: Any) -> Op | CheckedOp:
     theirs = components(other)
     if side != "left" and side != "right":
         raise InvalidOpError("side must be 'left' or 'right'")
+    checked = type(op) is CheckedOp and type(other) is CheckedOp
+    if checked and len(mine) == 1 and theirs and _apart(mine, theirs):
+        # The sequencer's common case: concurrent edits of different widgets or settings.
+        # The reference transform gives a copy of the op's one component (see _apart).
+        return op  # type: ignore[no-any-return]
     result = _pairwise_transform(mine, theirs, side, transform_component, _append, transform_pair)
-    if type(op) is CheckedOp and type(other) is CheckedOp:
+    if checked:
         return derive(result, mine, theirs)
     return result
+
+
+def _apart(mine: Op, theirs: Op) -> bool:
+    """Do the paths of every component of ``mine`` and every one of ``theirs`` part at an object
+    key (the same container, then two different keys)? Then no component of ``theirs`` reaches
+    what ``mine`` edits, nor a list it indexes: every branch of the reference's component
+    transform needs one path to reach into the other or the two to part at list indexes, so
+    each component comes through as it was. Paths that part where either holds an index, or
+    where one is a prefix of the other, are left to the full transform."""
+    for c in mine:
+        path = c["p"]
+        for o in theirs:
+            for a, b in zip(path, o["p"], strict=False):
+                if a != b:
+                    if type(a) is str and type(b) is str:
+                        break
+                    return False
+            else:
+                return False
+    return True
 
 
 @overload
