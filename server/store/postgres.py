@@ -20,6 +20,7 @@ from server.errors import BadRequest, NotFound, StaleFence
 from server.ids import DashboardId, UserId
 from server.jsonvalue import check_jsonb
 from server.store import statements as sql
+from server.store.group import CommitGroup, Entry
 from server.store.history import (
     Progress,
     ReplayFailed,
@@ -92,7 +93,7 @@ class PostgresStore:
         self._checkpoint_interval = checkpoint_interval
         # Only tests set a clock; otherwise PostgreSQL's now() stamps every row.
         self._clock = clock
-        self._inflight: set[asyncio.Task[int]] = set()
+        self._group = CommitGroup(self._write_batches)
 
     @classmethod
     async def open(
@@ -112,9 +113,9 @@ class PostgresStore:
         return self._pool
 
     async def close(self) -> None:
-        # Let shielded commits finish so their outcome is settled before the pool goes.
-        if self._inflight:
-            await asyncio.wait(set(self._inflight))
+        # Let commits under way finish so their outcome is settled before the pool goes.
+        if self._group.tasks:
+            await asyncio.wait(set(self._group.tasks))
         await self._pool.close()
 
     def _now(self) -> datetime | None:
@@ -197,36 +198,38 @@ class PostgresStore:
             checkpoint_interval=self._checkpoint_interval,
         )
         changes = plan.widgets
+        d = str(dashboard_id)
+        title, description = _metadata(ops, document)
+        head = _present(
+            dashboard_id=d, base=base_version, head=plan.new_head, epoch=epoch, title=title,
+            description=description, checkpoint=document if plan.checkpoint else None,
+            deletes=list(changes.deletes) or None, keep=_keep(changes),
+        )  # fmt: skip
         records = [
-            {"user_id": op.user_id, "operation_type": op.operation_type,
+            {"dashboard_id": d, "user_id": op.user_id, "operation_type": op.operation_type,
              "target_id": op.target_id, "operation": op.op, "inverse": op.inverse,
              "version": base_version + i, "client_version": op.client_version,
              "src": op.src, "seq": op.seq}
             for i, op in enumerate(ops)
         ]  # fmt: skip
-        title, description = _metadata(ops, document)
-        args = (
-            dashboard_id, base_version, plan.new_head, epoch, records,
-            _widget_records(changes.upserts), list(changes.deletes),
-            _keep(changes), title, description, self._now(),
-            document if plan.checkpoint else None,
-        )  # fmt: skip
-        # Shielded: a cancelled caller must not abandon the statement half way, so the commit
-        # runs to its end (committed or not) and a retry can learn the outcome with find_op.
-        task = asyncio.ensure_future(self._run_commit(args))
-        self._inflight.add(task)
-        task.add_done_callback(_settled(self._inflight))
-        matched = await asyncio.shield(task)
-        if matched != 1:
+        widgets = [{"dashboard_id": d, **w} for w in _widget_records(changes.upserts)]
+        # Batches of other dashboards committing now may share the statement (CommitGroup).
+        if not await self._group.commit(Entry(dashboard_id, head, records, widgets)):
             raise StaleFence(
                 f"dashboard {dashboard_id} moved past version {base_version} or epoch {epoch}"
             )
         return plan.new_head
 
-    async def _run_commit(self, args: tuple[Any, ...]) -> int:
+    async def _write_batches(self, entries: Sequence[Entry]) -> set[DashboardId]:
         with translated():
-            matched = await self._pool.fetchval(sql.COMMIT, *args)
-        return int(matched)
+            written = await self._pool.fetchval(
+                sql.COMMIT,
+                [e.head for e in entries],
+                [r for e in entries for r in e.ops],
+                [w for e in entries for w in e.widgets],
+                self._now(),
+            )
+        return {DashboardId(i) for i in written}
 
     async def ops_between(
         self, dashboard_id: DashboardId, start: int, end: int | None = None
@@ -394,13 +397,10 @@ def _keep(changes: WidgetChanges) -> list[str] | None:
     return [r.widget_id for r in changes.upserts] if changes.replace_all else None
 
 
-def _settled(inflight: set[asyncio.Task[int]]) -> Callable[[asyncio.Task[int]], None]:
-    def done(task: asyncio.Task[int]) -> None:
-        inflight.discard(task)
-        if not task.cancelled():
-            task.exception()  # retrieved: a caller that was cancelled cannot read it
-
-    return done
+def _present(**fields: Any) -> dict[str, Any]:
+    """A record for ``jsonb_to_recordset`` with its None fields left out: a missing key reads as
+    SQL NULL, where a JSON null in a ``jsonb`` column would be the JSON value null."""
+    return {k: v for k, v in fields.items() if v is not None}
 
 
 async def _replay_range(

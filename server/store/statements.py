@@ -15,42 +15,60 @@ OP_RECORD = (
 )
 WIDGET_RECORD = "widget_id text, type text, title text, position jsonb, config jsonb"
 
-WIDGET_UPSERT = f"""
-    INSERT INTO widgets (dashboard_id, widget_id, type, title, position, config, version, updated_at)
-    SELECT $1, w.widget_id, w.type, w.title, w.position, w.config, $3, coalesce($11, now())
-      FROM gate, jsonb_to_recordset($6::jsonb) AS w({WIDGET_RECORD})
-    ON CONFLICT (dashboard_id, widget_id) DO UPDATE
-       SET type = EXCLUDED.type, title = EXCLUDED.title, position = EXCLUDED.position,
-           config = EXCLUDED.config, version = EXCLUDED.version, updated_at = EXCLUDED.updated_at
-"""
+# The batches of one or more dashboards (see server.store.group). $1: one record per dashboard
+# (HEAD_RECORD: its fence (base version and epoch), new head, and, or NULL, its new title,
+# description, checkpoint document, widget ids to delete and to keep (NULL: keep all others));
+# $2: the op records and $3: the widget rows of them all, each naming its dashboard; $4:
+# created_at (NULL: now()). Each dashboard's rows are written only if its own fence matched;
+# the head rows are locked in id order first, so two statements never wait on each other in a
+# cycle. Returns the ids of the dashboards written.
+HEAD_RECORD = (
+    "dashboard_id uuid, base bigint, head bigint, epoch bigint, title text, description text,"
+    " checkpoint jsonb, deletes jsonb, keep jsonb"
+)
 
-# $1 dashboard, $2 base version, $3 new head, $4 epoch, $5 op records, $6 widget records,
-# $7 widget ids to delete, $8 widget ids to keep (NULL: keep all others), $9 title or NULL,
-# $10 description or NULL, $11 created_at or NULL (now()), $12 checkpoint document or NULL.
 COMMIT = f"""
-WITH gate AS (
-    UPDATE dashboards
-       SET head_version = $3, updated_at = coalesce($11, now()),
-           title = coalesce($9, title), description = coalesce($10, description)
-     WHERE id = $1 AND head_version = $2 AND lock_epoch = $4
- RETURNING id
+WITH input AS (
+    SELECT * FROM jsonb_to_recordset($1::jsonb) AS i({HEAD_RECORD})
+), locked AS (
+    SELECT d.id FROM dashboards d JOIN input i ON d.id = i.dashboard_id
+     WHERE d.head_version = i.base AND d.lock_epoch = i.epoch
+     ORDER BY d.id
+       FOR UPDATE OF d
+), gate AS (
+    UPDATE dashboards d
+       SET head_version = i.head, updated_at = coalesce($4, now()),
+           title = coalesce(i.title, d.title), description = coalesce(i.description, d.description)
+      FROM input i JOIN locked l ON l.id = i.dashboard_id
+     WHERE d.id = i.dashboard_id AND d.head_version = i.base AND d.lock_epoch = i.epoch
+ RETURNING d.id, i.head, i.checkpoint, i.deletes, i.keep
 ), batch AS (
     INSERT INTO operations (dashboard_id, user_id, operation_type, target_id, operation, inverse,
                             version, client_version, server_version, src, seq, created_at)
-    SELECT $1, x.user_id, x.operation_type, x.target_id, x.operation, x.inverse,
-           x.version, x.client_version, x.version, x.src, x.seq, coalesce($11, now())
-      FROM gate, jsonb_to_recordset($5::jsonb) AS x({OP_RECORD})
-), upserted AS ({WIDGET_UPSERT}
+    SELECT x.dashboard_id, x.user_id, x.operation_type, x.target_id, x.operation, x.inverse,
+           x.version, x.client_version, x.version, x.src, x.seq, coalesce($4, now())
+      FROM jsonb_to_recordset($2::jsonb) AS x(dashboard_id uuid, {OP_RECORD})
+      JOIN gate g ON g.id = x.dashboard_id
+), upserted AS (
+    INSERT INTO widgets (dashboard_id, widget_id, type, title, position, config, version, updated_at)
+    SELECT w.dashboard_id, w.widget_id, w.type, w.title, w.position, w.config, g.head,
+           coalesce($4, now())
+      FROM jsonb_to_recordset($3::jsonb) AS w(dashboard_id uuid, {WIDGET_RECORD})
+      JOIN gate g ON g.id = w.dashboard_id
+    ON CONFLICT (dashboard_id, widget_id) DO UPDATE
+       SET type = EXCLUDED.type, title = EXCLUDED.title, position = EXCLUDED.position,
+           config = EXCLUDED.config, version = EXCLUDED.version, updated_at = EXCLUDED.updated_at
 ), removed AS (
-    DELETE FROM widgets w USING gate
-     WHERE w.dashboard_id = $1
-       AND (w.widget_id = ANY($7::text[]) OR ($8::text[] IS NOT NULL AND w.widget_id <> ALL($8)))
+    DELETE FROM widgets w USING gate g
+     WHERE w.dashboard_id = g.id
+       AND (g.deletes ? w.widget_id OR (g.keep IS NOT NULL AND NOT g.keep ? w.widget_id))
 ), checkpoint AS (
     INSERT INTO checkpoints (dashboard_id, version, document, created_at)
-    SELECT $1, $3, $12::jsonb, coalesce($11, now()) FROM gate WHERE $12::jsonb IS NOT NULL
+    SELECT g.id, g.head, g.checkpoint, coalesce($4, now()) FROM gate g
+     WHERE g.checkpoint IS NOT NULL
     ON CONFLICT (dashboard_id, version) DO NOTHING
 )
-SELECT count(*) FROM gate
+SELECT coalesce(array_agg(id), '{{}}') FROM gate
 """
 
 # $1 id, $2 owner, $3 title, $4 description, $5 create record, $6 document, $7 created_at or
