@@ -33,6 +33,54 @@ def check_jsonb(value: Any, *, max_depth: int = MAX_DEPTH) -> None:
     surrogate in a string or key, NaN and infinities, integers beyond +-(2**53 - 1), nesting
     deeper than ``max_depth`` containers, and any other type (tuples included).
     """
+    # Every op of every commit comes through here: a quick walk first, and only a value it
+    # does not pass is walked again to say where the problem is.
+    if not _plain(value, max_depth):
+        _explain(value, max_depth)
+
+
+def _plain(value: Any, max_depth: int) -> bool:
+    """True when ``value`` is plainly fine: exact JSON types, nothing :func:`_explain` refuses.
+    False also for what only the careful walk can judge (subclasses of the JSON types)."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        kind = type(item)
+        if kind is str:
+            if "\x00" in item or not (item.isascii() or _encodes(item)):
+                return False
+        elif kind is int:
+            if not -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER:
+                return False
+        elif kind is dict:
+            if depth >= max_depth:
+                return False
+            for key, child in item.items():
+                if type(key) is not str or "\x00" in key or not (key.isascii() or _encodes(key)):
+                    return False
+                stack.append((child, depth + 1))
+        elif kind is list:
+            if depth >= max_depth:
+                return False
+            stack.extend((child, depth + 1) for child in item)
+        elif kind is float:
+            if not math.isfinite(item):
+                return False
+        elif item is not None and kind is not bool:
+            return False
+    return True
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _explain(value: Any, max_depth: int) -> None:
+    """The careful walk: raises BadData naming where ``value`` goes wrong, if it does."""
     # Iterative, so a hostile value cannot exhaust the interpreter's stack before the depth
     # check refuses it.
     stack: list[tuple[Any, int, str]] = [(value, 0, "$")]

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from server.errors import BadData
 from server.ids import UserId
-from server.jsonvalue import MAX_DEPTH, MAX_SAFE_INTEGER, check_jsonb
+from server.jsonvalue import MAX_DEPTH, MAX_SAFE_INTEGER, _explain, check_jsonb
 from server.store.postgres import PostgresStore
 from tests.store.conftest import document
 
@@ -67,3 +69,32 @@ async def test_store_refuses_before_writing(pg_store: PostgresStore, owner: User
         "SELECT count(*) FROM dashboards WHERE owner_id = $1 AND title = 'x'", owner
     )
     assert count == 0
+
+
+_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**60), max_value=2**60),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(alphabet=st.sampled_from(["a", "é", "\x00", "\ud800", "\U0001f600"]), max_size=4),
+)
+_values = st.recursive(
+    _scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(st.sampled_from(["k", "\x00", "\udfff"]), max_size=2), inner)
+    ),
+    max_leaves=12,
+)
+
+
+@given(_values, st.integers(min_value=1, max_value=4))
+def test_the_quick_walk_and_the_careful_walk_agree(value: Any, max_depth: int) -> None:
+    """check_jsonb walks quickly first; what it refuses must be what the careful walk refuses."""
+    try:
+        _explain(value, max_depth)
+    except BadData:
+        with pytest.raises(BadData):
+            check_jsonb(value, max_depth=max_depth)
+    else:
+        check_jsonb(value, max_depth=max_depth)
