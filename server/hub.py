@@ -19,7 +19,7 @@ from typing import Any
 from uuid import UUID
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import NoScriptError, RedisError
 
 from server import log
 from server.batch import (
@@ -35,7 +35,7 @@ from server.ids import DashboardId
 from server.keys import Keys
 from server.lock import Lock, connect
 from server.presence import PresenceRelay
-from server.resp import Arg, Resp
+from server.resp import Arg, Resp, Script
 from server.sequencer import Memory, Sequencer
 from server.settings import Settings
 from server.store.model import OpLog, Snapshot
@@ -53,6 +53,21 @@ _log = log.get(__name__)
 
 # Dashboards whose sequencer state is kept after their lock is released.
 MEMORIES = 128
+
+# Push records (ARGV[4..]) on a dashboard's queue KEYS[1] and say who holds its lock KEYS[2]:
+# 0 nobody (the pusher tries to take it), 1 this process (ARGV[1]), 2 another process, which is
+# told on its private channel (ARGV[2] .. its id) so that a holder lingering on the lock reads
+# the queue at once instead of polling it. The message is the dashboard id (ARGV[3]).
+_PUSH = Script("""
+redis.call('rpush', KEYS[1], unpack(ARGV, 4))
+local token = redis.call('get', KEYS[2])
+if not token then return 0 end
+local holder = string.match(token, '^(.*):[^:]*$')
+if holder == ARGV[1] then return 1 end
+if holder and holder ~= '' then redis.call('publish', ARGV[2] .. holder, ARGV[3]) end
+return 2
+""")
+NOBODY, HELD_HERE, HELD_ELSEWHERE = 0, 1, 2
 
 
 class SubmitRejected(TandemError):
@@ -135,12 +150,15 @@ class RedisHub:
 
     async def start(self) -> None:
         await self._subscriber.start()
+        self._subscriber.route(self._keys.hub_channel(self._gateway_id), self._on_private_message)
         self._spawn(self._watchdog(), "hub.watchdog")
         self._spawn(self._presence.heartbeat(), "hub.heartbeat")
 
     async def close(self) -> None:
         """Stop draining (locks released), clear this gateway's presences, stop listening."""
         self._closing = True
+        for drain in self._drains.values():
+            drain.nudge.set()  # a holder lingering on its lock stops waiting
         drains = [d.task for d in self._drains.values() if d.task is not None]
         # A drain stops between batches once closing is set; give it that long, then cancel.
         if drains:
@@ -215,7 +233,7 @@ class RedisHub:
 
     async def _enqueue(self, dashboard_id: DashboardId, raw: bytes) -> None:
         """Put a record on the dashboard's queue. Records submitted while a push is under way
-        go together in the next one (one RPUSH per dashboard and one SADD, in one pipeline), so
+        go together in the next one (one push script per dashboard and one SADD, in one pipeline), so
         a burst takes one connection and one round trip, not one each."""
         queued: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._outbound.setdefault(dashboard_id, []).append((raw, queued))
@@ -229,25 +247,40 @@ class RedisHub:
             while self._outbound:
                 taken, self._outbound = self._outbound, {}
                 try:
-                    pushes: list[tuple[Arg, ...]] = [
-                        ("RPUSH", self._keys.queue(d), *(raw for raw, _ in records))
-                        for d, records in taken.items()
-                    ]
-                    # After the pushes: the watchdog drops a dashboard whose queue is empty.
-                    pending: tuple[Arg, ...] = ("SADD", self._keys.pending(), *map(str, taken))
-                    await self._resp.pipeline(*pushes, pending)
+                    held = await self._push_records(taken)
                 except RedisError as exc:
                     _settle(taken, StoreUnavailable(f"cannot queue the op: {exc}"))
                     continue
                 _settle(taken, None)
-                for d in taken:
-                    self._kick(d)
+                for d, holder in zip(taken, held, strict=True):
+                    if holder != HELD_ELSEWHERE:  # there the holder was nudged by the push
+                        self._kick(d)
         finally:
             self._pusher = None
             # Only when cancelled (the hub is closing): nothing is left waiting.
             closing = StoreUnavailable("the hub is closing")
             _settle(taken, closing)
             _settle(self._outbound, closing)
+
+    async def _push_records(
+        self, taken: dict[DashboardId, list[tuple[bytes, asyncio.Future[None]]]]
+    ) -> list[int]:
+        """Queue the records (one script per dashboard, then one SADD, in one round trip);
+        for each dashboard, who held its lock (see :data:`_PUSH`)."""
+        pushes: list[tuple[Arg, ...]] = [
+            ("EVALSHA", _PUSH.sha, 2, self._keys.queue(d), self._keys.lock(d),
+             self._gateway_id, self._keys.hub_channel(""), str(d), *(raw for raw, _ in records))
+            for d, records in taken.items()
+        ]  # fmt: skip
+        # After the pushes: the watchdog drops a dashboard whose queue is empty.
+        pending: tuple[Arg, ...] = ("SADD", self._keys.pending(), *map(str, taken))
+        try:
+            replies = await self._resp.pipeline(*pushes, pending)
+        except NoScriptError:
+            # Redis restarted (or its scripts were flushed): no push ran, so load and go again.
+            await self._resp.load(_PUSH)
+            replies = await self._resp.pipeline(*pushes, pending)
+        return [int(r) for r in replies[:-1]]
 
     def _resolve(self, committed: Committed) -> None:
         key = (committed.dashboard_id, committed.src, committed.seq)
@@ -320,6 +353,20 @@ class RedisHub:
         finally:
             if self._drains.get(dashboard_id) is drain:
                 del self._drains[dashboard_id]
+
+    def _on_private_message(self, kind: str, data: bytes | None) -> None:
+        """Another process queued records for a dashboard whose lock this one holds (_PUSH)."""
+        if kind != "message" or data is None:
+            return
+        try:
+            dashboard_id = DashboardId(UUID(data.decode()))
+        except ValueError:
+            _log.error("hub.message_unreadable", data=data[:80])
+            return
+        drain = self._drains.get(dashboard_id)
+        if drain is not None:
+            drain.wake = True
+            drain.nudge.set()
 
     def _remember(self, dashboard_id: DashboardId, memory: Memory | None) -> None:
         if memory is None:

@@ -216,6 +216,10 @@ class Resp:
         except NoScriptError:
             return await self.call("EVAL", script.source, len(keys), *keys, *args)
 
+    async def load(self, script: Script) -> None:
+        """SCRIPT LOAD: for pipelines that run a script by its SHA1 alone."""
+        await self.call("SCRIPT", "LOAD", script.source)
+
     async def aclose(self) -> None:
         self._closed = True
         if self._protocol is not None:

@@ -21,6 +21,7 @@ holds the lock now: nothing of the batch is answered, and the new holder re-drai
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -46,10 +47,9 @@ _log = log.get(__name__)
 RECENT_OPS = 1000
 # Of those, the ones kept for the next holding once the lock is released.
 MEMORY_OPS = 200
-# How long a holder keeps the lock once its queue is empty (seconds), and how often it looks
-# at the queue meanwhile for records pushed by other processes.
-LINGER = 0.02
-LINGER_POLL = 0.004
+# How long a holder keeps the lock once its queue is empty (seconds). A push, by this process or
+# another, nudges it meanwhile (see server.hub._PUSH), so it costs nothing while it waits.
+LINGER = 0.1
 
 Deliver = Callable[[BatchOutcome], Awaitable[None]]
 
@@ -167,19 +167,19 @@ class Sequencer:
 
     async def _linger(self, idle_since: float) -> bool:
         """Keep the lock a moment once the queue is empty: the next records (the next ops of
-        the clients just answered) then cost no new lock, fence and release. A push by this
-        process nudges at once; other processes' records are seen by the next poll. The lock
-        still orders nothing that correctness rests on: a holding that outlives its lock
-        publishes no answer that its commit did not fence (see :meth:`Lock.settle`). False:
-        time to let go."""
-        if self._nudge is None or time.monotonic() - idle_since >= LINGER:
+        the clients just answered) then cost no new lock, fence and release. Every push nudges
+        the holder: this process's directly, another's through this process's private channel
+        (a nudge lost with a pub/sub reconnect only delays its records to the release, which
+        counts what is queued). The lock still orders nothing that correctness rests on: a
+        holding that outlives its lock publishes no answer that its commit did not fence (see
+        :meth:`Lock.settle`). False: time to let go."""
+        left = LINGER - (time.monotonic() - idle_since)
+        if self._nudge is None or left <= 0:
             return False
         if not self._nudge.is_set():
-            timer = asyncio.get_running_loop().call_later(LINGER_POLL, self._nudge.set)
-            try:
-                await self._nudge.wait()
-            finally:
-                timer.cancel()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(left):
+                    await self._nudge.wait()
         return True
 
     def _limit(self) -> int:

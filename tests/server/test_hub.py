@@ -14,12 +14,13 @@ import pytest
 from redis.asyncio import Redis
 
 from ot.document import new_document
+from server import sequencer
 from server.batch import BatchOutcome, encode_outcome
 from server.errors import StoreUnavailable
 from server.hub import RedisHub, SubmitRejected, SubmitTimeout
 from server.ids import DashboardId, UserId
 from server.keys import Keys
-from server.lock import Lock
+from server.lock import Lock, holder_of
 from server.resp import Resp
 from server.settings import Settings
 from server.store.memory import MemoryStore
@@ -175,6 +176,37 @@ async def test_rejections_reach_only_their_submitter(make_hub: MakeHub, store: M
     assert [e.code for e in errors] == ["op_from_future", "invalid_path"]
     await recorder.wait_for(2)
     assert recorder.versions == [1, 2]
+
+
+async def test_a_holder_lingering_on_its_lock_is_nudged_by_another_process(
+    make_hub: MakeHub,
+    store: MemoryStore,
+    redis: Redis,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Linger far longer than the test waits: only the push's nudge can get b's op sequenced.
+    monkeypatch.setattr(sequencer, "LINGER", 30.0)
+    a, b = await make_hub(store), await make_hub(store)
+    d = await new_dashboard(store)
+    await a.submit(record(d, "c1", 1, 1, title_insert("a")))
+    token = await redis.get(Keys(settings.redis_prefix).lock(d))
+    assert token is not None and holder_of(token) == "gw-0"  # a holds on after its batch
+    started = time.monotonic()
+    committed = await b.submit(record(d, "c2", 1, 2, title_insert("b")))
+    assert committed.version == 2
+    assert time.monotonic() - started < 2.0
+    assert holder_of(await redis.get(Keys(settings.redis_prefix).lock(d))) == "gw-0"
+
+
+async def test_submits_go_on_after_redis_forgets_the_scripts(
+    make_hub: MakeHub, store: MemoryStore, redis: Redis
+) -> None:
+    a = await make_hub(store)
+    d = await new_dashboard(store)
+    await a.submit(record(d, "c1", 1, 1, title_insert("a")))
+    await redis.script_flush()  # as after a Redis restart
+    assert (await a.submit(record(d, "c1", 2, 2, title_insert("b")))).version == 2
 
 
 async def test_a_queue_left_by_a_dead_holder_is_drained_by_the_watchdog(
