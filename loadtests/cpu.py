@@ -140,3 +140,16 @@ class CpuProbe:
         spent = total - self._machine[1]
         used["machine"] = round(cores * (busy - self._machine[0]) / spent, 2) if spent else 0.0
         return used
+
+
+def reference_loop_ms(rounds: int = 5) -> float:
+    """How fast this machine runs Python right now: the best of ``rounds`` timings of one fixed
+    pure-Python loop, in ms (lower is faster). A shared host's speed drifts, by tens of percent
+    from one minute to the next on the machines seen here, so a benchmark's numbers are only
+    comparable with another run's next to this one."""
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.perf_counter()
+        sum(i * i for i in range(300_000))
+        best = min(best, time.perf_counter() - started)
+    return round(best * 1000, 1)

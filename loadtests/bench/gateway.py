@@ -38,7 +38,14 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from loadtests.cpu import CpuProbe, Member, find_pids, in_groups, with_children
+from loadtests.cpu import (
+    CpuProbe,
+    Member,
+    find_pids,
+    in_groups,
+    reference_loop_ms,
+    with_children,
+)
 from loadtests.generator import ClientSpec, LoadResult, run_load
 from loadtests.stack import Stack, running_stack
 
@@ -287,7 +294,8 @@ def _report(config: Config, rows: list[Row]) -> None:
     )
     print(
         f"machine: {os.cpu_count()} cores shared by all of them and anything else running"
-        f" (load average now {_load_average()})"
+        f" (load average now {_load_average()}; speed now {reference_loop_ms()} ms, see"
+        " loadtests.cpu.reference_loop_ms)"
     )
     for scenario in config.scenarios:
         print(f"\n{scenario.key}: {scenario.title}; goal {scenario.goal()}")
@@ -352,7 +360,8 @@ def main() -> None:
         f"gateway load: {config.warmup:g} s warm-up + {config.measure:g} s measured per scenario,"
         f" {config.generators} generator process(es), {config.client} clients"
         f" ({'with' if config.deflate else 'no'} permessage-deflate);"
-        f" load average {_load_average()}; starting services ...",
+        f" load average {_load_average()}; machine speed {reference_loop_ms()} ms"
+        " (reference loop, lower is faster); starting services ...",
         flush=True,
     )
     rows: list[Row] = []
