@@ -17,7 +17,10 @@ loop lagged, is flagged: its latencies then include its own queueing.
 
 Configuration (environment): ``BENCH_MEASURE`` seconds measured per scenario (10),
 ``BENCH_WARMUP`` seconds before that (2), ``BENCH_SCENARIOS`` (``A,B,C``), ``BENCH_GATEWAYS``
-Tandem gateway process counts to try (``1,2``; the clients are spread over the processes),
+Tandem gateway process counts to try (``1,2``), ``BENCH_ROUTING`` how the clients of several
+processes are placed (``dashboard,spread``: a row for each; ``dashboard`` puts every client of a
+dashboard on one process, as a load balancer hashing the dashboard id does, ``spread`` deals
+each dashboard's clients over all of them),
 ``BENCH_REFERENCE`` (``1``; ``0`` skips ShareDB), ``BENCH_GENERATORS`` Node processes of the
 load generator (``1``), ``BENCH_CLIENT`` ``wire`` (the protocol by hand: cheap enough for 200
 clients on one dashboard) or ``sharedb`` (the stock client), ``BENCH_DEFLATE`` ``1`` to have the
@@ -35,6 +38,7 @@ import json
 import os
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -116,6 +120,7 @@ class Config:
     generators: int
     client: str
     deflate: bool
+    routings: tuple[str, ...]
 
     @classmethod
     def from_env(cls) -> Config:
@@ -130,6 +135,9 @@ class Config:
             generators=int(env.get("BENCH_GENERATORS", "1")),
             client=env.get("BENCH_CLIENT", "wire"),
             deflate=env.get("BENCH_DEFLATE", "0") == "1",
+            routings=tuple(
+                r for r in env.get("BENCH_ROUTING", "dashboard,spread").split(",") if r in ROUTES
+            ),
         )
 
 
@@ -157,6 +165,15 @@ def _services_probe(stack: Stack) -> dict[str, Member]:
     return {"pg+redis": lambda s: postgres(s) or redis(s)}
 
 
+# Which gateway client i of a scenario connects to, among n: "dashboard" sends every client of
+# a dashboard to the same one (what a load balancer hashing the dashboard id in the URL does,
+# see deploy/nginx.conf), "spread" deals the clients of each dashboard out over all of them.
+ROUTES: dict[str, Callable[[Scenario, int, int], int]] = {
+    "dashboard": lambda s, i, n: (i // s.writers) % n,
+    "spread": lambda s, i, n: i % n,
+}
+
+
 def _run_scenario(
     stack: Stack,
     config: Config,
@@ -166,12 +183,14 @@ def _run_scenario(
     dashboards: list[str],
     server_pgids: list[int],
     authenticate: bool,
+    routing: str = "spread",
 ) -> Row:
+    route = ROUTES[routing]
     specs = [
         ClientSpec(
             index=i,
             dashboard=dashboards[i // scenario.writers],
-            url=urls[i % len(urls)],
+            url=urls[route(scenario, i, len(urls))],
             token=stack.accounts[i].token if authenticate else None,
         )
         for i in range(scenario.clients)
@@ -194,14 +213,25 @@ def _run_scenario(
 
 
 def _tandem_rows(stack: Stack, config: Config, count: int) -> list[Row]:
-    server = f"tandem x{count}"
     dashboards = {s.key: stack.dashboards(_editor_groups(s)) for s in config.scenarios}
     gateways = stack.start_gateways(count, f"bench-x{count}")
+    routings = config.routings if count > 1 else ("spread",)
     try:
         urls = [g.url for g in gateways]
         pgids = [g.pid for g in gateways]
         return [
-            _run_scenario(stack, config, s, server, urls, dashboards[s.key], pgids, True)
+            _run_scenario(
+                stack,
+                config,
+                s,
+                f"tandem x{count}" + (f" {routing}" if count > 1 else ""),
+                urls,
+                dashboards[s.key],
+                pgids,
+                True,
+                routing,
+            )
+            for routing in routings
             for s in config.scenarios
         ]
     finally:
@@ -269,7 +299,7 @@ def _notes(row: Row) -> str:
 
 
 HEADER = (
-    f"{'scenario':<9}{'server':<11}{'ops/s':>9}{'ack p50':>9}{'ack p99':>9}{'bcast p99':>10}"
+    f"{'scenario':<9}{'server':<20}{'ops/s':>9}{'ack p50':>9}{'ack p99':>9}{'bcast p99':>10}"
     f"{'acked/sent':>13}  {'goal met':<9}{'cpu srv(wait)/db/gen/all':<28}notes"
 )
 
@@ -277,7 +307,7 @@ HEADER = (
 def _line(row: Row) -> str:
     r = row.result
     return (
-        f"{row.scenario.key:<9}{row.server:<11}{r.ops_per_sec:>9,.0f}{_ms(r.ack.p50):>9}"
+        f"{row.scenario.key:<9}{row.server:<20}{r.ops_per_sec:>9,.0f}{_ms(r.ack.p50):>9}"
         f"{_ms(r.ack.p99):>9}{_ms(r.broadcast.p99):>10}{f'{r.acked}/{r.sent}':>13}  "
         f"{'yes' if row.met else 'NO':<9}{_cpu(r):<28}{_notes(row)}"
     )
