@@ -122,7 +122,7 @@ class RedisHub:
         self._poll_interval = poll_interval
         self._feed_linger = feed_linger
         self._subscriber = Subscriber(
-            self._redis, private_channel=self._keys.hub_channel(gateway_id)
+            resp.endpoint, private_channel=self._keys.hub_channel(gateway_id)
         )
         self._presence = PresenceRelay(
             redis=self._redis,

@@ -27,8 +27,9 @@ import asyncio
 import collections
 import hashlib
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 import hiredis
@@ -163,7 +164,8 @@ class _Protocol(asyncio.Protocol):
         self._fail(RedisConnectionError("the client is closed"))
 
 
-def _pack(args: tuple[Arg, ...]) -> bytes:
+def pack(args: tuple[Arg, ...]) -> bytes:
+    """One command in RESP."""
     packed: bytes = hiredis.pack_command(args)  # type: ignore[arg-type]  # the stub is narrow
     return packed
 
@@ -194,7 +196,7 @@ class Resp:
         protocol = self._protocol
         if protocol is None or protocol.lost is not None:
             protocol = await self._connect()
-        return await protocol.send(_pack(args))
+        return await protocol.send(pack(args))
 
     async def pipeline(self, *commands: tuple[Arg, ...]) -> list[Any]:
         """Run several commands in one write; their replies, in order. The first error reply
@@ -202,7 +204,7 @@ class Resp:
         protocol = self._protocol
         if protocol is None or protocol.lost is not None:
             protocol = await self._connect()
-        futures = [protocol.send(_pack(c)) for c in commands]
+        futures = [protocol.send(pack(c)) for c in commands]
         replies = await asyncio.gather(*futures, return_exceptions=True)
         for reply in replies:
             if isinstance(reply, BaseException):
@@ -240,29 +242,39 @@ class Resp:
             return protocol
 
     async def _open(self) -> _Protocol:
-        loop = asyncio.get_running_loop()
-        endpoint = self._endpoint
-
-        def factory() -> _Protocol:
-            return _Protocol(self._timeout)
-
+        timeout = self._timeout
+        protocol = await open_connection(self._endpoint, lambda: _Protocol(timeout), timeout)
         try:
-            async with asyncio.timeout(self._timeout):
-                if endpoint.path is not None:
-                    _, protocol = await loop.create_unix_connection(factory, endpoint.path)
-                else:
-                    context = ssl.create_default_context() if endpoint.tls else None
-                    _, protocol = await loop.create_connection(
-                        factory, endpoint.host or "localhost", endpoint.port, ssl=context
-                    )
-        except TimeoutError as exc:
-            raise RedisTimeoutError(f"cannot connect to Redis in {self._timeout} s") from exc
-        except OSError as exc:
-            raise RedisConnectionError(f"cannot connect to Redis: {exc}") from exc
-        try:
-            for command in endpoint.handshake():
-                await protocol.send(_pack(command))
+            for command in self._endpoint.handshake():
+                await protocol.send(pack(command))
         except BaseException:
             protocol.close()
             raise
         return protocol
+
+    @property
+    def endpoint(self) -> Endpoint:
+        return self._endpoint
+
+
+P = TypeVar("P", bound=asyncio.Protocol)
+
+
+async def open_connection(endpoint: Endpoint, factory: Callable[[], P], limit: float) -> P:
+    """A connection to ``endpoint`` (TCP, TLS or a unix socket) driven by ``factory()``'s
+    protocol, within ``limit`` seconds; raises redis-py's ConnectionError or TimeoutError."""
+    loop = asyncio.get_running_loop()
+    try:
+        async with asyncio.timeout(limit):
+            if endpoint.path is not None:
+                _, protocol = await loop.create_unix_connection(factory, endpoint.path)
+            else:
+                context = ssl.create_default_context() if endpoint.tls else None
+                _, protocol = await loop.create_connection(
+                    factory, endpoint.host or "localhost", endpoint.port, ssl=context
+                )
+    except TimeoutError as exc:
+        raise RedisTimeoutError(f"cannot connect to Redis in {limit} s") from exc
+    except OSError as exc:
+        raise RedisConnectionError(f"cannot connect to Redis: {exc}") from exc
+    return protocol

@@ -9,12 +9,15 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
+from server.resp import Endpoint
 from server.subscriber import Subscriber
 
 
 @pytest.fixture
-async def subscriber(redis: Redis, redis_prefix: str) -> AsyncIterator[Subscriber]:
-    sub = Subscriber(redis, private_channel=f"{redis_prefix}hub:{secrets.token_hex(4)}")
+async def subscriber(redis_url: str, redis_prefix: str) -> AsyncIterator[Subscriber]:
+    sub = Subscriber(
+        Endpoint.from_url(redis_url), private_channel=f"{redis_prefix}hub:{secrets.token_hex(4)}"
+    )
     await sub.start()
     try:
         yield sub
@@ -82,3 +85,44 @@ async def test_an_unrouted_channel_is_unsubscribed(
             break
         await asyncio.sleep(0.02)
     assert (await redis.pubsub_numsub(channel))[0][1] == 0
+
+
+async def test_after_a_lost_connection_every_route_is_confirmed_again(
+    subscriber: Subscriber, redis: Redis, redis_prefix: str
+) -> None:
+    channel = f"{redis_prefix}chan:{secrets.token_hex(4)}"
+    handler = Handler()
+    subscriber.route(channel, handler)
+    await handler.wait_for(1)
+    killed = await redis.client_kill_filter(_type="pubsub")
+    assert killed >= 1
+    # Reconnected and subscribed again: the handler hears it (its cue to catch up) ...
+    await handler.wait_for(2)
+    await redis.publish(channel, b"after")
+    await handler.wait_for(3)
+    assert handler.seen == [("subscribe", None), ("subscribe", None), ("message", b"after")]
+
+
+async def test_handlers_hear_messages_in_order(
+    subscriber: Subscriber, redis: Redis, redis_prefix: str
+) -> None:
+    channel = f"{redis_prefix}chan:{secrets.token_hex(4)}"
+    seen: list[bytes | None] = []
+    done = asyncio.Event()
+
+    async def slow(kind: str, data: bytes | None) -> None:
+        await asyncio.sleep(0)  # an async handler: the next message waits for it
+        seen.append(data)
+        if len(seen) == 201:
+            done.set()
+
+    subscriber.route(channel, slow)
+    for _ in range(50):
+        if seen:
+            break
+        await asyncio.sleep(0.01)
+    for i in range(200):
+        await redis.publish(channel, str(i).encode())
+    async with asyncio.timeout(5):
+        await done.wait()
+    assert seen == [None] + [str(i).encode() for i in range(200)]
