@@ -138,9 +138,10 @@ def transform(op: Any, other: Any, side: Any) -> Op | CheckedOp:
     if side != "left" and side != "right":
         raise InvalidOpError("side must be 'left' or 'right'")
     checked = type(op) is CheckedOp and type(other) is CheckedOp
-    if checked and len(mine) == 1 and theirs and _apart(mine, theirs):
+    if checked and len(mine) == 1 and len(theirs) == 1 and _apart(mine, theirs):
         # The sequencer's common case: concurrent edits of different widgets or settings.
-        # The reference transform gives a copy of the op's one component (see _apart).
+        # The reference transforms one component by one directly and gives a copy of the
+        # op's (see _apart); longer ops go through its merging of neighbours, so not here.
         return op  # type: ignore[no-any-return]
     result = _pairwise_transform(mine, theirs, side, transform_component, _append, transform_pair)
     if checked:
@@ -154,18 +155,33 @@ def _apart(mine: Op, theirs: Op) -> bool:
     what ``mine`` edits, nor a list it indexes: every branch of the reference's component
     transform needs one path to reach into the other or the two to part at list indexes, so
     each component comes through as it was. Paths that part where either holds an index, or
-    where one is a prefix of the other, are left to the full transform."""
+    where one is a prefix of the other, are left to the full transform; so are those that part
+    at the last element of a list or string op's path, which the reference reads as a number
+    even when it is a string."""
     for c in mine:
         path = c["p"]
+        limit = _key_depth(c)
         for o in theirs:
-            for a, b in zip(path, o["p"], strict=False):
+            other = o["p"]
+            other_limit = _key_depth(o)
+            for depth, (a, b) in enumerate(zip(path, other, strict=False)):
                 if a != b:
-                    if type(a) is str and type(b) is str:
+                    if type(a) is str and type(b) is str and depth < limit and depth < other_limit:
                         break
                     return False
             else:
                 return False
     return True
+
+
+_INDEXED = ("li", "ld", "lm", "si", "sd")
+
+
+def _key_depth(component: Component) -> int:
+    """How much of a component's path names object keys at most: all of it, but for the index
+    or offset that ends the path of a list or string op."""
+    path_length = len(component["p"])
+    return path_length - 1 if any(k in component for k in _INDEXED) else path_length
 
 
 @overload
