@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ot import json0
@@ -218,6 +218,14 @@ odd_ops = st.lists(odd_components, max_size=3)
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(odd_ops, odd_ops, st.sampled_from(SIDES))
+# Paths that part at object keys, but one at an lm whose index is a string (read as a number),
+# and one against two string ops that the reference merges (and refuses) while transforming.
+@example([{"p": ["1.5"], "oi": 0}], [{"p": ["-5"], "lm": 0}], "left")
+@example(
+    [{"p": ["1.5"], "oi": 0}],
+    [{"p": ["a", "b", 0], "si": "x"}, {"p": ["a", "b", "a"], "si": "x"}],
+    "left",
+)
 def test_transforms_of_checked_ops_hold_valid_ops_or_refuse(a: Any, b: Any, side: str) -> None:
     ca, cb = json0.check(a), json0.check(b)
     try:
