@@ -14,6 +14,8 @@ import re
 from collections.abc import Callable
 from typing import Any, NoReturn
 
+import orjson
+
 from server.protocol import message as m
 from server.protocol.errors import (
     BAD_JSON,
@@ -30,6 +32,9 @@ MAX_SAFE_INTEGER = 2**53 - 1
 MAX_NAME = 256
 MAX_TOKEN = 512
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# Twenty digits in a row: perhaps an integer beyond 64 bits (see decode_frame).
+_LONG_NUMBER = re.compile(r"[0-9]{20}")
+_LONG_NUMBER_BYTES = re.compile(rb"[0-9]{20}")
 _ECHO_FIELDS = ("a", "c", "d", "id", "ch", "seq", "src", "v", "pv", "b")
 
 
@@ -46,31 +51,40 @@ def _check_string(value: str) -> None:
 
 def check_value(value: Any, *, max_depth: int) -> None:
     """Raise ProtocolError(bad_json) unless ``value`` is strict JSON (see the module docstring)."""
-    # Iterative, so a hostile value cannot exhaust the interpreter's stack.
+    # Iterative, so a hostile value cannot exhaust the interpreter's stack. Exact types only:
+    # the JSON parsers build nothing else.
     stack: list[tuple[Any, int]] = [(value, 0)]
     while stack:
         item, depth = stack.pop()
-        if isinstance(item, str):
-            _check_string(item)
-        elif isinstance(item, bool) or item is None:
-            continue
-        elif isinstance(item, int):
-            if abs(item) > MAX_SAFE_INTEGER:
+        kind = type(item)
+        if kind is str:
+            if "\x00" in item or not item.isascii():
+                _check_string(item)
+        elif kind is int:
+            if not -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER:
                 raise ProtocolError(BAD_JSON, "integer beyond +-(2**53-1)")
-        elif isinstance(item, float):
-            if not math.isfinite(item):
-                raise ProtocolError(BAD_JSON, "number out of range")
-        elif isinstance(item, dict | list):
+        elif kind is dict:
             if depth >= max_depth:
                 raise ProtocolError(BAD_JSON, f"nested deeper than {max_depth} levels")
-            if isinstance(item, dict):
-                for key in item:
+            for key in item:
+                if "\x00" in key or not key.isascii():
                     _check_string(key)
-                stack.extend((child, depth + 1) for child in item.values())
-            else:
-                stack.extend((child, depth + 1) for child in item)
-        else:  # json.loads builds nothing else; a guard against misuse
-            raise ProtocolError(BAD_JSON, f"{type(item).__name__} is not a JSON value")
+            stack.extend((child, depth + 1) for child in item.values())
+        elif kind is list:
+            if depth >= max_depth:
+                raise ProtocolError(BAD_JSON, f"nested deeper than {max_depth} levels")
+            stack.extend((child, depth + 1) for child in item)
+        elif kind is float:
+            if not math.isfinite(item):
+                raise ProtocolError(BAD_JSON, "number out of range")
+        elif item is not None and kind is not bool:  # a guard against misuse
+            raise ProtocolError(BAD_JSON, f"{kind.__name__} is not a JSON value")
+
+
+def _long_digits(frame: str | bytes) -> bool:
+    if isinstance(frame, str):
+        return _LONG_NUMBER.search(frame) is not None
+    return _LONG_NUMBER_BYTES.search(frame) is not None
 
 
 def frame_size(frame: str | bytes) -> int:
@@ -88,12 +102,17 @@ def decode_frame(frame: str | bytes, *, max_bytes: int, max_depth: int) -> dict[
             close_code=CloseCode.TOO_LARGE,
         )
     try:
-        value = json.loads(frame, parse_constant=_reject_constant)
+        if not _long_digits(frame):
+            value = orjson.loads(frame)
+        else:
+            # orjson reads an integer beyond 64 bits as a float; the standard parser keeps it
+            # an int, so that check_value refuses it as the frame says it, not as rounded.
+            value = json.loads(frame, parse_constant=_reject_constant)
     except ProtocolError:
         raise
     except RecursionError:
         raise ProtocolError(BAD_JSON, f"nested deeper than {max_depth} levels") from None
-    except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
+    except (ValueError, UnicodeDecodeError) as exc:  # both parsers' errors are ValueErrors
         raise ProtocolError(BAD_JSON, f"not JSON: {exc}") from None
     check_value(value, max_depth=max_depth)
     if not isinstance(value, dict):
