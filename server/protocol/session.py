@@ -19,6 +19,7 @@ owns the rules that make the stock ShareDB client work:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass, field
 from uuid import UUID
@@ -75,13 +76,20 @@ def dashboard_id(collection: str, doc: str, echo: dict[str, object]) -> Dashboar
     """
     if collection != COLLECTION:
         raise not_found(echo)
+    parsed = _canonical_uuid(doc)
+    if parsed is None:
+        raise not_found(echo)
+    return DashboardId(parsed)
+
+
+@functools.lru_cache(maxsize=4096)
+def _canonical_uuid(doc: str) -> UUID | None:
+    """Every message names its dashboard: the ids in use are parsed once, not per message."""
     try:
         parsed = UUID(doc)
     except ValueError:
-        raise not_found(echo) from None
-    if str(parsed) != doc:
-        raise not_found(echo)
-    return DashboardId(parsed)
+        return None
+    return parsed if str(parsed) == doc else None
 
 
 SRC_NONCE = 24  # hex characters of randomness in a client id, then 8 of its user binding
