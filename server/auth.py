@@ -82,6 +82,13 @@ async def user_for_token(sessions: SessionStore, token: str) -> UserId | None:
     return await sessions.user_for_session(token_hash(token))
 
 
+class Miss:
+    """Not in the cache (a role may be None: no access)."""
+
+
+MISS = Miss()
+
+
 class Roles:
     """``role_for`` with a short-lived cache (every message is authorised; most hit the cache)."""
 
@@ -97,12 +104,19 @@ class Roles:
         self._clock = clock
         self._cache: dict[tuple[DashboardId, UserId], tuple[float, Role | None]] = {}
 
+    def cached(self, dashboard_id: DashboardId, user_id: UserId) -> Role | Miss | None:
+        """The role from the cache while it is fresh (no await on the per-message path)."""
+        hit = self._cache.get((dashboard_id, user_id))
+        if hit is not None and hit[0] > self._clock():
+            return hit[1]
+        return MISS
+
     async def role(self, dashboard_id: DashboardId, user_id: UserId) -> Role | None:
+        cached = self.cached(dashboard_id, user_id)
+        if not isinstance(cached, Miss):
+            return cached
         key = (dashboard_id, user_id)
         now = self._clock()
-        hit = self._cache.get(key)
-        if hit is not None and hit[0] > now:
-            return hit[1]
         role = await self._source.role_for(dashboard_id, user_id)
         if len(self._cache) >= ROLE_CACHE_SIZE:
             self._cache = {k: v for k, v in self._cache.items() if v[0] > now}

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from server import log
-from server.auth import EDIT_ROLES, user_for_token
+from server.auth import EDIT_ROLES, Miss, user_for_token
 from server.errors import TandemError
 from server.ids import DashboardId, UserId
 from server.protocol import message as m
@@ -115,7 +115,9 @@ class Dispatcher:
         return self.session.user_id
 
     async def _role(self, dashboard: DashboardId, where: dict[str, object]) -> Role:
-        role = await self.services.roles.role(dashboard, self.user)
+        role = self.services.roles.cached(dashboard, self.user)
+        if isinstance(role, Miss):
+            role = await self.services.roles.role(dashboard, self.user)
         if role is None:
             raise not_found(where)
         return role
@@ -265,10 +267,11 @@ class Dispatcher:
             raise ProtocolError(FORBIDDEN, f"a {role} cannot edit this dashboard", echo=where)
         if message.create is not None and message.create.get("type") not in JSON0_NAMES:
             raise ProtocolError(INVALID_OP, "dashboards are json0 documents", echo=where)
+        limiter = self.services.user_limiter
         if (
             self.session.pending_submits() >= MAX_PENDING_SUBMITS
             or not self._ops.take(time.monotonic())
-            or not await self.services.user_limiter.allow(self.user)
+            or not (limiter.allow_leased(self.user) or await limiter.allow(self.user))
         ):
             raise ProtocolError(RATE_LIMITED, "too many ops; slow down", echo=where)
         record = self.session.submit_record(message, dashboard)

@@ -74,7 +74,9 @@ class UserRateLimiter:
         # user -> (window, ops still leased in it; -1 once the window is used up everywhere)
         self._leased: dict[UserId, tuple[int, int]] = {}
 
-    async def allow(self, user_id: UserId, now: float | None = None) -> bool:
+    def allow_leased(self, user_id: UserId, now: float | None = None) -> bool | None:
+        """Decide from this gateway's lease alone, without a round trip: None when a new lease
+        is needed (then :meth:`allow` decides)."""
         window = int(time.time() if now is None else now)
         window_held, left = self._leased.get(user_id, (window - 1, 0))
         if window_held == window:
@@ -83,6 +85,13 @@ class UserRateLimiter:
                 return True
             if left < 0:
                 return False
+        return None
+
+    async def allow(self, user_id: UserId, now: float | None = None) -> bool:
+        leased = self.allow_leased(user_id, now)
+        if leased is not None:
+            return leased
+        window = int(time.time() if now is None else now)
         key = self._keys.rate_limit("ops", str(user_id), window)
         with _translated():
             count, _ = await self._redis.pipeline(("INCRBY", key, self._lease), ("EXPIRE", key, 2))

@@ -326,7 +326,8 @@ class Session:
         A resubmitted op keeps the ``src`` of the connection it was first sent on, which must be
         one of this user's."""
         assert self.user_id is not None
-        if message.src is not None and not src_belongs(message.src, self.user_id):
+        src = message.src
+        if src is not None and src != self.src and not src_belongs(src, self.user_id):
             raise ProtocolError(
                 INVALID_MESSAGE, "'src' is not one of this user's client ids", echo=echo(message)
             )
