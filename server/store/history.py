@@ -44,9 +44,11 @@ class ReplayFailed(BadData):
 
 def check_new_op(op: NewOp) -> None:
     """Refuse an op the log could not store faithfully (BadData)."""
-    check_jsonb(op.op)
-    check_jsonb(op.inverse)
-    check_jsonb([op.src, op.seq, op.client_version, op.operation_type, op.target_id])
+    # One walk over everything (the op, its inverse, its fields): $[0] is the op, $[1] the
+    # inverse in a refusal's message.
+    check_jsonb(
+        [op.op, op.inverse, op.src, op.seq, op.client_version, op.operation_type, op.target_id]
+    )
 
 
 @dataclass(frozen=True)
