@@ -76,7 +76,7 @@ class Connection:
         self.id = secrets.token_hex(16)
         self.session = Session(self.id)
         self.dispatcher = Dispatcher(self.session, services, self)
-        self._outbox: deque[str] = deque()
+        self._outbox: deque[bytes] = deque()  # UTF-8 JSON, one text frame each
         self._limit = max(1, self.settings.send_queue_size)
         self._wake = asyncio.Event()  # the writer has something to do
         self._room = asyncio.Event()  # the outbox fell below half full
@@ -210,15 +210,16 @@ class Connection:
                         return  # flushed
                     self._wake.clear()
                     await self._wake.wait()
-                if self._send_many is not None and len(self._outbox) > 1:
-                    texts = [self._outbox.popleft() for _ in range(len(self._outbox))]
+                if self._send_many is not None:
+                    texts = list(self._outbox)
+                    self._outbox.clear()
                     self._room.set()
                     await self._send_many({"type": SEND_MANY, "texts": texts})
                     continue
                 text = self._outbox.popleft()
                 if len(self._outbox) <= half:
                     self._room.set()
-                await self.websocket.send_text(text)
+                await self.websocket.send_text(text.decode())
         except (WebSocketDisconnect, RuntimeError, OSError):
             self._peer_gone = True
             self.close(CloseCode.NORMAL, "peer gone", flush=False)

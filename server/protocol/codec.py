@@ -32,9 +32,8 @@ MAX_SAFE_INTEGER = 2**53 - 1
 MAX_NAME = 256
 MAX_TOKEN = 512
 _SURROGATE = re.compile("[\ud800-\udfff]")
-# Twenty digits in a row: perhaps an integer beyond 64 bits (see decode_frame).
-_LONG_NUMBER = re.compile(r"[0-9]{20}")
-_LONG_NUMBER_BYTES = re.compile(rb"[0-9]{20}")
+# orjson parses an integer literal beyond 64 bits as a float at least this large.
+HUGE = float(2**63)
 _ECHO_FIELDS = ("a", "c", "d", "id", "ch", "seq", "src", "v", "pv", "b")
 
 
@@ -49,8 +48,10 @@ def _check_string(value: str) -> None:
         raise ProtocolError(BAD_JSON, "lone surrogate in a string")
 
 
-def check_value(value: Any, *, max_depth: int) -> None:
-    """Raise ProtocolError(bad_json) unless ``value`` is strict JSON (see the module docstring)."""
+def check_value(value: Any, *, max_depth: int, parsed_by_orjson: bool = False) -> None:
+    """Raise ProtocolError(bad_json) unless ``value`` is strict JSON (see the module docstring).
+    ``parsed_by_orjson``: raise _Reparse at a float of 2**63 or more, which may have been an
+    integer literal orjson could not hold."""
     # Iterative, so a hostile value cannot exhaust the interpreter's stack. Exact types only:
     # the JSON parsers build nothing else.
     stack: list[tuple[Any, int]] = [(value, 0)]
@@ -77,14 +78,14 @@ def check_value(value: Any, *, max_depth: int) -> None:
         elif kind is float:
             if not math.isfinite(item):
                 raise ProtocolError(BAD_JSON, "number out of range")
+            if parsed_by_orjson and not -HUGE < item < HUGE:
+                raise _Reparse
         elif item is not None and kind is not bool:  # a guard against misuse
             raise ProtocolError(BAD_JSON, f"{kind.__name__} is not a JSON value")
 
 
-def _long_digits(frame: str | bytes) -> bool:
-    if isinstance(frame, str):
-        return _LONG_NUMBER.search(frame) is not None
-    return _LONG_NUMBER_BYTES.search(frame) is not None
+class _Reparse(Exception):
+    """A float orjson may have made of an integer literal beyond 64 bits."""
 
 
 def frame_size(frame: str | bytes) -> int:
@@ -102,19 +103,20 @@ def decode_frame(frame: str | bytes, *, max_bytes: int, max_depth: int) -> dict[
             close_code=CloseCode.TOO_LARGE,
         )
     try:
-        if not _long_digits(frame):
-            value = orjson.loads(frame)
-        else:
-            # orjson reads an integer beyond 64 bits as a float; the standard parser keeps it
-            # an int, so that check_value refuses it as the frame says it, not as rounded.
+        value = orjson.loads(frame)
+        try:
+            check_value(value, max_depth=max_depth, parsed_by_orjson=True)
+        except _Reparse:
+            # orjson reads an integer beyond 64 bits as a float: the standard parser keeps it an
+            # int, so that check_value refuses it as the frame spells it, not as rounded.
             value = json.loads(frame, parse_constant=_reject_constant)
+            check_value(value, max_depth=max_depth)
     except ProtocolError:
         raise
     except RecursionError:
         raise ProtocolError(BAD_JSON, f"nested deeper than {max_depth} levels") from None
     except (ValueError, UnicodeDecodeError) as exc:  # both parsers' errors are ValueErrors
         raise ProtocolError(BAD_JSON, f"not JSON: {exc}") from None
-    check_value(value, max_depth=max_depth)
     if not isinstance(value, dict):
         raise ProtocolError(BAD_JSON, "a message must be a JSON object")
     return value

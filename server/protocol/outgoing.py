@@ -29,20 +29,21 @@ class Frame(dict[str, Any]):
     """A message that many connections send unchanged (an op broadcast): encoded once, on
     first use. Like every message here it is never changed once built."""
 
-    __slots__ = ("_text",)
+    __slots__ = ("_encoded",)
 
-    def text(self) -> str:
+    def encoded(self) -> bytes:
         try:
-            return self._text
+            return self._encoded
         except AttributeError:
-            self._text: str = orjson.dumps(self).decode("utf-8")
-            return self._text
+            self._encoded: bytes = orjson.dumps(self)
+            return self._encoded
 
 
-def encode(message: Out) -> str:
+def encode(message: Out) -> bytes:
+    """The message as the UTF-8 JSON text of a WebSocket text frame."""
     if type(message) is Frame:
-        return message.text()
-    return orjson.dumps(message).decode("utf-8")
+        return message.encoded()
+    return orjson.dumps(message)
 
 
 def greeting(action: str, connection_id: str) -> Out:

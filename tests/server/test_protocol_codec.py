@@ -50,6 +50,7 @@ def refused(frame: str | bytes, **limits: int) -> ProtocolError:
         '{"a":"pp","x":9007199254740992}',
         '{"a":"pp","x":-9007199254740992}',
         '{"a":"pp","x":123456789012345678901234567890}',
+        '{"a":"pp","x":[1.5,{"y":-123456789012345678901234567890}]}',
         '{"a":"pp",',
         "not json",
         "[1, 2]",
@@ -70,6 +71,14 @@ def test_safe_integers_and_unicode_pass() -> None:
     )
     assert value["big"] == 2**53 - 1
     assert value["s"] == "\U0001f600 é"
+
+
+def test_large_floats_pass_and_stay_floats() -> None:
+    # Floats this large send the frame to the second parser (they may be integer overflows):
+    # real floats come out of it as they went in.
+    value = decode_frame('{"a":"pp","x":1e19,"y":[-9.3e18]}', **LIMITS)
+    assert value["x"] == 1e19 and type(value["x"]) is float
+    assert value["y"] == [-9.3e18]
 
 
 def test_depth_limit_counts_containers() -> None:

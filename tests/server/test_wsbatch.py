@@ -22,7 +22,7 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     await send({"type": "websocket.accept"})
     advertised = SEND_MANY in scope.get("extensions", {})
     if advertised:
-        await send({"type": SEND_MANY, "texts": ["a", "b", "é" * 70_000]})
+        await send({"type": SEND_MANY, "texts": ["a", b"b", "é" * 70_000]})
     await send({"type": "websocket.send", "text": f"advertised={advertised}"})
     while (await receive())["type"] != "websocket.disconnect":
         pass
