@@ -20,7 +20,7 @@ import secrets
 import signal
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -266,9 +266,11 @@ class Stack:
         env.update(extra or {})
         return env
 
-    def start_gateways(self, count: int, name: str) -> list[Gateway]:
+    def start_gateways(
+        self, count: int, name: str, extra: Sequence[Mapping[str, str]] = ()
+    ) -> list[Gateway]:
         self.stop_servers()
-        self.gateways = start_gateways(count, self.gateway_env(), self.log_dir, name)
+        self.gateways = start_gateways(count, self.gateway_env(), self.log_dir, name, extra)
         return self.gateways
 
     def start_reference(self, docs: list[str], *, deflate: bool = False) -> ReferenceServer:

@@ -151,7 +151,9 @@ class RedisHub:
     async def start(self) -> None:
         await self._subscriber.start()
         self._subscriber.route(self._keys.hub_channel(self._gateway_id), self._on_private_message)
-        self._spawn(self._watchdog(), "hub.watchdog")
+        if self._settings.sequencer:
+            self._subscriber.route(self._keys.sequencers_channel(), self._on_sequencers_message)
+            self._spawn(self._watchdog(), "hub.watchdog")
         self._spawn(self._presence.heartbeat(), "hub.heartbeat")
 
     async def close(self) -> None:
@@ -252,15 +254,32 @@ class RedisHub:
                     _settle(taken, StoreUnavailable(f"cannot queue the op: {exc}"))
                     continue
                 _settle(taken, None)
-                for d, holder in zip(taken, held, strict=True):
-                    if holder != HELD_ELSEWHERE:  # there the holder was nudged by the push
+                # Where another process holds the lock, the push nudged it.
+                idle = [
+                    d for d, holder in zip(taken, held, strict=True) if holder != HELD_ELSEWHERE
+                ]
+                if self._settings.sequencer:
+                    for d in idle:
                         self._kick(d)
+                elif idle:
+                    await self._call_sequencers(idle)
         finally:
             self._pusher = None
             # Only when cancelled (the hub is closing): nothing is left waiting.
             closing = StoreUnavailable("the hub is closing")
             _settle(taken, closing)
             _settle(self._outbound, closing)
+
+    async def _call_sequencers(self, dashboards: list[DashboardId]) -> None:
+        """A front gateway's records wait for a sequencer: tell them all (the first to take the
+        lock drains the queue). A call that does not reach one leaves the records to the
+        sequencers' watchdog."""
+        try:
+            await self._resp.call(
+                "PUBLISH", self._keys.sequencers_channel(), ",".join(map(str, dashboards))
+            )
+        except RedisError as exc:
+            _log.warning("hub.sequencers_unreachable", error=str(exc))
 
     async def _push_records(
         self, taken: dict[DashboardId, list[tuple[bytes, asyncio.Future[None]]]]
@@ -367,6 +386,16 @@ class RedisHub:
         if drain is not None:
             drain.wake = True
             drain.nudge.set()
+
+    def _on_sequencers_message(self, kind: str, data: bytes | None) -> None:
+        """A front gateway queued records for these dashboards (_call_sequencers)."""
+        if kind != "message" or data is None:
+            return
+        for part in data.split(b","):
+            try:
+                self._kick(DashboardId(UUID(part.decode())))
+            except ValueError:
+                _log.error("hub.message_unreadable", data=part[:80])
 
     def _remember(self, dashboard_id: DashboardId, memory: Memory | None) -> None:
         if memory is None:

@@ -13,6 +13,7 @@ of them at once (token-checked trim of the queue, presence sweep) stay single-sl
 {prefix}presence:{<dashboard>}:values   hash    client id -> latest presence value
 {prefix}presence:{<dashboard>}:expiry   zset    client id -> expiry time (ms since the epoch)
 {prefix}hub:<gateway>                   channel private to one gateway process
+{prefix}sequencers                      channel dashboards with records for a sequencer to take
 {prefix}connections:<user>              zset    a user's live connections (connection registry)
 {prefix}ratelimit:<scope>:<who>:<window> string counter with an expiry
 ```
@@ -52,6 +53,9 @@ class Keys:
 
     def hub_channel(self, gateway_id: str) -> str:
         return f"{self.prefix}hub:{gateway_id}"
+
+    def sequencers_channel(self) -> str:
+        return f"{self.prefix}sequencers"
 
     def connections(self, user_id: str) -> str:
         return f"{self.prefix}connections:{user_id}"

@@ -81,6 +81,11 @@ class Settings:
     # holds). None: a fresh random one. Set it only with one worker per id: two processes sharing
     # an id would each take the other's batch messages for their own.
     gateway_id: str | None = None
+    # Does this process sequence dashboards? False makes it a front gateway only: the records it
+    # queues are sequenced by the processes that do (at least one must), which it calls on the
+    # sequencers' channel. Splitting the roles puts the WebSocket work and the sequencing on
+    # different cores.
+    sequencer: bool = True
 
     # Presence
     presence_ttl: float = 30.0
@@ -127,6 +132,7 @@ class Settings:
             pool_max_size=_int(e, "TANDEM_POOL_MAX_SIZE", d.pool_max_size),
             redis_pool_size=_int(e, "TANDEM_REDIS_POOL_SIZE", d.redis_pool_size),
             gateway_id=e.get("TANDEM_GATEWAY_ID") or None,
+            sequencer=_bool(e, "TANDEM_SEQUENCER", d.sequencer),
             presence_ttl=_float(e, "TANDEM_PRESENCE_TTL", d.presence_ttl),
             presence_throttle=_float(e, "TANDEM_PRESENCE_THROTTLE", d.presence_throttle),
             log_format=e.get("TANDEM_LOG_FORMAT") or d.log_format,

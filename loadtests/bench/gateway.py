@@ -17,7 +17,8 @@ loop lagged, is flagged: its latencies then include its own queueing.
 
 Configuration (environment): ``BENCH_MEASURE`` seconds measured per scenario (10),
 ``BENCH_WARMUP`` seconds before that (2), ``BENCH_SCENARIOS`` (``A,B,C``), ``BENCH_GATEWAYS``
-Tandem gateway process counts to try (``1,2``), ``BENCH_ROUTING`` how the clients of several
+Tandem gateway process counts to try (``1,2,0``; ``0`` is one front gateway taking every client
+plus one sequencer process, see ``TANDEM_SEQUENCER``), ``BENCH_ROUTING`` how the clients of several
 processes are placed (``dashboard,spread``: a row for each; ``dashboard`` puts every client of a
 dashboard on one process, as a load balancer hashing the dashboard id does, ``spread`` deals
 each dashboard's clients over all of them),
@@ -130,7 +131,7 @@ class Config:
             measure=float(env.get("BENCH_MEASURE", "10")),
             warmup=float(env.get("BENCH_WARMUP", "2")),
             scenarios=tuple(SCENARIOS[k] for k in keys if k in SCENARIOS),
-            gateways=tuple(int(n) for n in env.get("BENCH_GATEWAYS", "1,2").split(",") if n),
+            gateways=tuple(int(n) for n in env.get("BENCH_GATEWAYS", "1,2,0").split(",") if n),
             reference=env.get("BENCH_REFERENCE", "1") != "0",
             generators=int(env.get("BENCH_GENERATORS", "1")),
             client=env.get("BENCH_CLIENT", "wire"),
@@ -213,18 +214,25 @@ def _run_scenario(
 
 
 def _tandem_rows(stack: Stack, config: Config, count: int) -> list[Row]:
+    """Rows for ``count`` gateway processes; 0 stands for the split roles: one front gateway
+    that takes every client and one sequencer process (TANDEM_SEQUENCER)."""
     dashboards = {s.key: stack.dashboards(_editor_groups(s)) for s in config.scenarios}
-    gateways = stack.start_gateways(count, f"bench-x{count}")
+    split = count == 0
+    if split:
+        gateways = stack.start_gateways(2, "bench-split", [{"TANDEM_SEQUENCER": "0"}])
+    else:
+        gateways = stack.start_gateways(count, f"bench-x{count}")
     routings = config.routings if count > 1 else ("spread",)
+    label = "tandem 1 front+1 seq" if split else f"tandem x{count}"
     try:
-        urls = [g.url for g in gateways]
+        urls = [gateways[0].url] if split else [g.url for g in gateways]
         pgids = [g.pid for g in gateways]
         return [
             _run_scenario(
                 stack,
                 config,
                 s,
-                f"tandem x{count}" + (f" {routing}" if count > 1 else ""),
+                label + (f" {routing}" if count > 1 else ""),
                 urls,
                 dashboards[s.key],
                 pgids,

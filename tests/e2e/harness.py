@@ -156,17 +156,25 @@ class Gateway:
         return f"--- {self.log_path.name} ---\n{text[-chars:]}"
 
 
-def start_gateways(count: int, env: Mapping[str, str], log_dir: Path, name: str) -> list[Gateway]:
-    """Start ``count`` gateways, the first alone (it migrates the database), the rest together."""
+def start_gateways(
+    count: int,
+    env: Mapping[str, str],
+    log_dir: Path,
+    name: str,
+    extra: Sequence[Mapping[str, str]] = (),
+) -> list[Gateway]:
+    """Start ``count`` gateways, the first alone (it migrates the database), the rest together;
+    ``extra[i]``, if given, adds to gateway i's environment."""
     gateways = [
         Gateway(port=free_port(), log_path=log_dir / f"{name}-{i}.log", gateway_id=f"{name}-{i}")
         for i in range(count)
     ]
+    envs = [{**env, **(extra[i] if i < len(extra) else {})} for i in range(count)]
     try:
-        gateways[0].start(env)
+        gateways[0].start(envs[0])
         gateways[0].wait_healthy()
-        for gateway in gateways[1:]:
-            gateway.start(env)
+        for gateway, gateway_env in zip(gateways[1:], envs[1:], strict=True):
+            gateway.start(gateway_env)
         for gateway in gateways[1:]:
             gateway.wait_healthy()
     except BaseException:

@@ -209,6 +209,26 @@ async def test_submits_go_on_after_redis_forgets_the_scripts(
     assert (await a.submit(record(d, "c1", 2, 2, title_insert("b")))).version == 2
 
 
+async def test_a_front_gateway_leaves_sequencing_to_the_sequencers(
+    make_hub: MakeHub, store: MemoryStore, redis: Redis, settings: Settings
+) -> None:
+    front = await make_hub(store, sequencer=False)
+    d = await new_dashboard(store)
+    alone = await make_hub(store, sequencer=False, submit_timeout=0.5)
+    with pytest.raises(SubmitTimeout):  # no sequencer anywhere: nobody takes the queue
+        await alone.submit(record(d, "c0", 1, 1, title_insert("x")))
+    await make_hub(store)  # a sequencer (it also drains what the front gateways left)
+    recorder = Recorder()
+    front.listen(d, recorder)
+    done = await asyncio.gather(
+        *(front.submit(record(d, f"c{i}", 1, 1, title_insert(str(i)))) for i in range(1, 6))
+    )
+    assert sorted(c.version for c in done)[-1] == 6
+    token = await redis.get(Keys(settings.redis_prefix).lock(d))
+    assert token is None or holder_of(token) == "gw-2"  # the sequencer, never a front
+    await recorder.wait_for(6)
+
+
 async def test_a_queue_left_by_a_dead_holder_is_drained_by_the_watchdog(
     make_hub: MakeHub, store: MemoryStore, resp: Resp, settings: Settings
 ) -> None:
