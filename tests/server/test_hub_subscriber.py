@@ -41,13 +41,19 @@ class Handler:
                 await self._changed.wait()
 
 
-async def test_a_routed_channel_hears_its_confirmation_then_its_messages(
-    subscriber: Subscriber, redis: Redis, redis_prefix: str
-) -> None:
+async def routed(subscriber: Subscriber, redis_prefix: str) -> tuple[str, Handler]:
+    """A new channel routed to a new handler, once the subscription is confirmed."""
     channel = f"{redis_prefix}chan:{secrets.token_hex(4)}"
     handler = Handler()
     subscriber.route(channel, handler)
     await handler.wait_for(1)
+    return channel, handler
+
+
+async def test_a_routed_channel_hears_its_confirmation_then_its_messages(
+    subscriber: Subscriber, redis: Redis, redis_prefix: str
+) -> None:
+    channel, handler = await routed(subscriber, redis_prefix)
     await redis.publish(channel, b"one")
     await handler.wait_for(2)
     assert handler.seen == [("subscribe", None), ("message", b"one")]
@@ -74,10 +80,7 @@ async def test_rerouting_a_channel_in_one_step_confirms_to_the_new_handler(
 async def test_an_unrouted_channel_is_unsubscribed(
     subscriber: Subscriber, redis: Redis, redis_prefix: str
 ) -> None:
-    channel = f"{redis_prefix}chan:{secrets.token_hex(4)}"
-    handler = Handler()
-    subscriber.route(channel, handler)
-    await handler.wait_for(1)
+    channel, _ = await routed(subscriber, redis_prefix)
     assert (await redis.pubsub_numsub(channel))[0][1] == 1
     subscriber.unroute(channel)
     for _ in range(50):
@@ -90,10 +93,7 @@ async def test_an_unrouted_channel_is_unsubscribed(
 async def test_after_a_lost_connection_every_route_is_confirmed_again(
     subscriber: Subscriber, redis: Redis, redis_prefix: str
 ) -> None:
-    channel = f"{redis_prefix}chan:{secrets.token_hex(4)}"
-    handler = Handler()
-    subscriber.route(channel, handler)
-    await handler.wait_for(1)
+    channel, handler = await routed(subscriber, redis_prefix)
     killed = await redis.client_kill_filter(_type="pubsub")
     assert killed >= 1
     # Reconnected and subscribed again: the handler hears it (its cue to catch up) ...
