@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import Account
-from tests.e2e.harness import Gateway, run_cli, run_scenario
+from tests.e2e.harness import Gateway, run_cli, run_scenario, start_gateways
 from tests.e2e.oplog import assert_sound_log
 
 pytestmark = pytest.mark.node
@@ -95,3 +95,29 @@ def test_clients_spread_over_two_gateways_converge(
     result = _converge(node_dir, gateways, accounts, dashboard, seed=2)
     assert {c["url"] for c in result["clients"]} == {g.url for g in gateways}
     _assert_converged(result, e2e_env, database_url, dashboard)
+
+
+def test_clients_of_a_front_gateway_converge_through_a_sequencer_process(
+    node_dir: Path,
+    node_bin: str,
+    accounts: dict[str, Account],
+    new_dashboard: Callable[[], str],
+    e2e_env: dict[str, str],
+    database_url: str,
+    gateway_logs: Path,
+) -> None:
+    # Their own Redis prefix: no other test's gateway may sequence for them.
+    prefix = {"TANDEM_REDIS_PREFIX": e2e_env["TANDEM_REDIS_PREFIX"] + "split:"}
+    front, sequencer = start_gateways(
+        2, e2e_env, gateway_logs, "split", [{**prefix, "TANDEM_SEQUENCER": "0"}, prefix]
+    )
+    try:
+        dashboard = new_dashboard()
+        result = _converge(node_dir, [front], accounts, dashboard, seed=3)
+        _assert_converged(result, e2e_env, database_url, dashboard)
+        # Every batch was committed by the sequencer process, none by the front gateway.
+        assert "op.batch_committed" in sequencer.log_path.read_text()
+        assert "op.batch_committed" not in front.log_path.read_text()
+    finally:
+        front.stop()
+        sequencer.stop()
