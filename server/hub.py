@@ -235,8 +235,8 @@ class RedisHub:
 
     async def _enqueue(self, dashboard_id: DashboardId, raw: bytes) -> None:
         """Put a record on the dashboard's queue. Records submitted while a push is under way
-        go together in the next one (one push script per dashboard and one SADD, in one pipeline), so
-        a burst takes one connection and one round trip, not one each."""
+        go together in the next one (one push script per dashboard and one SADD, in one
+        pipeline), so a burst takes one round trip, not one each."""
         queued: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._outbound.setdefault(dashboard_id, []).append((raw, queued))
         if self._pusher is None:
