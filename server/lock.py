@@ -88,8 +88,9 @@ def connect(
     """A client with explicit timeouts and retries on connection errors and timeouts, over a
     bounded pool: a burst of commands waits for a connection rather than opening hundreds.
 
-    Retrying a non-idempotent command (RPUSH of a submit) may enqueue a record twice; the
-    sequencer recognises the copy by ``(src, seq)``.
+    What goes through it (presence, connection leases, the watchdog's reads, administration)
+    is safe to run twice; the queue, the lock and the settle script, which are not, go through
+    :mod:`server.resp`, which does not retry.
     """
     errors: list[type[Exception]] = [RedisConnectionError, RedisTimeoutError]
     pool = BlockingConnectionPool.from_url(
