@@ -375,27 +375,16 @@ class RedisHub:
 
     def _on_private_message(self, kind: str, data: bytes | None) -> None:
         """Another process queued records for a dashboard whose lock this one holds (_PUSH)."""
-        if kind != "message" or data is None:
-            return
-        try:
-            dashboard_id = DashboardId(UUID(data.decode()))
-        except ValueError:
-            _log.error("hub.message_unreadable", data=data[:80])
-            return
-        drain = self._drains.get(dashboard_id)
-        if drain is not None:
-            drain.wake = True
-            drain.nudge.set()
+        for dashboard_id in _dashboard_ids(kind, data):
+            drain = self._drains.get(dashboard_id)
+            if drain is not None:
+                drain.wake = True
+                drain.nudge.set()
 
     def _on_sequencers_message(self, kind: str, data: bytes | None) -> None:
         """A front gateway queued records for these dashboards (_call_sequencers)."""
-        if kind != "message" or data is None:
-            return
-        for part in data.split(b","):
-            try:
-                self._kick(DashboardId(UUID(part.decode())))
-            except ValueError:
-                _log.error("hub.message_unreadable", data=part[:80])
+        for dashboard_id in _dashboard_ids(kind, data):
+            self._kick(dashboard_id)
 
     def _remember(self, dashboard_id: DashboardId, memory: Memory | None) -> None:
         if memory is None:
@@ -537,6 +526,19 @@ class RedisHub:
 
     async def presence_snapshot(self, dashboard_id: DashboardId) -> list[PresenceUpdate]:
         return await self._presence.snapshot(dashboard_id)
+
+
+def _dashboard_ids(kind: str, data: bytes | None) -> list[DashboardId]:
+    """The dashboard ids a nudge names (comma-separated); unreadable ones are logged and left."""
+    if kind != "message" or data is None:
+        return []
+    ids = []
+    for part in data.split(b","):
+        try:
+            ids.append(DashboardId(UUID(part.decode())))
+        except ValueError:
+            _log.error("hub.message_unreadable", data=part[:80])
+    return ids
 
 
 def _expire(future: asyncio.Future[Committed]) -> None:
