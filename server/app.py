@@ -5,7 +5,8 @@ whatever the process needs, in order: embedded PostgreSQL and Redis when no URLs
 migrations (``migrate_on_start``), this month's and the coming months' partitions, the store,
 the Redis client and the hub. Shutdown runs the other way round, after every connection was told
 the server is going away. Other parts of the server add routes with ``extra_routes`` and reach
-the running services through ``app.state.services``.
+the running services through ``app.state.services``. The browser app's files
+(:mod:`server.webapp`) come last.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
-from server import log
+from server import log, webapp
 from server.auth import Roles, install_log_redaction
 from server.embedded import EmbeddedServices
 from server.errors import TandemError
@@ -198,6 +199,7 @@ def create_app(
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         *extra_routes,
+        *webapp.routes(),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
 

@@ -66,5 +66,11 @@ class BadData(TandemError):
     code = "bad_data"
 
 
+class WebAppNotBuilt(TandemError):
+    """The browser app's bundle is missing (``make run`` builds it)."""
+
+    code = "web_not_built"
+
+
 class MigrationError(TandemError):
     code = "migration_failed"
