@@ -29,10 +29,10 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import redis
 
-from ot.document import new_document
-from server.auth import issue_token
+from ot.dashboard.document import new_document
+from server.core.ids import DashboardId, UserId
 from server.embedded import EmbeddedServices, ServiceUrls
-from server.ids import DashboardId, UserId
+from server.gateway.auth import issue_token
 from server.store.access import Access
 from server.store.accounts import Accounts
 from server.store.migrate import migrate

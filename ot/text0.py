@@ -26,8 +26,8 @@ import re
 from typing import Any, Final
 
 from ot.errors import ApplyError, DocumentError, InvalidOpError, OTError
-from ot.json0_pairwise import transform as _pairwise_transform
-from ot.json0_pairwise import transform_x as _pairwise_transform_x
+from ot.json0.pairwise import transform as _pairwise_transform
+from ot.json0.pairwise import transform_x as _pairwise_transform_x
 from ot.subtype import Side
 
 Component = dict[str, Any]

@@ -1,6 +1,6 @@
 """The Starlette application: ``/ws`` (the ShareDB gateway), ``/healthz`` and ``/readyz``.
 
-:func:`create_app` builds it from one :class:`~server.settings.Settings`; its lifespan starts
+:func:`create_app` builds it from one :class:`~server.core.settings.Settings`; its lifespan starts
 whatever the process needs, in order: embedded PostgreSQL and Redis when no URLs are set, the
 migrations (``migrate_on_start``), this month's and the coming months' partitions, the store,
 the Redis client and the hub. Shutdown runs the other way round, after every connection was told
@@ -27,18 +27,20 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
-from server import log, webapp
-from server.auth import Roles, install_log_redaction
+from server import webapp
+from server.core import log
+from server.core.errors import TandemError
+from server.core.settings import Settings
 from server.embedded import EmbeddedServices
-from server.errors import TandemError
-from server.gateway import Gateway
-from server.hub import RedisHub
-from server.keys import Keys
-from server.lock import connect
-from server.ratelimit import ConnectionLimiter, UserRateLimiter
-from server.resp import Resp
-from server.services import Services
-from server.settings import Settings
+from server.gateway.auth import Roles, install_log_redaction
+from server.gateway.connection import Gateway
+from server.gateway.limits import ConnectionLimiter, UserRateLimiter
+from server.gateway.services import Services
+from server.gateway.wsbatch import PROTOCOL, SEND_MANY
+from server.redis.keys import Keys
+from server.redis.resp import Resp
+from server.sequencer.hub import RedisHub
+from server.sequencer.lock import connect
 from server.store.access import Access
 from server.store.accounts import Accounts
 from server.store.audit import AuditLog
@@ -47,7 +49,6 @@ from server.store.migrate import migrate
 from server.store.partitions import ensure_partitions
 from server.store.pool import connection, translated
 from server.store.postgres import PostgresStore
-from server.wsbatch import PROTOCOL, SEND_MANY
 
 _log = log.get(__name__)
 
@@ -165,7 +166,7 @@ def create_app(
 
     class WebSocketEndpoint:
         """``/ws`` as a plain ASGI app, so the gateway can use the server's send-many extension
-        (:mod:`server.wsbatch`) where it is advertised."""
+        (:mod:`server.gateway.wsbatch`) where it is advertised."""
 
         async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
             ws = WebSocket(scope, receive, send)

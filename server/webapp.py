@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from server.errors import NotFound, TandemError, WebAppNotBuilt
+from server.core.errors import NotFound, TandemError, WebAppNotBuilt
 
 DIST_ENV = "TANDEM_WEB_DIST"
 DEFAULT_DIST = Path(__file__).resolve().parent.parent / "web" / "dist"

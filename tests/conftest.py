@@ -21,7 +21,6 @@ import redis
 from server.embedded import EmbeddedServices, ServiceUrls
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
 NODE_DIR = ROOT / "tests" / "node"
 
 
@@ -81,12 +80,8 @@ def redis_prefix(redis_url: str, run_id: str) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def vectors_dir() -> Path:
-    path = SHARED / "vectors"
-    if not path.is_dir():
-        pytest.fail(
-            f"reference vectors not found at {path}: ../shared must sit beside the checkout"
-        )
-    return path
+    """The reference libraries' own test vectors, carried in the repository (see its README)."""
+    return ROOT / "tests" / "ot" / "vectors"
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,8 @@ FORBIDDEN = ("asyncio", "asyncpg", "redis", "starlette", "structlog", "websocket
 
 def _modules(package: str) -> list[str]:
     path = ROOT.joinpath(*package.split("."))
-    return [package] + [f"{package}.{m.name}" for m in pkgutil.iter_modules([str(path)])]
+    found = pkgutil.walk_packages([str(path)], prefix=f"{package}.")
+    return [package] + [m.name for m in found]
 
 
 @pytest.mark.parametrize("package", ["ot", "server.protocol"])

@@ -21,9 +21,9 @@ from uuid import uuid4
 import asyncpg
 
 from ot import json0
+from server.core.ids import DashboardId, UserId
+from server.core.settings import Settings
 from server.embedded import EmbeddedServices
-from server.ids import DashboardId, UserId
-from server.settings import Settings
 from server.store.accounts import Accounts
 from server.store.migrate import prepare
 from server.store.model import JsonOp, NewOp

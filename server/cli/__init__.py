@@ -12,8 +12,8 @@ import sys
 from collections.abc import Callable
 from uuid import UUID
 
-from server.errors import BadRequest, NotFound, StoreUnavailable, TandemError
-from server.ids import DashboardId, UserId
+from server.core.errors import BadRequest, NotFound, StoreUnavailable, TandemError
+from server.core.ids import DashboardId, UserId
 
 EXIT_OK = 0
 EXIT_PROBLEM = 1

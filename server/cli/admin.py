@@ -27,9 +27,9 @@ from server.cli import (
     exit_code,
     parse_dashboard_id,
 )
+from server.core.errors import BadRequest, StoreUnavailable, TandemError
+from server.core.settings import Settings
 from server.embedded import EmbeddedPostgres
-from server.errors import BadRequest, StoreUnavailable, TandemError
-from server.settings import Settings
 from server.store.migrate import run_migrations
 from server.store.partitions import (
     drop_partitions,

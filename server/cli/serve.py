@@ -24,9 +24,7 @@ from uuid import UUID
 
 import orjson
 
-from ot.document import new_document
-from server import log
-from server.auth import hash_password, issue_token
+from ot.dashboard.document import new_document
 from server.cli import (
     EXIT_OK,
     EXIT_PROBLEM,
@@ -36,10 +34,12 @@ from server.cli import (
     parse_dashboard_id,
     parse_user_id,
 )
+from server.core import log
+from server.core.errors import StoreUnavailable, TandemError
+from server.core.ids import UserId
+from server.core.settings import Settings
 from server.embedded import EmbeddedPostgres, EmbeddedServices
-from server.errors import StoreUnavailable, TandemError
-from server.ids import UserId
-from server.settings import Settings
+from server.gateway.auth import hash_password, issue_token
 from server.store.access import Access
 from server.store.accounts import Accounts
 from server.store.audit import AuditLog

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-from server.errors import TandemError
+from server.core.errors import TandemError
 
 BAD_JSON = "bad_json"
 MESSAGE_TOO_LARGE = "message_too_large"

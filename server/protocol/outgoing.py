@@ -13,9 +13,9 @@ from typing import Any
 
 import orjson
 
-from server.ids import DashboardId
+from server.core.ids import DashboardId
+from server.core.submission import Committed, PresenceUpdate
 from server.store.model import Snapshot
-from server.submission import Committed, PresenceUpdate
 
 PROTOCOL_MAJOR = 1
 PROTOCOL_MINOR = 2

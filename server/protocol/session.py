@@ -24,13 +24,13 @@ import hashlib
 from dataclasses import dataclass, field
 from uuid import UUID
 
-from server.ids import DashboardId, UserId
+from server.core.ids import DashboardId, UserId
+from server.core.submission import Committed, PresenceUpdate, SubmitRecord
 from server.protocol import message as m
 from server.protocol import outgoing
 from server.protocol.errors import INVALID_MESSAGE, UNAUTHENTICATED, ProtocolError, not_found
 from server.protocol.outgoing import COLLECTION, Out
 from server.store.model import Snapshot
-from server.submission import Committed, PresenceUpdate, SubmitRecord
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,9 @@ from uuid import UUID, uuid4
 
 import asyncpg
 
-from server.errors import BadRequest
-from server.ids import DashboardId, UserId
-from server.jsonvalue import check_jsonb
+from server.core.errors import BadRequest
+from server.core.ids import DashboardId, UserId
+from server.core.jsonvalue import check_jsonb
 from server.store.model import Role
 from server.store.pool import translated
 

@@ -12,9 +12,9 @@ from uuid import UUID, uuid4
 
 import asyncpg
 
-from server.errors import NotFound
-from server.ids import UserId
-from server.jsonvalue import check_jsonb
+from server.core.errors import NotFound
+from server.core.ids import UserId
+from server.core.jsonvalue import check_jsonb
 from server.store.pool import translated
 
 USER_COLUMNS = "id, email, username, display_name, password_hash, is_active, created_at"

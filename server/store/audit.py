@@ -13,9 +13,9 @@ from typing import Any
 
 import asyncpg
 
-from server.errors import BadRequest
-from server.ids import DashboardId, UserId
-from server.jsonvalue import check_jsonb
+from server.core.errors import BadRequest
+from server.core.ids import DashboardId, UserId
+from server.core.jsonvalue import check_jsonb
 from server.store.catalog import MAX_PAGE
 from server.store.pool import translated
 

@@ -11,9 +11,9 @@ from datetime import datetime
 
 import asyncpg
 
-from server.errors import BadRequest, NotFound
-from server.ids import DashboardId, UserId
-from server.jsonvalue import check_jsonb
+from server.core.errors import BadRequest, NotFound
+from server.core.ids import DashboardId, UserId
+from server.core.jsonvalue import check_jsonb
 from server.store.access import check_role
 from server.store.model import Role
 from server.store.pool import translated

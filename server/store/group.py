@@ -21,8 +21,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from server.errors import BadData, Conflict
-from server.ids import DashboardId
+from server.core.errors import BadData, Conflict
+from server.core.ids import DashboardId
 
 # Batches in one statement at most (a bound on its size; more wait for the next).
 MAX_GROUP = 64

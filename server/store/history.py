@@ -15,8 +15,8 @@ from typing import Any
 
 from ot import json0
 from ot.errors import OTError
-from server.errors import BadData, BadRequest, NotFound
-from server.jsonvalue import check_jsonb
+from server.core.errors import BadData, BadRequest, NotFound
+from server.core.jsonvalue import check_jsonb
 from server.store.model import JsonOp, NewOp
 from server.store.projection import WidgetChanges, widget_changes
 

@@ -15,9 +15,9 @@ from uuid import uuid4
 
 import orjson
 
-from server.errors import BadRequest, Conflict, NotFound, StaleFence
-from server.ids import DashboardId, UserId
-from server.jsonvalue import check_jsonb
+from server.core.errors import BadRequest, Conflict, NotFound, StaleFence
+from server.core.ids import DashboardId, UserId
+from server.core.jsonvalue import check_jsonb
 from server.store.history import (
     Progress,
     VersionNotFound,

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import asyncpg
 
-from server.errors import MigrationError
+from server.core.errors import MigrationError
 from server.store.partitions import ensure_partitions
 from server.store.pool import connection, translated
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
-from server.ids import DashboardId, UserId
+from server.core.ids import DashboardId, UserId
 
 Role = Literal["viewer", "editor", "admin"]
 JsonOp = list[dict[str, Any]]

@@ -19,8 +19,8 @@ from datetime import UTC, date, datetime
 
 import asyncpg
 
-from server.errors import BadRequest
-from server.ids import DashboardId
+from server.core.errors import BadRequest
+from server.core.ids import DashboardId
 from server.store.pool import translated
 
 # table -> the column it is partitioned on

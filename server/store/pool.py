@@ -13,7 +13,7 @@ from typing import Any
 import asyncpg
 import orjson
 
-from server.errors import BadData, Conflict, NotFound, StoreUnavailable, TandemError
+from server.core.errors import BadData, Conflict, NotFound, StoreUnavailable, TandemError
 
 SERVER_SETTINGS = {"application_name": "tandem", "timezone": "UTC"}
 JSONB_FORMAT_VERSION = b"\x01"

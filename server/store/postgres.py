@@ -16,9 +16,9 @@ from uuid import uuid4
 
 import asyncpg
 
-from server.errors import BadRequest, NotFound, StaleFence
-from server.ids import DashboardId, UserId
-from server.jsonvalue import check_jsonb
+from server.core.errors import BadRequest, NotFound, StaleFence
+from server.core.ids import DashboardId, UserId
+from server.core.jsonvalue import check_jsonb
 from server.store import statements as sql
 from server.store.group import CommitGroup, Entry
 from server.store.history import (

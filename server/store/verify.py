@@ -14,8 +14,8 @@ from typing import Any
 
 import asyncpg
 
-from server.errors import NotFound
-from server.ids import DashboardId
+from server.core.errors import NotFound
+from server.core.ids import DashboardId
 from server.store import statements as sql
 from server.store.history import (
     Progress,

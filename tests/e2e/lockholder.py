@@ -1,6 +1,6 @@
 """Finding, from outside, which gateway process holds a dashboard's sequencer lock.
 
-A lock token names the gateway id of its holder (:func:`server.lock.holder_of`) and the harness
+A lock token names the gateway id of its holder (:func:`server.sequencer.lock.holder_of`) and the harness
 starts every gateway with an id of its choosing, so one read of the key names the process.
 :func:`freeze_holder` stops that process and reads the key again, so the caller gets a process
 that provably holds the lock at that moment, not one that just released it.
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import redis
 
-from server.lock import holder_of
+from server.sequencer.lock import holder_of
 from tests.e2e.harness import Gateway
 
 POLL_INTERVAL = 0.003

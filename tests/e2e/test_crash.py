@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from server.ids import DashboardId
-from server.keys import Keys
+from server.core.ids import DashboardId
+from server.redis.keys import Keys
 from tests.e2e.conftest import Account
 from tests.e2e.harness import Gateway, LiveScenario, run_cli
 from tests.e2e.lockholder import freeze_holder

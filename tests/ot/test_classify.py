@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from ot import dashboard, json0
-from ot.classify import classify
+from ot.dashboard.classify import classify
 from ot.errors import InvalidOpError
 
 W = ["widgets", "w1"]

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from ot import json0
-from ot.dashboard import OPERATION_TYPES, build, build_all, classify, parse_domain_op
-from ot.document import MAX_TITLE, new_document, validate_document
+from ot.dashboard.document import MAX_TITLE, new_document, validate_document
+from ot.dashboard.ops import OPERATION_TYPES, build, build_all, classify, parse_domain_op
 from ot.errors import DocumentError, InvalidOpError
 
 Op = list[dict[str, Any]]

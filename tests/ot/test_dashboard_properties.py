@@ -15,8 +15,14 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from ot import json0, rich_text
-from ot.dashboard import OPERATION_TYPES, build, build_all, classify, parse_domain_op
-from ot.document import WIDGET_TYPES, is_rich_body, rich_length, validate_after, validate_document
+from ot.dashboard.document import (
+    WIDGET_TYPES,
+    is_rich_body,
+    rich_length,
+    validate_after,
+    validate_document,
+)
+from ot.dashboard.ops import OPERATION_TYPES, build, build_all, classify, parse_domain_op
 from ot.errors import DocumentError, InvalidOpError, OTError
 
 ALPHABET = "ab \né😀"

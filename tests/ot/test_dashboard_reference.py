@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ot import json0
-from ot.dashboard import build
+from ot.dashboard.ops import build
 from ot.errors import DocumentError, InvalidOpError
 from tests.ot.oracle import Oracle, oracle_fixture, same
 from tests.ot.test_dashboard_properties import documents, domain_ops

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ot import json0
-from ot.document import (
+from ot.dashboard.document import (
     MAX_TITLE,
     MAX_WIDGET_ID,
     WIDGET_TYPES,

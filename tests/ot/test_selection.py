@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ot import json0
-from ot.dashboard import build
+from ot.dashboard.ops import build
+from ot.dashboard.selection import transform_presence, transform_selection
 from ot.errors import InvalidOpError, OTError
-from ot.selection import transform_presence, transform_selection
 
 TITLE = ["widgets", "w1", "title"]
 BODY = ["widgets", "w1", "body"]

@@ -1,6 +1,6 @@
 """The reference test vectors of ``ot-json0`` (json0 and its text0), one test per case.
 
-The cases come from ``../shared/vectors/json0-vectors.json`` (see its README). The ``skipped``
+The cases come from ``tests/ot/vectors/json0-vectors.json`` (see its README). The ``skipped``
 group is not run: those lines of the reference's test suite have no self-contained call to
 replay (they use variables set up elsewhere in the suite, or make no call), so the extraction
 recorded them without arguments or an expected value.
@@ -21,14 +21,11 @@ from ot import json0, text0
 FILE = "json0-vectors.json"
 GROUPS = ("transform", "compose", "apply", "transformX", "transformCursor", "normalize")
 
-# Collection needs the case list before fixtures exist; the test body reads the cases through
-# the ``vectors_dir`` fixture, which fails loudly when the vectors are missing.
-_COLLECTION_PATH = Path(__file__).resolve().parents[2].parent / "shared" / "vectors" / FILE
+# Collection needs the case list before fixtures exist, so it reads the file directly.
+_COLLECTION_PATH = Path(__file__).resolve().parent / "vectors" / FILE
 
 
 def _case_ids(*, expectations: bool) -> list[Any]:
-    if not _COLLECTION_PATH.is_file():
-        return []
     groups = json.loads(_COLLECTION_PATH.read_text(encoding="utf-8"))
     params = []
     for group in GROUPS:

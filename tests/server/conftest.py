@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from server.lock import connect
-from server.resp import Resp
+from server.redis.resp import Resp
+from server.sequencer.lock import connect
 
 
 @pytest.fixture

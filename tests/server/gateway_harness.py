@@ -15,11 +15,11 @@ import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from ot.document import new_document
+from ot.dashboard.document import new_document
 from server.app import Running, create_app, uvicorn_options
-from server.auth import issue_token
-from server.ids import DashboardId, UserId
-from server.settings import Settings
+from server.core.ids import DashboardId, UserId
+from server.core.settings import Settings
+from server.gateway.auth import issue_token
 
 TIMEOUT = 10.0
 

@@ -10,7 +10,9 @@ from uuid import uuid4
 import pytest
 from websockets.exceptions import InvalidStatus
 
-from server.auth import (
+from server.core.ids import DashboardId, UserId
+from server.core.settings import Settings
+from server.gateway.auth import (
     SESSION_COOKIE,
     RedactTokens,
     Roles,
@@ -22,8 +24,6 @@ from server.auth import (
     token_hash,
     verify_password,
 )
-from server.ids import DashboardId, UserId
-from server.settings import Settings
 from server.store.model import Role
 from tests.server.gateway_harness import Gateway, open_client, running_gateway
 

@@ -18,8 +18,8 @@ import asyncpg
 import httpx
 import pytest
 
-from server.auth import token_hash
 from server.embedded import ServiceUrls
+from server.gateway.auth import token_hash
 from tests.server.gateway_harness import open_client
 
 TANDEM = str(Path(sys.executable).parent / "tandem")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from uuid import uuid4
 
-from server.batch import BatchOutcome, decode_outcome, encode_outcome, origin_prefix
-from server.ids import DashboardId
-from server.submission import Committed
+from server.core.ids import DashboardId
+from server.core.submission import Committed
+from server.sequencer.records import BatchOutcome, decode_outcome, encode_outcome, origin_prefix
 
 
 def test_a_message_starts_with_its_origin_and_decodes_the_same() -> None:

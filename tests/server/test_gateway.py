@@ -10,7 +10,7 @@ from uuid import uuid4
 import httpx
 import pytest
 
-from server.settings import Settings
+from server.core.settings import Settings
 from tests.server.gateway_harness import Gateway, open_client, running_gateway, title_op
 
 JSON0 = "http://sharejs.org/types/JSONv0"

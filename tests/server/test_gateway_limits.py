@@ -15,13 +15,13 @@ from redis.asyncio import Redis
 from starlette.websockets import WebSocketState
 from websockets.asyncio.client import connect
 
-from ot.document import new_document
-from server.gateway import Connection
-from server.ids import DashboardId
-from server.keys import Keys
-from server.ratelimit import ConnectionLimiter, TokenBucket, UserRateLimiter, connections_key
-from server.resp import Resp
-from server.settings import Settings
+from ot.dashboard.document import new_document
+from server.core.ids import DashboardId
+from server.core.settings import Settings
+from server.gateway.connection import Connection
+from server.gateway.limits import ConnectionLimiter, TokenBucket, UserRateLimiter, connections_key
+from server.redis.keys import Keys
+from server.redis.resp import Resp
 from tests.server.gateway_harness import (
     Client,
     Gateway,

@@ -13,19 +13,19 @@ from uuid import uuid4
 import pytest
 from redis.asyncio import Redis
 
-from ot.document import new_document
-from server import sequencer
-from server.batch import BatchOutcome, encode_outcome
-from server.errors import StoreUnavailable
-from server.hub import RedisHub, SubmitRejected, SubmitTimeout
-from server.ids import DashboardId, UserId
-from server.keys import Keys
-from server.lock import Lock, holder_of
-from server.resp import Resp
-from server.settings import Settings
+from ot.dashboard.document import new_document
+from server.core.errors import StoreUnavailable
+from server.core.ids import DashboardId, UserId
+from server.core.settings import Settings
+from server.core.submission import Committed, SubmitRecord
+from server.redis.keys import Keys
+from server.redis.resp import Resp
+from server.sequencer import holding as sequencer
+from server.sequencer.hub import RedisHub, SubmitRejected, SubmitTimeout
+from server.sequencer.lock import Lock, holder_of
+from server.sequencer.records import BatchOutcome, encode_outcome
 from server.store.memory import MemoryStore
 from server.store.model import JsonOp, NewOp
-from server.submission import Committed, SubmitRecord
 
 USER = UserId(uuid4())
 

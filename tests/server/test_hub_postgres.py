@@ -11,16 +11,16 @@ from uuid import uuid4
 
 import pytest
 
-from ot.document import new_document
-from server.errors import StaleFence
-from server.hub import RedisHub
-from server.ids import DashboardId, UserId
-from server.settings import Settings
+from ot.dashboard.document import new_document
+from server.core.errors import StaleFence
+from server.core.ids import DashboardId, UserId
+from server.core.settings import Settings
+from server.core.submission import Committed, SubmitRecord
+from server.sequencer.hub import RedisHub
 from server.store.accounts import Accounts
 from server.store.migrate import prepare
 from server.store.model import JsonOp, NewOp
 from server.store.postgres import PostgresStore
-from server.submission import Committed, SubmitRecord
 
 MakeHub = Callable[..., Awaitable[RedisHub]]
 

@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from server.resp import Endpoint
-from server.subscriber import Subscriber
+from server.fanout.subscriber import Subscriber
+from server.redis.resp import Endpoint
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ import secrets
 import pytest
 from redis.asyncio import Redis
 
-from server.lock import Lock, holder_of
-from server.resp import Resp
+from server.redis.resp import Resp
+from server.sequencer.lock import Lock, holder_of
 
 
 @pytest.fixture

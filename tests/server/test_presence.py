@@ -12,14 +12,14 @@ from uuid import uuid4
 import pytest
 from redis.asyncio import Redis
 
-from ot.document import new_document
-from server.hub import RedisHub
-from server.ids import DashboardId, UserId
-from server.resp import Resp
-from server.settings import Settings
+from ot.dashboard.document import new_document
+from server.core.ids import DashboardId, UserId
+from server.core.settings import Settings
+from server.core.submission import PresenceUpdate, SubmitRecord
+from server.presence.throttle import Throttle
+from server.redis.resp import Resp
+from server.sequencer.hub import RedisHub
 from server.store.memory import MemoryStore
-from server.submission import PresenceUpdate, SubmitRecord
-from server.throttle import Throttle
 
 USER = UserId(uuid4())
 

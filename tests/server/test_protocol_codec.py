@@ -10,14 +10,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from server.ids import DashboardId
+from server.core.ids import DashboardId
+from server.core.submission import Committed, PresenceUpdate
 from server.protocol import message as m
 from server.protocol import outgoing
 from server.protocol.codec import decode, decode_frame, echo_of, parse_message
 from server.protocol.errors import CloseCode, ProtocolError
 from server.protocol.query import DashboardQuery, parse_query
 from server.store.model import Snapshot
-from server.submission import Committed, PresenceUpdate
 
 DOC = "0b7e7a52-3c36-4f55-9d43-1c2f0c7f6a10"
 LIMITS = {"max_bytes": 10_000, "max_depth": 8}

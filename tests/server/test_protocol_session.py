@@ -7,7 +7,8 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from server.ids import DashboardId, UserId
+from server.core.ids import DashboardId, UserId
+from server.core.submission import Committed, PresenceUpdate
 from server.protocol import message as m
 from server.protocol import outgoing
 from server.protocol.errors import ProtocolError
@@ -21,7 +22,6 @@ from server.protocol.session import (
     src_belongs,
 )
 from server.store.model import Snapshot
-from server.submission import Committed, PresenceUpdate
 
 DOC = "0b7e7a52-3c36-4f55-9d43-1c2f0c7f6a10"
 DASH = DashboardId(UUID(DOC))

@@ -13,7 +13,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from server.resp import Endpoint, Resp, Script
+from server.redis.resp import Endpoint, Resp, Script
 
 
 @pytest.fixture

@@ -11,17 +11,17 @@ from uuid import uuid4
 import pytest
 from redis.asyncio import Redis
 
-from ot.document import new_document
-from server.batch import BatchOutcome, encode_record
-from server.ids import DashboardId, UserId
-from server.keys import Keys
-from server.lock import Lock
-from server.resp import Resp
-from server.sequencer import Memory, Sequencer
-from server.settings import Settings
+from ot.dashboard.document import new_document
+from server.core.ids import DashboardId, UserId
+from server.core.settings import Settings
+from server.core.submission import SubmitRecord
+from server.redis.keys import Keys
+from server.redis.resp import Resp
+from server.sequencer.holding import Memory, Sequencer
+from server.sequencer.lock import Lock
+from server.sequencer.records import BatchOutcome, encode_record
 from server.store.memory import MemoryStore
 from server.store.model import JsonOp, NewOp
-from server.submission import SubmitRecord
 
 USER = UserId(uuid4())
 

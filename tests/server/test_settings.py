@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from server.app import uvicorn_options
-from server.lock import connect
-from server.settings import Settings
+from server.core.settings import Settings
+from server.sequencer.lock import connect
 
 
 def test_compression_is_off_unless_asked_for() -> None:

@@ -11,7 +11,7 @@ import pytest
 import uvicorn
 import websockets
 
-from server.wsbatch import PROTOCOL, SEND_MANY
+from server.gateway.wsbatch import PROTOCOL, SEND_MANY
 
 pytestmark = pytest.mark.skipif(PROTOCOL is None, reason="uvicorn has no sans-I/O protocol")
 

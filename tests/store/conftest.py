@@ -15,8 +15,8 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
+from server.core.ids import UserId
 from server.embedded import ServiceUrls
-from server.ids import UserId
 from server.store.accounts import Accounts
 from server.store.memory import MemoryStore
 from server.store.migrate import prepare

@@ -9,8 +9,8 @@ from uuid import uuid4
 
 import pytest
 
-from server.errors import BadRequest, Conflict, NotFound
-from server.ids import DashboardId, UserId
+from server.core.errors import BadRequest, Conflict, NotFound
+from server.core.ids import DashboardId, UserId
 from server.store.access import Access
 from server.store.accounts import Accounts
 from server.store.audit import AuditLog

@@ -15,7 +15,7 @@ from uuid import uuid4
 import pytest
 
 from server.cli import EXIT_NOT_FOUND, EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, main
-from server.ids import DashboardId, UserId
+from server.core.ids import DashboardId, UserId
 from server.store.postgres import PostgresStore
 from tests.store.conftest import Clock, document, retitle
 

@@ -6,8 +6,8 @@ from uuid import uuid4
 
 import pytest
 
-from server.errors import BadData, BadRequest, Conflict, NotFound, StaleFence
-from server.ids import DashboardId, UserId
+from server.core.errors import BadData, BadRequest, Conflict, NotFound, StaleFence
+from server.core.ids import DashboardId, UserId
 from server.store.history import VersionNotFound
 from server.store.memory import MemoryStore
 from server.store.postgres import PostgresStore

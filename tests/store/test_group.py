@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from server.errors import BadData, StaleFence
-from server.ids import DashboardId, UserId
+from server.core.errors import BadData, StaleFence
+from server.core.ids import DashboardId, UserId
 from server.store.group import CommitGroup, Entry
 from server.store.postgres import PostgresStore
 from tests.store.conftest import INTERVAL, document, new_op, widget

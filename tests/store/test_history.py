@@ -12,7 +12,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from server.ids import UserId
+from server.core.ids import UserId
 from server.store.memory import MemoryStore
 from server.store.model import NewOp
 from server.store.postgres import PostgresStore

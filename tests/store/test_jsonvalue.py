@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from server.errors import BadData
-from server.ids import UserId
-from server.jsonvalue import MAX_DEPTH, MAX_SAFE_INTEGER, _explain, check_jsonb
+from server.core.errors import BadData
+from server.core.ids import UserId
+from server.core.jsonvalue import MAX_DEPTH, MAX_SAFE_INTEGER, _explain, check_jsonb
 from server.store.postgres import PostgresStore
 from tests.store.conftest import document
 

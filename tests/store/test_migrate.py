@@ -10,7 +10,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from server.errors import MigrationError
+from server.core.errors import MigrationError
 from server.store.migrate import default_sql_dir, discover, migrate, prepare
 from server.store.partitions import add_months, list_partitions, month_start, partition_name
 from server.store.pool import connection

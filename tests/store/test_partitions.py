@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from server.errors import BadRequest
-from server.ids import UserId
+from server.core.errors import BadRequest
+from server.core.ids import UserId
 from server.store.history import VersionUnavailable
 from server.store.partitions import (
     add_months,

@@ -7,8 +7,8 @@ import contextlib
 
 import pytest
 
-from server.errors import StaleFence
-from server.ids import DashboardId, UserId
+from server.core.errors import StaleFence
+from server.core.ids import DashboardId, UserId
 from server.store.model import NewOp
 from server.store.postgres import PostgresStore
 from tests.store.conftest import document, new_op, retitle

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from server.app import create_app
-from server.settings import Settings
+from server.core.settings import Settings
 from server.webapp import DIST_ENV
 
 ASSET = "main-ABCD2345.js"

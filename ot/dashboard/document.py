@@ -1,0 +1,509 @@
+"""The dashboard document's shape, and the checks that keep every stored document inside it.
+
+Grammar (``json`` is any JSON value: objects with string keys, arrays, strings, finite numbers,
+safe integers, booleans, null; at most ``MAX_DEPTH`` levels deep)::
+
+    document := {"title": str (<= 500), "description": str (<= 10000), "settings": {json},
+                 "widgets": {widget_id: widget, ...}, "layout": [widget_id, ...]}
+    widget   := {"type": "text"|"chart"|"table"|"image"|"video"|"embed"|"custom",
+                 "title": str (<= 500), "position": position, "config": {json}, "data": {json},
+                 "isLocked": bool, "body"?: str | rich_body}
+    position := {"x": int >= 0, "y": int >= 0, "width": int >= 1, "height": int >= 1, "zIndex"?: int}
+    rich_body:= {"ops": [{"insert": str (non-empty) | {embed: json}, "attributes"?: {json}}, ...]}
+    widget_id:= a string of 1 to 64 characters
+
+``layout`` lists every widget id exactly once, in display order, and nothing else. No other
+fields are allowed anywhere outside the free-form ``settings``, ``config`` and ``data`` objects.
+
+Example::
+
+    >>> doc = new_document("Ops")
+    >>> validate_document(doc)          # passes
+    >>> validate_document({**doc, "layout": ["w1"]})
+    Traceback (most recent call last):
+    ot.errors.DocumentError: ["layout", 0]: names no widget
+
+Every failure is a :class:`DocumentError` whose message starts with the JSON path of the first
+problem found, so a client can point at the offending field.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Final, NoReturn
+
+from ot.errors import DocumentError
+from ot.json0.checked import CheckedOp, components
+
+WIDGET_TYPES = ("text", "chart", "table", "image", "video", "embed", "custom")
+
+MAX_TITLE = 500
+MAX_DESCRIPTION = 10_000
+MAX_WIDGET_ID = 64
+MAX_WIDGETS = 1_000
+# Positions are grid cells or pixels; a million of either is far past any real screen.
+MAX_COORDINATE = 1_000_000
+MAX_Z_INDEX = 1_000_000
+# Bodies are typed by hand; a million characters keeps one document comfortably in memory.
+MAX_TEXT = 1_000_000
+MAX_DEPTH = 32
+# Integers a JavaScript client reads back exactly.
+MAX_SAFE_INTEGER = 2**53 - 1
+
+DOCUMENT_FIELDS = ("title", "description", "settings", "widgets", "layout")
+WIDGET_FIELDS = ("type", "title", "position", "config", "data", "isLocked")
+WIDGET_OPTIONAL_FIELDS = ("body",)
+POSITION_FIELDS = ("x", "y", "width", "height")
+POSITION_OPTIONAL_FIELDS = ("zIndex",)
+
+PathLike = Sequence[str | int]
+
+
+def fail(path: PathLike, problem: str) -> NoReturn:
+    """Raise the DocumentError for ``problem`` at ``path``."""
+    raise DocumentError(f"{json.dumps(list(path))}: {problem}")
+
+
+def new_document(title: str, description: str = "") -> dict[str, Any]:
+    """An empty dashboard: no settings, no widgets."""
+    doc: dict[str, Any] = {
+        "title": title,
+        "description": description,
+        "settings": {},
+        "widgets": {},
+        "layout": [],
+    }
+    check_text(title, ("title",), MAX_TITLE)
+    check_text(description, ("description",), MAX_DESCRIPTION)
+    return doc
+
+
+def validate_document(doc: object) -> None:
+    """Raise DocumentError naming the first problem if ``doc`` is not a valid dashboard."""
+    if not isinstance(doc, dict):
+        fail((), "must be an object")
+    check_keys(doc, (), DOCUMENT_FIELDS, ())
+    for field in DOCUMENT_FIELDS:
+        if field != "layout":
+            _DOCUMENT_CHECKS[field](doc[field], (field,))
+    check_layout(doc["layout"], doc["widgets"])
+
+
+def validate_widget(widget: object, path: PathLike) -> None:
+    """Raise DocumentError if ``widget`` (found at ``path``) is not a valid widget."""
+    if not isinstance(widget, dict):
+        fail(path, "must be an object")
+    check_keys(widget, path, WIDGET_FIELDS, WIDGET_OPTIONAL_FIELDS)
+    for field, value in widget.items():
+        _WIDGET_CHECKS[field](value, (*path, field))
+
+
+def validate_change(doc: Mapping[str, Any], path: PathLike) -> None:
+    """Validate what a change at ``path`` can have broken in a document valid before it.
+
+    The builder calls this after every change instead of :func:`validate_document`, so that a
+    keystroke in one widget costs a check of that widget's field, not of the whole dashboard.
+    What is checked is the whole top-level field, widget, or widget field above ``path``, so
+    list indexes inside it never matter.
+    """
+    if not path:
+        validate_document(doc)
+        return
+    check_keys(doc, (), DOCUMENT_FIELDS, ())
+    head, widgets = path[0], doc["widgets"]
+    if not isinstance(widgets, dict):
+        fail(("widgets",), "must be an object")
+    if head == "layout":
+        check_layout(doc["layout"], widgets)
+    elif head == "widgets" and len(path) == 1:
+        _check_widgets(widgets, ("widgets",))
+        check_layout(doc["layout"], widgets)
+    elif head == "widgets" and (len(path) == 2 or path[1] not in widgets):
+        _check_widget_count(widgets)
+        if path[1] in widgets:
+            check_widget_id(path[1], ("widgets",))
+            validate_widget(widgets[path[1]], ("widgets", path[1]))
+        check_layout(doc["layout"], widgets)
+    elif head == "widgets":
+        widget_path = ("widgets", path[1])
+        widget = widgets[path[1]]
+        if not isinstance(widget, dict):
+            fail(widget_path, "must be an object")
+        check_keys(widget, widget_path, WIDGET_FIELDS, WIDGET_OPTIONAL_FIELDS)
+        field = path[2]
+        if isinstance(field, str) and field in widget:
+            _WIDGET_CHECKS[field](widget[field], (*widget_path, field))
+    elif isinstance(head, str) and head in doc:
+        _DOCUMENT_CHECKS[head](doc[head], (head,))
+
+
+def validate_after(doc: object, op: object) -> None:
+    """Validate ``doc``, the result of applying json0 ``op`` (a plain op or a
+    :class:`~ot.json0.CheckedOp`) to a valid document, looking only at what the op's
+    components touched: as strict as :func:`validate_document`, at the cost of the edited
+    widget fields rather than of the whole dashboard."""
+    if type(op) is CheckedOp:
+        op = components(op)
+    if not isinstance(doc, dict) or not isinstance(op, list):
+        validate_document(doc)
+        return
+    touched: set[tuple[str | int, ...]] = set()
+    for component in op:
+        path = component.get("p") if isinstance(component, dict) else None
+        if not isinstance(path, list) or not all(type(key) in (str, int) for key in path):
+            validate_document(doc)
+            return
+        # List and string edits name an element or an offset: the change is to its container.
+        inside = any(key in component for key in ("li", "ld", "lm", "si", "sd"))
+        touched.add(tuple(path[:-1] if inside else path)[:3])
+    for path in sorted(touched, key=len):
+        validate_change(doc, path)
+
+
+def check_keys(
+    obj: Mapping[Any, Any], path: PathLike, required: Sequence[str], optional: Sequence[str]
+) -> None:
+    for key in obj:
+        if not isinstance(key, str):
+            fail(path, "keys must be strings")
+        if key not in required and key not in optional:
+            fail((*path, key), "is not a known field")
+    for key in required:
+        if key not in obj:
+            fail((*path, key), "is required")
+
+
+def check_text(value: object, path: PathLike, limit: int) -> None:
+    if not isinstance(value, str):
+        fail(path, "must be a string")
+    if len(value) > limit:
+        fail(path, f"must be at most {limit} characters")
+
+
+def check_widget_id(widget_id: object, path: PathLike) -> None:
+    if not isinstance(widget_id, str) or not 1 <= len(widget_id) <= MAX_WIDGET_ID:
+        fail(path, f"widget ids must be strings of 1 to {MAX_WIDGET_ID} characters")
+
+
+def check_integer(value: object, path: PathLike, low: int, high: int) -> None:
+    # bool is an int in Python but not a number in JSON.
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        fail(path, f"must be an integer between {low} and {high}")
+
+
+def check_position_field(name: str, value: object, path: PathLike) -> None:
+    low, high = _POSITION_BOUNDS[name]
+    check_integer(value, path, low, high)
+
+
+def check_json(value: object, path: PathLike) -> None:
+    """Raise DocumentError unless ``value`` is plain JSON within the depth and number limits."""
+    # The sequencer checks whole documents often: walk fast, and retrace with paths only to
+    # name a problem already known to be there.
+    if not _is_plain_json(value):
+        _find_json_problem(value, path, 0)
+        fail(path, "is not plain JSON")
+
+
+def _is_plain_json(value: object) -> bool:
+    stack: list[tuple[object, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return False
+        if type(item) is str or type(item) is bool or item is None:
+            continue
+        if type(item) is int:
+            if not -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER:
+                return False
+        elif type(item) is float:
+            if not math.isfinite(item):
+                return False
+        elif type(item) is dict:
+            for key, child in item.items():
+                if type(key) is not str:
+                    return False
+                stack.append((child, depth + 1))
+        elif type(item) is list:
+            stack.extend((child, depth + 1) for child in item)
+        else:
+            return False
+    return True
+
+
+def _find_json_problem(value: object, path: PathLike, depth: int) -> None:
+    if depth > MAX_DEPTH:
+        fail(path, f"nests deeper than {MAX_DEPTH} levels")
+    if type(value) is int and abs(value) > MAX_SAFE_INTEGER:
+        fail(path, "integer is too large")
+    elif type(value) is float and not math.isfinite(value):
+        fail(path, "numbers must be finite")
+    elif type(value) is dict:
+        for key, item in value.items():
+            if type(key) is not str:
+                fail(path, "keys must be strings")
+            _find_json_problem(item, (*path, key), depth + 1)
+    elif type(value) is list:
+        for index, item in enumerate(value):
+            _find_json_problem(item, (*path, index), depth + 1)
+    elif type(value) not in (str, bool, int, float) and value is not None:
+        fail(path, "is not a JSON value")
+
+
+def check_json_object(value: object, path: PathLike) -> None:
+    if not isinstance(value, dict):
+        fail(path, "must be an object")
+    check_json(value, path)
+
+
+def check_layout(layout: object, widgets: Mapping[str, Any]) -> None:
+    if not isinstance(layout, list):
+        fail(("layout",), "must be an array")
+    # Every op that touches the layout lands here: settle the valid case in C-speed set
+    # operations, and walk the list only to name the first problem.
+    if (
+        len(layout) == len(widgets)
+        and set(map(type, layout)) <= {str}
+        and widgets.keys() == set(layout)
+    ):
+        return
+    seen: set[str] = set()
+    for index, widget_id in enumerate(layout):
+        if not isinstance(widget_id, str):
+            fail(("layout", index), "must be a widget id")
+        if widget_id in seen:
+            fail(("layout", index), "lists a widget twice")
+        if widget_id not in widgets:
+            fail(("layout", index), "names no widget")
+        seen.add(widget_id)
+    for widget_id in widgets:
+        if widget_id not in seen:
+            fail(("layout",), f"misses widget {json.dumps(widget_id)}")
+
+
+# Reading a document that should be valid. Builders must stay total on anything, so each
+# step checks the kind of what it steps into.
+
+
+def widgets_of(doc: Mapping[str, Any]) -> dict[str, Any]:
+    widgets = doc.get("widgets")
+    if not isinstance(widgets, dict):
+        fail(("widgets",), "must be an object")
+    return widgets
+
+
+def layout_of(doc: Mapping[str, Any]) -> list[Any]:
+    layout = doc.get("layout")
+    if not isinstance(layout, list):
+        fail(("layout",), "must be an array")
+    return layout
+
+
+def widget_of(doc: Mapping[str, Any], widget_id: str) -> dict[str, Any]:
+    widget = widgets_of(doc).get(widget_id)
+    if not isinstance(widget, dict):
+        fail(("widgets", widget_id), "no such widget")
+    return widget
+
+
+def json_equal(a: object, b: object) -> bool:
+    """Equality of JSON values: ``true`` is not ``1`` here, though it is in Python."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(json_equal(a[key], b[key]) for key in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(json_equal(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return a == b
+    return type(a) is type(b) and a == b
+
+
+ABSENT: Final = object()
+"""Stands for "nothing here" where None would be JSON null."""
+
+
+def lookup(doc: object, path: PathLike) -> Any:
+    """The value at ``path``; ABSENT when only the last step is missing and could be added
+    (a new object key, or the index just past the end of an array)."""
+    node = doc
+    for depth, key in enumerate(path):
+        last = depth == len(path) - 1
+        if isinstance(node, dict) and isinstance(key, str):
+            if key not in node:
+                if last:
+                    return ABSENT
+                fail(path[: depth + 1], "does not exist")
+            node = node[key]
+        elif isinstance(node, list) and isinstance(key, int) and not isinstance(key, bool):
+            if key >= len(node):
+                if last and key == len(node):
+                    return ABSENT
+                fail(path[: depth + 1], "does not exist")
+            node = node[key]
+        else:
+            fail(path[: depth + 1], "does not exist")
+    return node
+
+
+def replaced(doc: Any, path: PathLike, value: Any) -> Any:
+    """A copy of ``doc`` with ``value`` at ``path`` (removed, for ABSENT), copying only the
+    containers on the path: enough to validate a change without copying the document. The
+    path must pass :func:`lookup` first."""
+    if not path:
+        return value
+    head = path[0]
+    child = replaced(doc[head], path[1:], value) if len(path) > 1 else value
+    if isinstance(doc, dict):
+        out_dict = dict(doc)
+        if child is ABSENT:
+            del out_dict[head]
+        else:
+            out_dict[head] = child
+        return out_dict
+    out_list = list(doc)
+    assert isinstance(head, int)
+    if child is ABSENT:
+        del out_list[head]
+    elif head == len(out_list):
+        out_list.append(child)
+    else:
+        out_list[head] = child
+    return out_list
+
+
+def check_rich_boundary(path: PathLike, body: Mapping[str, Any], at: int) -> None:
+    """Refuse a position between the two halves of a character outside the BMP: Quill counts
+    them as two units, and splitting one would leave lone surrogates in the document."""
+    offset = 0
+    for op in body["ops"]:
+        insert = op["insert"]
+        size = text_length(insert) if isinstance(insert, str) else 1
+        if isinstance(insert, str) and offset < at < offset + size:
+            units = 0
+            for char in insert:
+                units += 2 if ord(char) > 0xFFFF else 1
+                if units == at - offset:
+                    return
+                if units > at - offset:
+                    fail(path, f"position {at} splits a character")
+        offset += size
+        if offset >= at:
+            return
+
+
+def text_length(text: str) -> int:
+    """Length of rich text in Quill's units (UTF-16 code units), as browsers count it."""
+    return len(text) + sum(1 for char in text if ord(char) > 0xFFFF)
+
+
+def rich_length(body: Mapping[str, Any]) -> int:
+    """Length of a valid insert-only rich-text body; an embed counts as one."""
+    total = 0
+    for op in body["ops"]:
+        insert = op["insert"]
+        total += text_length(insert) if isinstance(insert, str) else 1
+    return total
+
+
+def is_rich_body(value: object) -> bool:
+    return isinstance(value, dict) and set(value) == {"ops"}
+
+
+def check_body(body: object, path: PathLike) -> None:
+    if isinstance(body, str):
+        check_text(body, path, MAX_TEXT)
+        return
+    if not isinstance(body, dict):
+        fail(path, "must be plain text or a rich-text document")
+    check_keys(body, path, ("ops",), ())
+    ops = body["ops"]
+    if not isinstance(ops, list):
+        fail((*path, "ops"), "must be an array")
+    for index, op in enumerate(ops):
+        _check_rich_insert(op, (*path, "ops", index))
+    if rich_length(body) > MAX_TEXT:
+        fail(path, f"must be at most {MAX_TEXT} characters")
+
+
+def _check_rich_insert(op: object, path: PathLike) -> None:
+    if not isinstance(op, dict):
+        fail(path, "must be an object")
+    check_keys(op, path, ("insert",), ("attributes",))
+    insert = op["insert"]
+    if isinstance(insert, str):
+        if not insert:
+            fail((*path, "insert"), "must not be empty")
+    elif isinstance(insert, dict) and len(insert) == 1:
+        check_json(insert, (*path, "insert"))
+    else:
+        fail((*path, "insert"), "must be text or an embed object with one key")
+    if "attributes" in op:
+        attributes = op["attributes"]
+        check_json_object(attributes, (*path, "attributes"))
+        if not attributes:
+            fail((*path, "attributes"), "must not be empty")
+
+
+def _check_position(position: object, path: PathLike) -> None:
+    if not isinstance(position, dict):
+        fail(path, "must be an object")
+    check_keys(position, path, POSITION_FIELDS, POSITION_OPTIONAL_FIELDS)
+    for name, value in position.items():
+        check_position_field(name, value, (*path, name))
+
+
+def _check_widget_type(value: object, path: PathLike) -> None:
+    if not isinstance(value, str) or value not in WIDGET_TYPES:
+        fail(path, f"must be one of {', '.join(WIDGET_TYPES)}")
+
+
+def _check_bool(value: object, path: PathLike) -> None:
+    if not isinstance(value, bool):
+        fail(path, "must be true or false")
+
+
+def _check_widget_count(widgets: Mapping[str, Any]) -> None:
+    if len(widgets) > MAX_WIDGETS:
+        fail(("widgets",), f"holds more than {MAX_WIDGETS} widgets")
+
+
+def _check_widgets(widgets: object, path: PathLike) -> None:
+    if not isinstance(widgets, dict):
+        fail(path, "must be an object")
+    _check_widget_count(widgets)
+    for widget_id, widget in widgets.items():
+        check_widget_id(widget_id, path)
+        validate_widget(widget, (*path, widget_id))
+
+
+_POSITION_BOUNDS = {
+    "x": (0, MAX_COORDINATE),
+    "y": (0, MAX_COORDINATE),
+    "width": (1, MAX_COORDINATE),
+    "height": (1, MAX_COORDINATE),
+    "zIndex": (-MAX_Z_INDEX, MAX_Z_INDEX),
+}
+
+_Check = Callable[[object, PathLike], None]
+
+_WIDGET_CHECKS: dict[str, _Check] = {
+    "type": _check_widget_type,
+    "title": lambda value, path: check_text(value, path, MAX_TITLE),
+    "position": _check_position,
+    "config": check_json_object,
+    "data": check_json_object,
+    "isLocked": _check_bool,
+    "body": check_body,
+}
+
+_DOCUMENT_CHECKS: dict[str, _Check] = {
+    "title": lambda value, path: check_text(value, path, MAX_TITLE),
+    "description": lambda value, path: check_text(value, path, MAX_DESCRIPTION),
+    "settings": check_json_object,
+    "widgets": _check_widgets,
+    # The layout is checked against the widgets it lists, by check_layout.
+    "layout": lambda value, path: None,
+}

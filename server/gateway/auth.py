@@ -1,0 +1,197 @@
+"""Who is connecting, and what they may do on a dashboard.
+
+Session tokens are ``secrets.token_urlsafe(32)`` (256 bits); only their SHA-256 is stored, so a
+database dump logs nobody in. A WebSocket connection authenticates, in order of preference, with
+``{a:'auth', token}`` as its first message, with the session cookie (only on a handshake whose
+Origin passed the allow-list), or with ``?token=`` in the URL when ``allow_token_in_url`` is set
+(URLs end up in logs, so that form is off by default, and :class:`RedactTokens` keeps it out of
+uvicorn's). Tokens are never logged.
+
+Roles are checked on every message, through a small per-process cache: a revoked role stops
+working within :data:`ROLE_CACHE_SECONDS`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+from urllib.parse import urlsplit
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from server.core.ids import DashboardId, UserId
+from server.store.model import Role
+
+SESSION_COOKIE = "tandem_session"
+TOKEN_QUERY_PARAM = "token"
+TOKEN_TTL = timedelta(days=30)
+ROLE_CACHE_SECONDS = 2.0
+ROLE_CACHE_SIZE = 10_000
+
+EDIT_ROLES: frozenset[Role] = frozenset({"editor", "admin"})
+
+_hasher = PasswordHasher()  # Argon2id with the library's current recommended parameters
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def token_hash(token: str) -> bytes:
+    return hashlib.sha256(token.encode("utf-8")).digest()
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+class SessionStore(Protocol):
+    async def create_session(
+        self, user_id: UserId, token_hash: bytes, expires_at: datetime
+    ) -> object: ...
+
+    async def user_for_session(self, token_hash: bytes) -> UserId | None: ...
+
+
+class RoleSource(Protocol):
+    async def role_for(self, dashboard_id: DashboardId, user_id: UserId) -> Role | None: ...
+
+
+async def issue_token(sessions: SessionStore, user_id: UserId, ttl: timedelta = TOKEN_TTL) -> str:
+    """A new session token for ``user_id``; only its hash is stored."""
+    token = new_token()
+    await sessions.create_session(user_id, token_hash(token), datetime.now(UTC) + ttl)
+    return token
+
+
+async def user_for_token(sessions: SessionStore, token: str) -> UserId | None:
+    return await sessions.user_for_session(token_hash(token))
+
+
+class Miss:
+    """Not in the cache (a role may be None: no access)."""
+
+
+MISS = Miss()
+
+
+class Roles:
+    """``role_for`` with a short-lived cache (every message is authorised; most hit the cache)."""
+
+    def __init__(
+        self,
+        source: RoleSource,
+        *,
+        ttl: float = ROLE_CACHE_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._source = source
+        self._ttl = ttl
+        self._clock = clock
+        self._cache: dict[tuple[DashboardId, UserId], tuple[float, Role | None]] = {}
+
+    def cached(self, dashboard_id: DashboardId, user_id: UserId) -> Role | Miss | None:
+        """The role from the cache while it is fresh (no await on the per-message path)."""
+        hit = self._cache.get((dashboard_id, user_id))
+        if hit is not None and hit[0] > self._clock():
+            return hit[1]
+        return MISS
+
+    async def role(self, dashboard_id: DashboardId, user_id: UserId) -> Role | None:
+        cached = self.cached(dashboard_id, user_id)
+        if not isinstance(cached, Miss):
+            return cached
+        key = (dashboard_id, user_id)
+        now = self._clock()
+        role = await self._source.role_for(dashboard_id, user_id)
+        if len(self._cache) >= ROLE_CACHE_SIZE:
+            self._cache = {k: v for k, v in self._cache.items() if v[0] > now}
+            if len(self._cache) >= ROLE_CACHE_SIZE:
+                self._cache.clear()
+        self._cache[key] = (now + self._ttl, role)
+        return role
+
+
+def _origin_key(origin: str) -> str:
+    return origin.strip().rstrip("/").lower()
+
+
+def origin_allowed(origin: str | None, host: str | None, allowed: tuple[str, ...]) -> bool:
+    """May a WebSocket handshake with this Origin proceed?
+
+    No Origin header: not a browser, nothing to protect against. Otherwise the origin must be in
+    the allow-list (``*`` allows every origin) or be the server's own (same host and port).
+    """
+    if origin is None:
+        return True
+    key = _origin_key(origin)
+    if "*" in allowed or key in {_origin_key(a) for a in allowed}:
+        return True
+    if host is None:
+        return False
+    return urlsplit(key).netloc == host.strip().lower()
+
+
+def handshake_token(
+    headers: Mapping[str, str], query: Mapping[str, str], *, allow_url: bool
+) -> tuple[str | None, str]:
+    """The token a handshake carries and where it was found (``cookie``, ``url`` or ``none``).
+
+    Call only after the Origin check passed: that is what makes the cookie safe to honour.
+    """
+    cookie = _cookie(headers.get("cookie", ""), SESSION_COOKIE)
+    if cookie:
+        return cookie, "cookie"
+    if allow_url and query.get(TOKEN_QUERY_PARAM):
+        return query[TOKEN_QUERY_PARAM], "url"
+    return None, "none"
+
+
+def _cookie(header: str, name: str) -> str | None:
+    for part in header.split(";"):
+        key, eq, value = part.strip().partition("=")
+        if eq and key == name and value:
+            return value.strip('"')
+    return None
+
+
+_TOKEN_IN_TEXT = re.compile(r"((?:^|[?&\s])token=)[^&\s\"']*")
+
+
+def redact(text: str) -> str:
+    return _TOKEN_IN_TEXT.sub(r"\1[redacted]", text)
+
+
+class RedactTokens(logging.Filter):
+    """Removes ``token=...`` from log records (uvicorn logs each WebSocket's path and query)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str) and "token=" in record.msg:
+            record.msg = redact(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                redact(a) if isinstance(a, str) and "token=" in a else a for a in record.args
+            )
+        return True
+
+
+def install_log_redaction() -> None:
+    """Attach :class:`RedactTokens` to uvicorn's loggers (once)."""
+    for name in ("uvicorn.error", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactTokens) for f in logger.filters):
+            logger.addFilter(RedactTokens())

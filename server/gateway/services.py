@@ -1,0 +1,77 @@
+"""What a gateway connection needs from the rest of its process, as interfaces.
+
+The running app (:mod:`server.app`) fills :class:`Services` with the real hub and stores; each
+connection gives its :class:`~server.gateway.dispatch.Dispatcher` a :class:`Link` back to itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from server.core.ids import DashboardId, UserId
+from server.core.settings import Settings
+from server.core.submission import Hub
+from server.gateway.auth import Roles, SessionStore
+from server.gateway.limits import ConnectionLimiter, UserRateLimiter
+from server.protocol.errors import ProtocolError
+from server.protocol.outgoing import Out
+
+
+class Catalog(Protocol):
+    async def dashboards_for(
+        self,
+        user_id: UserId,
+        *,
+        title_contains: str | None = None,
+        search: str | None = None,
+        limit: int = 50,
+        skip: int = 0,
+    ) -> list[Any]: ...
+
+
+class Audit(Protocol):
+    async def write_audit(
+        self,
+        action: str,
+        user_id: UserId | None = None,
+        dashboard_id: DashboardId | None = None,
+        details: dict[str, Any] | None = None,
+        *,
+        ip: str | None = None,
+    ) -> None: ...
+
+
+@dataclass(frozen=True)
+class Services:
+    """What every connection of a gateway process shares."""
+
+    settings: Settings
+    hub: Hub
+    sessions: SessionStore
+    roles: Roles
+    catalog: Catalog
+    audit: Audit
+    user_limiter: UserRateLimiter
+    connection_limiter: ConnectionLimiter
+
+
+class Link(Protocol):
+    """The connection's side: sending, background work, closing."""
+
+    ip: str | None
+
+    def send(self, message: Out) -> None:
+        """A reply to the client's request."""
+        ...
+
+    def push(self, message: Out) -> None:
+        """Something the client did not ask for (broadcast ops, presence)."""
+        ...
+
+    def spawn(self, work: Coroutine[Any, Any, None], name: str) -> None: ...
+
+    def close(self, code: int, reason: str) -> None: ...
+
+    def error(self, error: ProtocolError) -> None: ...

@@ -1,0 +1,3 @@
+"""Redis plumbing: the lean pipelined RESP client of the hot path, and every key and channel name."""
+
+from __future__ import annotations

@@ -1,0 +1,65 @@
+"""Every Redis key and channel name Tandem uses, in one place.
+
+Per-dashboard names carry the dashboard id in a hash tag (``{...}``) so that a dashboard's queue,
+lock and presence structures land in one Redis Cluster slot: the Lua scripts that touch several
+of them at once (token-checked trim of the queue, presence sweep) stay single-slot.
+
+```
+{prefix}ops:{<dashboard>}:queue         list    submit records waiting for the sequencer
+{prefix}ops:{<dashboard>}:lock          string  sequencer lock (random token, PX ttl)
+{prefix}ops:pending                     set     dashboards that may have a non-empty queue
+{prefix}dash:{<dashboard>}              channel committed ops and rejections, one message a batch
+{prefix}presence:{<dashboard>}          channel presence updates
+{prefix}presence:{<dashboard>}:values   hash    client id -> latest presence value
+{prefix}presence:{<dashboard>}:expiry   zset    client id -> expiry time (ms since the epoch)
+{prefix}hub:<gateway>                   channel private to one gateway process
+{prefix}sequencers                      channel dashboards with records for a sequencer to take
+{prefix}connections:<user>              zset    a user's live connections (connection registry)
+{prefix}ratelimit:<scope>:<who>:<window> string counter with an expiry
+```
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from server.core.ids import DashboardId
+
+
+@dataclass(frozen=True)
+class Keys:
+    prefix: str = "tandem:"
+
+    def queue(self, dashboard_id: DashboardId) -> str:
+        return f"{self.prefix}ops:{{{dashboard_id}}}:queue"
+
+    def lock(self, dashboard_id: DashboardId) -> str:
+        return f"{self.prefix}ops:{{{dashboard_id}}}:lock"
+
+    def pending(self) -> str:
+        return f"{self.prefix}ops:pending"
+
+    def ops_channel(self, dashboard_id: DashboardId) -> str:
+        return f"{self.prefix}dash:{{{dashboard_id}}}"
+
+    def presence_channel(self, dashboard_id: DashboardId) -> str:
+        return f"{self.prefix}presence:{{{dashboard_id}}}"
+
+    def presence_values(self, dashboard_id: DashboardId) -> str:
+        return f"{self.prefix}presence:{{{dashboard_id}}}:values"
+
+    def presence_expiry(self, dashboard_id: DashboardId) -> str:
+        return f"{self.prefix}presence:{{{dashboard_id}}}:expiry"
+
+    def hub_channel(self, gateway_id: str) -> str:
+        return f"{self.prefix}hub:{gateway_id}"
+
+    def sequencers_channel(self) -> str:
+        return f"{self.prefix}sequencers"
+
+    def connections(self, user_id: str) -> str:
+        return f"{self.prefix}connections:{user_id}"
+
+    def rate_limit(self, scope: str, who: str, window: int) -> str:
+        """A counter for ``who`` (a user or connection id) in fixed window number ``window``."""
+        return f"{self.prefix}ratelimit:{scope}:{who}:{window}"
