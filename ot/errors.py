@@ -1,7 +1,8 @@
 """The one exception tree of the OT core.
 
-Every public function in :mod:`ot` raises only these. ``code`` is stable: the gateway sends it
-to clients unchanged.
+Every public function in :mod:`ot` raises only these, and only the leaves. ``code`` is stable:
+the gateway sends it to clients unchanged (the server's registry, ``server/core/codes.py``, lists
+each of them by reference).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 class OTError(Exception):
     """Root of every error the OT core raises."""
 
-    code = "ot_error"
+    code: str  # each leaf names its own
 
     def __init__(self, message: str) -> None:
         super().__init__(message)

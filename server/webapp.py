@@ -62,7 +62,8 @@ def _secured(request: Request, response: Response) -> Response:
     return response
 
 
-def _problem(request: Request, error: TandemError, status: int) -> Response:
+def _problem(request: Request, error: TandemError) -> Response:
+    status = error.code.status
     body = orjson.dumps(
         {
             "type": "about:blank",
@@ -80,7 +81,7 @@ def _problem(request: Request, error: TandemError, status: int) -> Response:
 async def index(request: Request) -> Response:
     page = dist_dir() / "index.html"
     if not page.is_file():
-        return _problem(request, WebAppNotBuilt("the web app is not built: run `make run`"), 503)
+        return _problem(request, WebAppNotBuilt("the web app is not built: run `make run`"))
     response = FileResponse(page, media_type="text/html; charset=utf-8")
     response.headers["Cache-Control"] = "no-cache"
     return _secured(request, response)
@@ -90,7 +91,7 @@ async def asset(request: Request) -> Response:
     name = request.path_params["name"]
     path = dist_dir() / "assets" / name
     if not _ASSET_NAME.match(name) or not path.is_file():
-        return _problem(request, NotFound("no such file in the web app's bundle"), 404)
+        return _problem(request, NotFound("no such file in the web app's bundle"))
     response = FileResponse(path)
     response.headers["Cache-Control"] = ASSET_CACHE
     return _secured(request, response)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ot import rich_text, text0, text_unicode
-from ot.errors import OTError, UnknownTypeError
+from ot.errors import UnknownTypeError
 from ot.subtype import Subtype
 
 _registry: dict[str, Subtype] = {}
@@ -19,7 +19,7 @@ def register_subtype(subtype: Subtype) -> None:
     """Make ``subtype`` available to json0 components whose ``t`` is ``subtype.name``."""
     name = getattr(subtype, "name", None)
     if type(name) is not str or not name:
-        raise OTError("a subtype needs a non-empty string name")
+        raise UnknownTypeError("a subtype needs a non-empty string name")
     _registry[name] = subtype
 
 

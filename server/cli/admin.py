@@ -27,6 +27,7 @@ from server.cli import (
     exit_code,
     parse_dashboard_id,
 )
+from server.core.codes import Code
 from server.core.errors import BadRequest, StoreUnavailable, TandemError
 from server.core.settings import Settings
 from server.embedded import EmbeddedPostgres
@@ -100,7 +101,7 @@ def _run(args: argparse.Namespace, work: Callable[[str], Coroutine[Any, Any, int
         with _database() as url:
             return asyncio.run(work(url))
     except asyncpg.UndefinedTableError as exc:
-        code, message, status = "schema_missing", f"{exc}: run `tandem migrate`", EXIT_PROBLEM
+        code, message, status = Code.SCHEMA_MISSING, f"{exc}: run `tandem migrate`", EXIT_PROBLEM
     except TandemError as exc:
         code, message = exc.code, exc.message
         status = exit_code(exc)

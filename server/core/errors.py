@@ -1,76 +1,66 @@
 """The server's exception tree.
 
-Every error that reaches a client carries a stable ``code``, a message, and whether it closes the
-connection. Library errors (asyncpg, redis) are translated into these where they enter.
+Every error that reaches a client carries a stable ``code`` (a member of the registry,
+:class:`server.core.codes.Code`), a message, and whether it closes the connection. Library errors
+(asyncpg, redis) are translated into these where they enter.
 """
 
 from __future__ import annotations
+
+from server.core.codes import Code
 
 
 class TandemError(Exception):
     """Root of every error the server raises on purpose."""
 
-    code = "internal_error"
-    fatal = False
+    code: Code = Code.INTERNAL_ERROR
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
 
-    def to_wire(self) -> dict[str, str]:
-        return {"code": self.code, "message": self.message}
-
 
 class BadRequest(TandemError):
-    code = "bad_request"
+    code = Code.BAD_REQUEST
 
 
 class NotFound(TandemError):
-    code = "not_found"
+    code = Code.NOT_FOUND
 
 
 class Forbidden(TandemError):
-    code = "forbidden"
-
-
-class Unauthenticated(TandemError):
-    code = "unauthenticated"
-    fatal = True
-
-
-class RateLimited(TandemError):
-    code = "rate_limited"
+    code = Code.FORBIDDEN
 
 
 class Conflict(TandemError):
     """A version or uniqueness conflict (a unique violation becomes this)."""
 
-    code = "conflict"
+    code = Code.CONFLICT
 
 
 class StaleFence(TandemError):
     """The head row moved or the lock epoch changed: this writer is no longer the sequencer."""
 
-    code = "stale_fence"
+    code = Code.STALE_FENCE
 
 
 class StoreUnavailable(TandemError):
     """PostgreSQL or Redis cannot be reached right now."""
 
-    code = "store_unavailable"
+    code = Code.STORE_UNAVAILABLE
 
 
 class BadData(TandemError):
     """A value the store refuses (for example one PostgreSQL ``jsonb`` cannot hold)."""
 
-    code = "bad_data"
+    code = Code.BAD_DATA
 
 
 class WebAppNotBuilt(TandemError):
     """The browser app's bundle is missing (``make run`` builds it)."""
 
-    code = "web_not_built"
+    code = Code.WEB_NOT_BUILT
 
 
 class MigrationError(TandemError):
-    code = "migration_failed"
+    code = Code.MIGRATION_FAILED

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from server.core.codes import Code
 from server.core.ids import DashboardId, UserId
 from server.store.model import JsonOp, Snapshot
 
@@ -60,7 +61,7 @@ class Rejected:
     dashboard_id: DashboardId
     src: str
     seq: int
-    code: str
+    code: Code
     message: str
 
 

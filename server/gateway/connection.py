@@ -28,6 +28,7 @@ from starlette.types import Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from server.core import log
+from server.core.codes import CloseCode, Code
 from server.core.errors import TandemError
 from server.gateway.auth import TOKEN_QUERY_PARAM, handshake_token, origin_allowed
 from server.gateway.dispatch import Dispatcher
@@ -35,13 +36,7 @@ from server.gateway.limits import TokenBucket
 from server.gateway.services import Services
 from server.gateway.wsbatch import SEND_MANY
 from server.protocol.codec import decode
-from server.protocol.errors import (
-    INTERNAL_ERROR,
-    RATE_LIMITED,
-    UNAUTHENTICATED,
-    CloseCode,
-    ProtocolError,
-)
+from server.protocol.errors import ProtocolError
 from server.protocol.outgoing import Out, encode, error
 from server.protocol.session import Session, echo
 
@@ -135,7 +130,7 @@ class Connection:
         if problem.close_code is not None:
             self.close(problem.close_code, problem.message)
         elif not self._errors.take(time.monotonic()):
-            if problem.code == RATE_LIMITED:
+            if problem.code == Code.RATE_LIMITED:
                 self.close(CloseCode.RATE_LIMITED, "rate limit exceeded repeatedly")
             else:
                 self.close(CloseCode.TOO_MANY_ERRORS, "too many invalid messages")
@@ -267,8 +262,7 @@ class Connection:
             self.error(problem)
         except TandemError as exc:
             where = echo(message) if message is not None else {}
-            code = exc.code if exc.code != "internal_error" else INTERNAL_ERROR
-            self.error(ProtocolError(code, exc.message, echo=where))
+            self.error(ProtocolError(exc.code, exc.message, echo=where))
 
     async def _authenticate_handshake(self) -> None:
         """A session cookie (the Origin check passed) or, if allowed, a URL token."""
@@ -282,7 +276,7 @@ class Connection:
             self.send(
                 error(
                     {"a": "auth"},
-                    UNAUTHENTICATED,
+                    Code.UNAUTHENTICATED,
                     "tokens in the URL are disabled: send {a:'auth', token}",
                 )
             )
@@ -292,7 +286,7 @@ class Connection:
             return
         self.error(
             ProtocolError(
-                UNAUTHENTICATED,
+                Code.UNAUTHENTICATED,
                 "not authenticated in time",
                 echo={"a": "auth"},
                 close_code=CloseCode.UNAUTHENTICATED,

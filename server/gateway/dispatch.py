@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from server.core import log
+from server.core.codes import CloseCode, Code
 from server.core.errors import TandemError
 from server.core.ids import DashboardId, UserId
 from server.core.submission import Committed, PresenceUpdate, SubmitRecord
@@ -23,17 +24,7 @@ from server.gateway.limits import LEASE_RENEWAL, TokenBucket
 from server.gateway.services import Link, Services
 from server.protocol import message as m
 from server.protocol import outgoing
-from server.protocol.errors import (
-    FORBIDDEN,
-    INVALID_MESSAGE,
-    INVALID_OP,
-    RATE_LIMITED,
-    TOO_MANY_CONNECTIONS,
-    UNAUTHENTICATED,
-    CloseCode,
-    ProtocolError,
-    not_found,
-)
+from server.protocol.errors import ProtocolError, not_found
 from server.protocol.outgoing import Out
 from server.protocol.query import parse_query
 from server.protocol.session import CatchUp, Output, Session, channel_dashboard, dashboard_id, echo
@@ -77,7 +68,7 @@ class Dispatcher:
                 _log.warning("audit.write_failed", error=exc.code)
             self.link.error(
                 ProtocolError(
-                    UNAUTHENTICATED,
+                    Code.UNAUTHENTICATED,
                     "invalid or expired token",
                     echo={"a": "auth"},
                     close_code=CloseCode.UNAUTHENTICATED,
@@ -88,7 +79,7 @@ class Dispatcher:
         if not await limiter.acquire(user, self.session.connection_id):
             self.link.error(
                 ProtocolError(
-                    TOO_MANY_CONNECTIONS,
+                    Code.TOO_MANY_CONNECTIONS,
                     f"at most {self.services.settings.connections_per_user} connections per user",
                     echo={"a": "auth"},
                     close_code=CloseCode.TOO_MANY_CONNECTIONS,
@@ -133,7 +124,7 @@ class Dispatcher:
             return
         handler = self._handlers.get(type(message))
         if handler is None:  # every action has a handler; a guard for new message types
-            raise ProtocolError(INVALID_MESSAGE, "unsupported action", echo=echo(message))
+            raise ProtocolError(Code.INVALID_MESSAGE, "unsupported action", echo=echo(message))
         await handler(self, message)
 
     async def _auth(self, message: m.Auth) -> None:
@@ -264,16 +255,16 @@ class Dispatcher:
         dashboard = dashboard_id(message.collection, message.doc, where)
         role = await self._role(dashboard, where)
         if role not in EDIT_ROLES:
-            raise ProtocolError(FORBIDDEN, f"a {role} cannot edit this dashboard", echo=where)
+            raise ProtocolError(Code.FORBIDDEN, f"a {role} cannot edit this dashboard", echo=where)
         if message.create is not None and message.create.get("type") not in JSON0_NAMES:
-            raise ProtocolError(INVALID_OP, "dashboards are json0 documents", echo=where)
+            raise ProtocolError(Code.INVALID_OP, "dashboards are json0 documents", echo=where)
         limiter = self.services.user_limiter
         if (
             self.session.pending_submits() >= MAX_PENDING_SUBMITS
             or not self._ops.take(time.monotonic())
             or not (limiter.allow_leased(self.user) or await limiter.allow(self.user))
         ):
-            raise ProtocolError(RATE_LIMITED, "too many ops; slow down", echo=where)
+            raise ProtocolError(Code.RATE_LIMITED, "too many ops; slow down", echo=where)
         record = self.session.submit_record(message, dashboard)
         self.link.spawn(self._run_submit(record), "ws.submit")
 
@@ -342,10 +333,10 @@ class Dispatcher:
         if message.doc is not None and (
             message.collection != outgoing.COLLECTION or message.doc != str(dashboard)
         ):
-            raise ProtocolError(INVALID_MESSAGE, "'c'/'d' do not match 'ch'", echo=where)
+            raise ProtocolError(Code.INVALID_MESSAGE, "'c'/'d' do not match 'ch'", echo=where)
         await self._role(dashboard, where)
         if not self._presence.take(time.monotonic()):
-            raise ProtocolError(RATE_LIMITED, "too many presence updates", echo=where)
+            raise ProtocolError(Code.RATE_LIMITED, "too many presence updates", echo=where)
         update = self.session.presence_update(message, dashboard)
         await self.hub.publish_presence(update)
         self.link.send(outgoing.presence(update))

@@ -27,6 +27,7 @@ from redis.exceptions import RedisError
 from ot.dashboard.selection import transform_presence
 from ot.errors import OTError
 from server.core import log
+from server.core.codes import Code
 from server.core.errors import TandemError
 from server.core.ids import DashboardId
 from server.core.settings import Settings
@@ -344,7 +345,7 @@ class PresenceRelay:
         try:
             stored = await self._store.ops_between(dashboard_id, version)
         except TandemError as exc:
-            if exc.code != "version_unavailable":
+            if exc.code != Code.VERSION_UNAVAILABLE:
                 raise
             return None
         return [committed_from_stored(op) for op in stored]

@@ -16,15 +16,9 @@ from typing import Any, NoReturn
 
 import orjson
 
+from server.core.codes import CloseCode, Code
 from server.protocol import message as m
-from server.protocol.errors import (
-    BAD_JSON,
-    INVALID_MESSAGE,
-    MESSAGE_TOO_LARGE,
-    UNKNOWN_ACTION,
-    CloseCode,
-    ProtocolError,
-)
+from server.protocol.errors import ProtocolError
 
 MAX_SAFE_INTEGER = 2**53 - 1
 # Collection names, doc ids, presence ids and connection ids are short identifiers; anything
@@ -38,14 +32,14 @@ _ECHO_FIELDS = ("a", "c", "d", "id", "ch", "seq", "src", "v", "pv", "b")
 
 
 def _reject_constant(name: str) -> NoReturn:
-    raise ProtocolError(BAD_JSON, f"{name} is not a JSON number")
+    raise ProtocolError(Code.BAD_JSON, f"{name} is not a JSON number")
 
 
 def _check_string(value: str) -> None:
     if "\x00" in value:
-        raise ProtocolError(BAD_JSON, "strings may not contain U+0000")
+        raise ProtocolError(Code.BAD_JSON, "strings may not contain U+0000")
     if not value.isascii() and _SURROGATE.search(value):
-        raise ProtocolError(BAD_JSON, "lone surrogate in a string")
+        raise ProtocolError(Code.BAD_JSON, "lone surrogate in a string")
 
 
 def check_value(value: Any, *, max_depth: int, parsed_by_orjson: bool = False) -> None:
@@ -63,25 +57,25 @@ def check_value(value: Any, *, max_depth: int, parsed_by_orjson: bool = False) -
                 _check_string(item)
         elif kind is int:
             if not -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER:
-                raise ProtocolError(BAD_JSON, "integer beyond +-(2**53-1)")
+                raise ProtocolError(Code.BAD_JSON, "integer beyond +-(2**53-1)")
         elif kind is dict:
             if depth >= max_depth:
-                raise ProtocolError(BAD_JSON, f"nested deeper than {max_depth} levels")
+                raise ProtocolError(Code.BAD_JSON, f"nested deeper than {max_depth} levels")
             for key in item:
                 if "\x00" in key or not key.isascii():
                     _check_string(key)
             stack.extend((child, depth + 1) for child in item.values())
         elif kind is list:
             if depth >= max_depth:
-                raise ProtocolError(BAD_JSON, f"nested deeper than {max_depth} levels")
+                raise ProtocolError(Code.BAD_JSON, f"nested deeper than {max_depth} levels")
             stack.extend((child, depth + 1) for child in item)
         elif kind is float:
             if not math.isfinite(item):
-                raise ProtocolError(BAD_JSON, "number out of range")
+                raise ProtocolError(Code.BAD_JSON, "number out of range")
             if parsed_by_orjson and not -HUGE < item < HUGE:
                 raise _Reparse
         elif item is not None and kind is not bool:  # a guard against misuse
-            raise ProtocolError(BAD_JSON, f"{kind.__name__} is not a JSON value")
+            raise ProtocolError(Code.BAD_JSON, f"{kind.__name__} is not a JSON value")
 
 
 class _Reparse(Exception):
@@ -98,7 +92,7 @@ def decode_frame(frame: str | bytes, *, max_bytes: int, max_depth: int) -> dict[
     """The frame's JSON object, strictly checked; raises ProtocolError."""
     if frame_size(frame) > max_bytes:
         raise ProtocolError(
-            MESSAGE_TOO_LARGE,
+            Code.MESSAGE_TOO_LARGE,
             f"message larger than {max_bytes} bytes",
             close_code=CloseCode.TOO_LARGE,
         )
@@ -114,11 +108,11 @@ def decode_frame(frame: str | bytes, *, max_bytes: int, max_depth: int) -> dict[
     except ProtocolError:
         raise
     except RecursionError:
-        raise ProtocolError(BAD_JSON, f"nested deeper than {max_depth} levels") from None
+        raise ProtocolError(Code.BAD_JSON, f"nested deeper than {max_depth} levels") from None
     except (ValueError, UnicodeDecodeError) as exc:  # both parsers' errors are ValueErrors
-        raise ProtocolError(BAD_JSON, f"not JSON: {exc}") from None
+        raise ProtocolError(Code.BAD_JSON, f"not JSON: {exc}") from None
     if not isinstance(value, dict):
-        raise ProtocolError(BAD_JSON, "a message must be a JSON object")
+        raise ProtocolError(Code.BAD_JSON, "a message must be a JSON object")
     return value
 
 
@@ -145,7 +139,7 @@ class _Fields:
             self.fail(f"unknown field {unknown[0]!r} for action {raw['a']!r}")
 
     def fail(self, text: str) -> NoReturn:
-        raise ProtocolError(INVALID_MESSAGE, text, echo=self.echo)
+        raise ProtocolError(Code.INVALID_MESSAGE, text, echo=self.echo)
 
     def get(self, key: str) -> Any:
         # ShareDB clients send null for "not set" (a fresh connection's hs id, a new doc's v).
@@ -395,7 +389,7 @@ def parse_message(raw: dict[str, Any]) -> m.Message:
     """The typed message for a decoded JSON object; raises ProtocolError."""
     action = raw.get("a")
     if not isinstance(action, str) or action not in _PARSERS:
-        raise ProtocolError(UNKNOWN_ACTION, f"unknown action {action!r}", echo=echo_of(raw))
+        raise ProtocolError(Code.UNKNOWN_ACTION, f"unknown action {action!r}", echo=echo_of(raw))
     allowed, parse = _PARSERS[action]
     return parse(_Fields(raw, allowed))
 

@@ -20,7 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from server.protocol.errors import INVALID_MESSAGE, ProtocolError
+from server.core.codes import Code
+from server.protocol.errors import ProtocolError
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
@@ -41,7 +42,9 @@ def _text(query: dict[str, Any], key: str, echo: dict[str, object]) -> str | Non
         return None
     if not isinstance(value, str) or len(value) > MAX_TEXT:
         raise ProtocolError(
-            INVALID_MESSAGE, f"{key!r} must be a string of at most {MAX_TEXT} characters", echo=echo
+            Code.INVALID_MESSAGE,
+            f"{key!r} must be a string of at most {MAX_TEXT} characters",
+            echo=echo,
         )
     return value.strip() or None
 
@@ -52,7 +55,7 @@ def _int(
     value = query.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise ProtocolError(
-            INVALID_MESSAGE, f"{key!r} must be an integer in {low}..{high}", echo=echo
+            Code.INVALID_MESSAGE, f"{key!r} must be an integer in {low}..{high}", echo=echo
         )
     return value
 
@@ -62,7 +65,9 @@ def parse_query(query: dict[str, Any], *, echo: dict[str, object] | None = None)
     where = dict(echo or {})
     unknown = sorted(set(query) - {"title", "$search", "$limit", "$skip"})
     if unknown:
-        raise ProtocolError(INVALID_MESSAGE, f"unsupported query field {unknown[0]!r}", echo=where)
+        raise ProtocolError(
+            Code.INVALID_MESSAGE, f"unsupported query field {unknown[0]!r}", echo=where
+        )
     return DashboardQuery(
         title=_text(query, "title", where),
         search=_text(query, "$search", where),

@@ -24,11 +24,12 @@ import hashlib
 from dataclasses import dataclass, field
 from uuid import UUID
 
+from server.core.codes import Code
 from server.core.ids import DashboardId, UserId
 from server.core.submission import Committed, PresenceUpdate, SubmitRecord
 from server.protocol import message as m
 from server.protocol import outgoing
-from server.protocol.errors import INVALID_MESSAGE, UNAUTHENTICATED, ProtocolError, not_found
+from server.protocol.errors import ProtocolError, not_found
 from server.protocol.outgoing import COLLECTION, Out
 from server.store.model import Snapshot
 
@@ -163,10 +164,14 @@ class Session:
             return [outgoing.greeting("hs", self.src)]
         if isinstance(message, m.Auth):
             if self.authenticated:
-                raise ProtocolError(INVALID_MESSAGE, "already authenticated", echo={"a": "auth"})
+                raise ProtocolError(
+                    Code.INVALID_MESSAGE, "already authenticated", echo={"a": "auth"}
+                )
             return None
         if not self.authenticated:
-            raise ProtocolError(UNAUTHENTICATED, "send {a:'auth', token} first", echo=echo(message))
+            raise ProtocolError(
+                Code.UNAUTHENTICATED, "send {a:'auth', token} first", echo=echo(message)
+            )
         if isinstance(message, m.Ping):
             return [outgoing.pong()]
         return None
@@ -329,7 +334,9 @@ class Session:
         src = message.src
         if src is not None and src != self.src and not src_belongs(src, self.user_id):
             raise ProtocolError(
-                INVALID_MESSAGE, "'src' is not one of this user's client ids", echo=echo(message)
+                Code.INVALID_MESSAGE,
+                "'src' is not one of this user's client ids",
+                echo=echo(message),
             )
         record = SubmitRecord(
             dashboard_id=dashboard,
@@ -384,7 +391,7 @@ class Session:
         out.append(self._ack(pending, committed))
         return out
 
-    def submit_failed(self, record: SubmitRecord, code: str, text: str) -> list[Out]:
+    def submit_failed(self, record: SubmitRecord, code: Code, text: str) -> list[Out]:
         pending = self._pending.pop((record.src, record.seq), None)
         doc = pending.doc if pending else str(record.dashboard_id)
         echo = {"a": "op", "c": COLLECTION, "d": doc, "v": record.version, "src": record.src}
@@ -427,7 +434,7 @@ class Session:
             version = sub.next_version if sub is not None else None
         if version is None and message.value is not None:
             raise ProtocolError(
-                INVALID_MESSAGE,
+                Code.INVALID_MESSAGE,
                 "a presence needs 'v', or a subscription to its dashboard",
                 echo=echo(message),
             )

@@ -31,7 +31,8 @@ from typing import Any, cast
 from ot import dashboard, json0
 from ot.errors import OTError
 from server.core import log
-from server.core.errors import BadData, Conflict, Forbidden, NotFound, StaleFence, TandemError
+from server.core.codes import Code
+from server.core.errors import BadData, Conflict, NotFound, StaleFence, TandemError
 from server.core.ids import DashboardId
 from server.core.settings import Settings
 from server.core.submission import Committed, Rejected, SubmitRecord
@@ -87,7 +88,7 @@ class Memory:
 
 
 class _Reject(Exception):
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: Code, message: str) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
@@ -339,7 +340,7 @@ class Sequencer:
             batch.version, batch.document, batch.exists = self._version, self._document, True
             batch.rejected.append(
                 self._rejected(
-                    record.src, record.seq, "already_created", "the dashboard already exists"
+                    record.src, record.seq, Code.ALREADY_CREATED, "the dashboard already exists"
                 )
             )
             return False
@@ -366,14 +367,16 @@ class Sequencer:
         try:
             if record.delete:
                 raise _Reject(
-                    Forbidden.code, "a dashboard is archived through the HTTP API, not deleted"
+                    Code.FORBIDDEN, "a dashboard is archived through the HTTP API, not deleted"
                 )
             if record.create is not None:
                 await self._create(record, batch)
             else:
                 await self._apply(record, batch)
         except (_Reject, OTError) as exc:
-            batch.rejected.append(self._rejected(record.src, record.seq, exc.code, exc.message))
+            batch.rejected.append(
+                self._rejected(record.src, record.seq, Code.of(exc.code), exc.message)
+            )
         except TandemError:
             raise  # the store failed, not the op: the batch is retried as a whole
         except Exception:
@@ -382,17 +385,17 @@ class Sequencer:
             _log.exception("op.failed", dashboard=str(self._dashboard_id))
             batch.rejected.append(
                 self._rejected(
-                    record.src, record.seq, "internal_error", "the op could not be applied"
+                    record.src, record.seq, Code.INTERNAL_ERROR, "the op could not be applied"
                 )
             )
 
     async def _apply(self, record: SubmitRecord, batch: _Batch) -> None:
         if not batch.exists:
-            raise _Reject(NotFound.code, "the dashboard does not exist")
+            raise _Reject(Code.NOT_FOUND, "the dashboard does not exist")
         if record.version > batch.version:
-            raise _Reject("op_from_future", f"version {record.version} is beyond the head")
+            raise _Reject(Code.OP_FROM_FUTURE, f"version {record.version} is beyond the head")
         if record.version < 1:
-            raise _Reject("already_created", "the dashboard was created by someone else")
+            raise _Reject(Code.ALREADY_CREATED, "the dashboard was created by someone else")
         since = await self._ops_since(record, batch)
         if since is None:
             return
@@ -404,7 +407,7 @@ class Sequencer:
                 if other is not None:
                     checked = json0.transform(checked, other, "left")
         else:
-            raise _Reject("invalid_op", "the submit carries no op")
+            raise _Reject(Code.INVALID_OP, "the submit carries no op")
         document, inverse = json0.apply_and_invert(batch.document, checked)
         # Only what the op touched: the document before it was valid. Both take the checked
         # op as it is, without validating it again.
@@ -429,7 +432,7 @@ class Sequencer:
             try:
                 stored = await self._store.ops_between(self._dashboard_id, record.version, start)
             except TandemError as exc:
-                if exc.code != "version_unavailable":
+                if exc.code != Code.VERSION_UNAVAILABLE:
                     raise
                 await self._unavailable(record, batch)
                 return None
@@ -452,7 +455,7 @@ class Sequencer:
     async def _unavailable(self, record: SubmitRecord, batch: _Batch) -> None:
         version = await self._store.find_op(self._dashboard_id, record.src, record.seq)
         if version is None:
-            raise _Reject("version_unavailable", f"version {record.version} is no longer kept")
+            raise _Reject(Code.VERSION_UNAVAILABLE, f"version {record.version} is no longer kept")
         batch.duplicates.append(self._committed(record, version))
 
     async def _create(self, record: SubmitRecord, batch: _Batch) -> None:
@@ -460,7 +463,7 @@ class Sequencer:
         if batch.exists:
             version = await self._store.find_op(self._dashboard_id, record.src, record.seq)
             if version is None:
-                raise _Reject("already_created", "the dashboard already exists")
+                raise _Reject(Code.ALREADY_CREATED, "the dashboard already exists")
             batch.duplicates.append(self._committed(record, version, create=record.create))
             return
         document = record.create.get("data")
@@ -515,7 +518,7 @@ class Sequencer:
             **fields,
         )
 
-    def _rejected(self, src: str, seq: int, code: str, message: str) -> Rejected:
+    def _rejected(self, src: str, seq: int, code: Code, message: str) -> Rejected:
         return Rejected(
             dashboard_id=self._dashboard_id, src=src, seq=seq, code=code, message=message
         )

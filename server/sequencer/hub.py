@@ -22,6 +22,7 @@ from redis.asyncio import Redis
 from redis.exceptions import NoScriptError, RedisError
 
 from server.core import log
+from server.core.codes import Code
 from server.core.errors import StoreUnavailable, TandemError
 from server.core.ids import DashboardId
 from server.core.settings import Settings
@@ -73,13 +74,13 @@ NOBODY, HELD_HERE, HELD_ELSEWHERE = 0, 1, 2
 class SubmitRejected(TandemError):
     """The sequencer refused the op; ``code`` is the reason it gave (``op_from_future``, ...)."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: Code, message: str) -> None:
         super().__init__(message)
         self.code = code
 
 
 class SubmitTimeout(TandemError):
-    code = "submit_timeout"
+    code = Code.SUBMIT_TIMEOUT
 
 
 @dataclass

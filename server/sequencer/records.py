@@ -21,6 +21,7 @@ from uuid import UUID
 
 import orjson
 
+from server.core.codes import Code
 from server.core.ids import DashboardId, UserId
 from server.core.submission import Committed, Rejected, SubmitRecord
 from server.store.history import JSON0_URI
@@ -128,7 +129,7 @@ def decode_outcome(dashboard_id: DashboardId, raw: bytes) -> BatchOutcome:
                     dashboard_id=dashboard_id,
                     src=str(r["src"]),
                     seq=int(r["seq"]),
-                    code=str(r["code"]),
+                    code=Code.of(str(r["code"])),
                     message=str(r["message"]),
                 )
                 for r in body["r"]

@@ -15,6 +15,7 @@ from typing import Any
 
 from ot import json0
 from ot.errors import OTError
+from server.core.codes import Code
 from server.core.errors import BadData, BadRequest, NotFound
 from server.core.jsonvalue import check_jsonb
 from server.store.model import JsonOp, NewOp
@@ -29,7 +30,7 @@ Progress = Callable[[int, int], None]  # (ops applied so far, ops to apply)
 class VersionUnavailable(BadRequest):
     """The version lies below the retained log (its partition has been dropped)."""
 
-    code = "version_unavailable"
+    code = Code.VERSION_UNAVAILABLE
 
 
 class VersionNotFound(NotFound):
@@ -39,7 +40,7 @@ class VersionNotFound(NotFound):
 class ReplayFailed(BadData):
     """A stored op does not apply to the snapshot it was stored against: the log is damaged."""
 
-    code = "replay_failed"
+    code = Code.REPLAY_FAILED
 
 
 def check_new_op(op: NewOp) -> None:

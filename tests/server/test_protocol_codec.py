@@ -10,12 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from server.core.codes import CloseCode
 from server.core.ids import DashboardId
 from server.core.submission import Committed, PresenceUpdate
 from server.protocol import message as m
 from server.protocol import outgoing
 from server.protocol.codec import decode, decode_frame, echo_of, parse_message
-from server.protocol.errors import CloseCode, ProtocolError
+from server.protocol.errors import ProtocolError
 from server.protocol.query import DashboardQuery, parse_query
 from server.store.model import Snapshot
 

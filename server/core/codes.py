@@ -1,0 +1,168 @@
+"""Every error code a client, an HTTP caller or the CLI can see, and every websocket close code.
+
+How to add an error code: add one member to :class:`Code` below, as
+``NAME = "wire_string", http_status, close, "what it means"``: the string clients switch on
+(stable: never rename one), the HTTP status an HTTP caller gets it with (the body is
+``application/problem+json``), the close code the websocket ends with when this error ends the
+connection (``None``: it never does), and one line a client developer can act on. Then refer to
+it as ``Code.NAME``; an exception class names it with ``code = Code.NAME``. The string itself
+appears nowhere else in ``server/`` (tests of the wire may spell it). The OT core's codes are
+defined by :mod:`ot.errors` (``ot/`` imports nothing from the server) and listed here by
+reference. A test checks that every code raised or sent is a member.
+
+Errors travel to websocket clients in ShareDB's shape: the request's routing fields echoed back
+with ``error: {code, message}``. ShareDB's own ``ERR_*`` codes would be used only where the stock
+client's behaviour depends on the code; no Tandem refusal needs one, so none is sent today.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum, StrEnum
+
+from ot.errors import (
+    ApplyError,
+    DocumentError,
+    InvalidOpError,
+    NotInvertibleError,
+    PathError,
+    UnknownTypeError,
+)
+
+
+class CloseCode(IntEnum):
+    """The websocket close codes the gateway ends connections with."""
+
+    NORMAL = 1000
+    GOING_AWAY = 1001  # the server is shutting down
+    POLICY = 1008  # Origin refused before accept: the client sees HTTP 403
+    TOO_LARGE = 1009
+    INTERNAL = 1011
+    UNAUTHENTICATED = 4001  # a bad or expired token, or no auth before the deadline
+    TOO_MANY_ERRORS = 4008  # too many malformed messages
+    RATE_LIMITED = 4029  # too many rate-limited messages
+    SLOW_CONSUMER = 4030  # the send queue is full: the client is not reading
+    TOO_MANY_CONNECTIONS = 4031
+
+
+class Code(StrEnum):
+    """An error code: its wire string, HTTP status, closing behaviour and meaning."""
+
+    status: int
+    close: CloseCode | None
+    meaning: str
+
+    def __new__(cls, value: str, status: int, close: CloseCode | None, meaning: str) -> Code:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.status = status
+        member.close = close
+        member.meaning = meaning
+        return member
+
+    @classmethod
+    def of(cls, text: str) -> Code:
+        """The member whose wire string is ``text`` (ValueError: no code is spelt so)."""
+        member = cls._value2member_map_.get(text)
+        if not isinstance(member, cls):
+            raise ValueError(f"{text!r} is not an error code")
+        return member
+
+    # -- the message itself ----------------------------------------------------------------
+    BAD_JSON = (
+        "bad_json",
+        400,
+        None,
+        "not strict JSON: NaN, Infinity, U+0000, a lone surrogate, an integer beyond"
+        " +-(2**53-1), or nested too deep",
+    )
+    MESSAGE_TOO_LARGE = (
+        "message_too_large",
+        413,
+        CloseCode.TOO_LARGE,
+        "the frame is larger than max_message_bytes",
+    )
+    UNKNOWN_ACTION = "unknown_action", 400, None, "`a` is missing or names no action"
+    INVALID_MESSAGE = (
+        "invalid_message",
+        400,
+        None,
+        "a field is missing, of the wrong type, or not part of the action",
+    )
+    BAD_REQUEST = "bad_request", 400, None, "the request is malformed"
+
+    # -- who is asking ---------------------------------------------------------------------
+    UNAUTHENTICATED = (
+        "unauthenticated",
+        401,
+        CloseCode.UNAUTHENTICATED,
+        "a bad or expired token, or no auth in time, closes the connection; a message sent"
+        " before auth is refused and the connection stays open",
+    )
+    FORBIDDEN = "forbidden", 403, None, "the role does not allow it (a viewer submitting an op)"
+    NOT_FOUND = (
+        "not_found",
+        404,
+        None,
+        "no such dashboard, or the user is not a member (never told apart)",
+    )
+    RATE_LIMITED = (
+        "rate_limited",
+        429,
+        None,
+        "too many ops or presence updates per second; a flood of them closes 4029",
+    )
+    TOO_MANY_CONNECTIONS = (
+        "too_many_connections",
+        429,
+        CloseCode.TOO_MANY_CONNECTIONS,
+        "the user already has connections_per_user connections",
+    )
+
+    # -- the op (the OT core's codes pass through unchanged) -------------------------------
+    INVALID_OP = InvalidOpError.code, 422, None, "the op is not well formed for its type"
+    INVALID_PATH = PathError.code, 422, None, "the op names a path the document does not have"
+    APPLY_FAILED = ApplyError.code, 422, None, "the op does not fit the document"
+    INVALID_DOCUMENT = DocumentError.code, 422, None, "the op breaks the dashboard's shape"
+    UNKNOWN_TYPE = UnknownTypeError.code, 422, None, "no OT type or subtype of that name"
+    NOT_INVERTIBLE = NotInvertibleError.code, 422, None, "the op lacks what inversion needs"
+    OP_FROM_FUTURE = "op_from_future", 409, None, "the op's version is newer than the dashboard"
+    ALREADY_CREATED = "already_created", 409, None, "a create op for a dashboard that exists"
+    VERSION_UNAVAILABLE = (
+        "version_unavailable",
+        410,
+        None,
+        "the version is older than the retained log: fetch a snapshot",
+    )
+    SUBMIT_TIMEOUT = (
+        "submit_timeout",
+        504,
+        None,
+        "not committed in time; it may still commit: resubmit the same src/seq and it is"
+        " acknowledged once",
+    )
+    CONFLICT = "conflict", 409, None, "a version or uniqueness conflict"
+    BAD_DATA = "bad_data", 422, None, "a value the store cannot hold (PostgreSQL jsonb)"
+
+    # -- the server ------------------------------------------------------------------------
+    STALE_FENCE = (
+        "stale_fence",
+        409,
+        None,
+        "this writer is no longer the dashboard's sequencer (the head or lock epoch moved)",
+    )
+    STORE_UNAVAILABLE = (
+        "store_unavailable",
+        503,
+        None,
+        "PostgreSQL or Redis cannot be reached right now: retry",
+    )
+    REPLAY_FAILED = (
+        "replay_failed",
+        500,
+        None,
+        "a stored op does not apply to its snapshot: the log is damaged",
+    )
+    WEB_NOT_BUILT = "web_not_built", 503, None, "the browser app's bundle is missing (make run)"
+    MIGRATION_FAILED = "migration_failed", 500, None, "a schema migration did not apply"
+    SCHEMA_MISSING = "schema_missing", 503, None, "the schema is not there: run tandem migrate"
+    INTERNAL_ERROR = "internal_error", 500, None, "a bug; logged on the server"
