@@ -9,7 +9,13 @@ from typing import Any
 from hypothesis import strategies as st
 
 from ot import json0, rich_text
-from ot.dashboard.document import WIDGET_TYPES, is_rich_body, rich_length, validate_document
+from ot.dashboard.document import (
+    WIDGET_TYPES,
+    is_rich_body,
+    new_document,
+    rich_length,
+    validate_document,
+)
 from ot.dashboard.ops import OPERATION_TYPES, build
 from ot.errors import OTError
 
@@ -184,3 +190,20 @@ def edits(draw: st.DrawFn, doc: dict[str, Any], most: int = 6) -> list[dict[str,
         target = draw(st.integers(0, len(current["layout"]) - 1))
         op.append({"p": ["layout", source], "lm": target})
     return op
+
+
+def board(*ids: str) -> dict[str, Any]:
+    """A dashboard with a text widget for each id, in that order."""
+    doc = new_document("Ops")
+    for widget_id in ids:
+        doc["widgets"][widget_id] = {
+            "type": "text",
+            "title": widget_id,
+            "position": {"x": 0, "y": 0, "width": 2, "height": 2},
+            "config": {},
+            "data": {},
+            "isLocked": False,
+            "body": {"ops": [{"insert": "Hello world\n"}]},
+        }
+        doc["layout"].append(widget_id)
+    return doc

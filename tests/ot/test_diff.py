@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from ot import json0, rich_text, text_unicode
 from ot.dashboard import textdiff
 from ot.dashboard.diff import diff, same_json
-from ot.dashboard.document import new_document, validate_after, validate_document
-from tests.ot.dashboard_strategies import ALPHABET, documents, edits, widgets
+from ot.dashboard.document import validate_after, validate_document
+from tests.ot.dashboard_strategies import ALPHABET, board, documents, edits, widgets
 
 
 def _check_diff(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
@@ -51,24 +51,8 @@ def test_equal_documents_give_the_empty_op(a: dict[str, Any]) -> None:
     assert diff(a, copy.deepcopy(a)) == []
 
 
-def _board(*ids: str) -> dict[str, Any]:
-    doc = new_document("Ops")
-    for widget_id in ids:
-        doc["widgets"][widget_id] = {
-            "type": "text",
-            "title": widget_id,
-            "position": {"x": 0, "y": 0, "width": 2, "height": 2},
-            "config": {},
-            "data": {},
-            "isLocked": False,
-            "body": {"ops": [{"insert": "Hello world\n"}]},
-        }
-        doc["layout"].append(widget_id)
-    return doc
-
-
 def test_text_fields_become_text_ops() -> None:
-    a = _board("w1")
+    a = board("w1")
     b = copy.deepcopy(a)
     b["title"] = "Ops board"
     b["widgets"]["w1"]["title"] = "w1 (cpu)"
@@ -79,7 +63,7 @@ def test_text_fields_become_text_ops() -> None:
 
 
 def test_a_rich_body_gets_a_rich_text_op_with_attribute_retains() -> None:
-    a = _board("w1")
+    a = board("w1")
     b = copy.deepcopy(a)
     b["widgets"]["w1"]["body"] = {
         "ops": [{"insert": "Hello", "attributes": {"bold": True}}, {"insert": " there\n"}]
@@ -107,7 +91,7 @@ def test_rich_lengths_count_utf16_units_and_never_split_a_character() -> None:
 
 
 def test_a_layout_reorder_is_the_fewest_moves() -> None:
-    a = _board("a", "b", "c", "d", "e")
+    a = board("a", "b", "c", "d", "e")
     b = copy.deepcopy(a)
     b["layout"] = ["b", "c", "d", "e", "a"]
     assert diff(a, b) == [{"p": ["layout", 0], "lm": 4}]
@@ -117,7 +101,7 @@ def test_a_layout_reorder_is_the_fewest_moves() -> None:
 
 @pytest.mark.parametrize("order", list(itertools.permutations("abcd")))
 def test_every_permutation_of_a_layout(order: tuple[str, ...]) -> None:
-    a = _board("a", "b", "c", "d")
+    a = board("a", "b", "c", "d")
     b = copy.deepcopy(a)
     b["layout"] = list(order)
     op = _check_diff(a, b)
@@ -136,8 +120,8 @@ def _longest_in_order(order: list[str]) -> int:
 
 
 def test_added_and_removed_widgets() -> None:
-    a = _board("a", "b", "c")
-    b = _board("c", "d", "a")
+    a = board("a", "b", "c")
+    b = board("c", "d", "a")
     op = _check_diff(a, b)
     assert {"p": ["widgets", "b"], "od": a["widgets"]["b"]} in op
     assert {"p": ["widgets", "d"], "oi": b["widgets"]["d"]} in op
@@ -145,7 +129,7 @@ def test_added_and_removed_widgets() -> None:
 
 
 def test_a_number_that_becomes_a_boolean_is_a_change() -> None:
-    a = _board("w1")
+    a = board("w1")
     a["widgets"]["w1"]["config"] = {"deep": {"flag": 1}}
     b = copy.deepcopy(a)
     b["widgets"]["w1"]["config"] = {"deep": {"flag": True}}
@@ -154,7 +138,7 @@ def test_a_number_that_becomes_a_boolean_is_a_change() -> None:
 
 @given(st.data())
 def test_widget_replaced_by_an_unrelated_one(data: st.DataObject) -> None:
-    a = _board("w1")
+    a = board("w1")
     b = copy.deepcopy(a)
     b["widgets"]["w1"] = data.draw(widgets)
     _check_diff(a, b)
