@@ -19,7 +19,9 @@ _MISSING = object()
 
 def _at(doc: Any, path: list[Any]) -> Any:
     for key in path:
-        if (isinstance(doc, dict) and key in doc) or (isinstance(doc, list) and isinstance(key, int) and key < len(doc)):
+        if (isinstance(doc, dict) and key in doc) or (
+            isinstance(doc, list) and isinstance(key, int) and key < len(doc)
+        ):
             doc = doc[key]
         else:
             return _MISSING
