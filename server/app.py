@@ -28,11 +28,13 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from server import webapp
+from server.access.revalidate import Revalidator
+from server.access.roles import Roles
 from server.core import log
 from server.core.errors import TandemError
 from server.core.settings import Settings
 from server.embedded import EmbeddedServices
-from server.gateway.auth import Roles, install_log_redaction
+from server.gateway.auth import install_log_redaction
 from server.gateway.connection import Gateway
 from server.gateway.limits import ConnectionLimiter, UserRateLimiter
 from server.gateway.services import Services
@@ -112,6 +114,10 @@ async def _services(settings: Settings) -> AsyncIterator[Running]:
             await hub.start()
             keys = Keys(settings.redis_prefix)
             pool = store.pool
+            roles = Roles(Access(pool))
+            revalidator = Revalidator(Access(pool), roles, interval=settings.revalidate_interval)
+            hub.subscriber.route(keys.access_channel(), revalidator.on_message)
+            revalidator.start()
             running = Running(
                 settings=settings,
                 store=store,
@@ -122,7 +128,8 @@ async def _services(settings: Settings) -> AsyncIterator[Running]:
                         settings=settings,
                         hub=hub,
                         sessions=Accounts(pool),
-                        roles=Roles(Access(pool)),
+                        roles=roles,
+                        revalidator=revalidator,
                         catalog=Catalog(pool),
                         audit=AuditLog(pool),
                         user_limiter=UserRateLimiter(resp, keys, settings.ops_per_second_per_user),
@@ -140,6 +147,7 @@ async def _services(settings: Settings) -> AsyncIterator[Running]:
                 yield running
             finally:
                 await running.gateway.close()
+                await revalidator.close()
                 await hub.close()
                 await redis.aclose()
                 await resp.aclose()

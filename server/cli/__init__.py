@@ -55,13 +55,13 @@ def parse_user_id(text: str) -> UserId:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from server.cli import admin, serve
+    from server.cli import accounts, admin, serve
 
     parser = argparse.ArgumentParser(
         prog="tandem", description="Tandem: real-time collaborative dashboard backend"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (serve, admin):
+    for module in (serve, accounts, admin):
         module.register(sub)
     return parser
 

@@ -1,24 +1,19 @@
-"""``tandem serve`` and the account commands: ``user create``, ``token issue``, ``dashboard create``.
+"""``tandem serve``.
 
 ``serve`` starts the embedded PostgreSQL and Redis itself when ``DATABASE_URL`` / ``REDIS_URL``
 are unset (so every worker shares them), migrates, and prints how to connect. With ``--demo``
 it also makes sure a demo user (``demo``) and a demo dashboard exist, creating them only when
 the database has no users at all, and prints a fresh token for that user.
-
-Tokens are printed once and stored only as their SHA-256; passwords are stored as Argon2id.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import dataclasses
 import os
 import signal
 import sys
-from collections.abc import Callable, Coroutine, Iterator
-from datetime import timedelta
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -30,22 +25,17 @@ from server.cli import (
     EXIT_PROBLEM,
     EXIT_UNAVAILABLE,
     EXIT_USAGE,
-    exit_code,
-    parse_dashboard_id,
-    parse_user_id,
 )
+from server.cli.context import services
 from server.core import log
 from server.core.errors import StoreUnavailable, TandemError
 from server.core.ids import UserId
 from server.core.settings import Settings
-from server.embedded import EmbeddedPostgres, EmbeddedServices
-from server.gateway.auth import hash_password, issue_token
-from server.store.access import Access
+from server.gateway.auth import issue_token
 from server.store.accounts import Accounts
 from server.store.audit import AuditLog
 from server.store.catalog import Catalog
 from server.store.migrate import migrate
-from server.store.pool import open_pool
 from server.store.postgres import PostgresStore
 
 DEMO_USERNAME = "demo"
@@ -53,153 +43,6 @@ DEMO_EMAIL = "demo@tandem.invalid"
 DEMO_TITLE = "Demo dashboard"
 
 _T = TypeVar("_T")
-
-
-@contextlib.contextmanager
-def _services(settings: Settings, *, redis: bool) -> Iterator[Settings]:
-    """Settings whose URLs point at running services, starting embedded ones as needed (the
-    account commands need PostgreSQL only)."""
-    if not redis:
-        if settings.database_url is not None:
-            yield settings
-            return
-        postgres = EmbeddedPostgres(settings.home.resolve() / "pg")
-        try:
-            url = _started(postgres.start)
-            yield dataclasses.replace(settings, database_url=url)
-        finally:
-            postgres.stop()
-        return
-    embedded = EmbeddedServices(
-        root=settings.home, database_url=settings.database_url, redis_url=settings.redis_url
-    )
-    try:
-        urls = _started(embedded.start)
-        yield dataclasses.replace(
-            settings, database_url=urls.database_url, redis_url=urls.redis_url
-        )
-    finally:
-        embedded.stop()
-
-
-def _started(start: Callable[[], _T]) -> _T:
-    try:
-        return start()
-    except Exception as exc:  # the embedded servers report failures in many ways
-        raise StoreUnavailable(f"embedded services did not start: {exc}") from exc
-
-
-def _emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
-    print(orjson.dumps(data).decode() if args.json else text)
-
-
-def _run(args: argparse.Namespace, work: Callable[[Settings], Coroutine[Any, Any, int]]) -> int:
-    """Run ``work`` against the database (migrated first) and map failures to exit codes."""
-    try:
-        with _services(Settings.from_env(), redis=False) as settings:
-            return asyncio.run(_migrated(settings, work))
-    except TandemError as exc:
-        status = exit_code(exc)
-        if args.json:
-            print(orjson.dumps({"error": {"code": exc.code, "message": exc.message}}).decode())
-        print(f"tandem: {exc.message}", file=sys.stderr)
-        return status
-
-
-async def _migrated(
-    settings: Settings, work: Callable[[Settings], Coroutine[Any, Any, int]]
-) -> int:
-    assert settings.database_url is not None
-    if settings.migrate_on_start:
-        await migrate(settings.database_url)
-    return await work(settings)
-
-
-# -- account commands --------------------------------------------------------------------
-
-
-def _user_create(args: argparse.Namespace) -> int:
-    async def work(settings: Settings) -> int:
-        assert settings.database_url is not None
-        pool = await open_pool(settings.database_url, min_size=1, max_size=2)
-        try:
-            password = hash_password(args.password) if args.password else None
-            user_id = await Accounts(pool).create_user(args.email, args.username, password)
-            await AuditLog(pool).write_audit("user.created", user_id, details={"via": "cli"})
-        finally:
-            await pool.close()
-        _emit(
-            args,
-            {"id": str(user_id), "email": args.email, "username": args.username},
-            f"created user {args.username} ({user_id})",
-        )
-        return EXIT_OK
-
-    return _run(args, work)
-
-
-def _token_issue(args: argparse.Namespace) -> int:
-    async def work(settings: Settings) -> int:
-        assert settings.database_url is not None
-        pool = await open_pool(settings.database_url, min_size=1, max_size=2)
-        try:
-            accounts = Accounts(pool)
-            await accounts.get_user(args.user)  # NotFound: exit 4
-            token = await issue_token(accounts, args.user, timedelta(days=args.days))
-            await AuditLog(pool).write_audit("token.issued", args.user, details={"via": "cli"})
-        finally:
-            await pool.close()
-        _emit(args, {"user": str(args.user), "token": token, "days": args.days}, token)
-        return EXIT_OK
-
-    return _run(args, work)
-
-
-def _dashboard_create(args: argparse.Namespace) -> int:
-    async def work(settings: Settings) -> int:
-        assert settings.database_url is not None
-        store = await PostgresStore.open(settings.database_url, min_size=1, max_size=2)
-        try:
-            await Accounts(store.pool).get_user(args.owner)
-            head = await store.create_dashboard(
-                owner_id=args.owner, title=args.title, document=new_document(args.title)
-            )
-            await AuditLog(store.pool).write_audit(
-                "dashboard.created", args.owner, head.dashboard_id, {"via": "cli"}
-            )
-        finally:
-            await store.close()
-        _emit(
-            args,
-            {"id": str(head.dashboard_id), "owner": str(args.owner), "title": args.title},
-            str(head.dashboard_id),
-        )
-        return EXIT_OK
-
-    return _run(args, work)
-
-
-def _dashboard_share(args: argparse.Namespace) -> int:
-    async def work(settings: Settings) -> int:
-        assert settings.database_url is not None
-        store = await PostgresStore.open(settings.database_url, min_size=1, max_size=2)
-        try:
-            await store.get_head(args.dashboard)
-            await Accounts(store.pool).get_user(args.user)
-            await Access(store.pool).add_collaborator(args.dashboard, args.user, args.role)
-            await AuditLog(store.pool).write_audit(
-                "collaborator.added",
-                args.user,
-                args.dashboard,
-                {"role": args.role, "via": "cli"},
-            )
-        finally:
-            await store.close()
-        data = {"dashboard": str(args.dashboard), "user": str(args.user), "role": args.role}
-        _emit(args, data, f"{args.user} is now {args.role} of {args.dashboard}")
-        return EXIT_OK
-
-    return _run(args, work)
 
 
 # -- serve --------------------------------------------------------------------------------
@@ -295,7 +138,7 @@ def _serve(args: argparse.Namespace) -> int:
     # unwinds through here, so the embedded services this process started are stopped too.
     previous = signal.signal(signal.SIGTERM, _stopped)
     try:
-        with _services(base, redis=True) as settings:
+        with services(base, redis=True) as settings:
             assert settings.database_url is not None and settings.redis_url is not None
             demo = asyncio.run(_prepare(settings, args.demo))
             if args.json:
@@ -350,37 +193,3 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--json", action="store_true", help="print the connection details as JSON")
     p.set_defaults(handler=_serve)
-
-    user = sub.add_parser("user", help="manage users").add_subparsers(
-        dest="action", metavar="ACTION", required=True
-    )
-    p = user.add_parser("create", help="create a user")
-    p.add_argument("--email", required=True)
-    p.add_argument("--username", required=True)
-    p.add_argument("--password", help="stored as an Argon2id hash; omit for token-only users")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.set_defaults(handler=_user_create)
-
-    token = sub.add_parser("token", help="manage session tokens").add_subparsers(
-        dest="action", metavar="ACTION", required=True
-    )
-    p = token.add_parser("issue", help="print a new session token for a user")
-    p.add_argument("--user", required=True, type=parse_user_id, help="user id")
-    p.add_argument("--days", type=int, default=30, help="validity in days (default 30)")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.set_defaults(handler=_token_issue)
-
-    dashboard = sub.add_parser("dashboard", help="manage dashboards").add_subparsers(
-        dest="action", metavar="ACTION", required=True
-    )
-    p = dashboard.add_parser("create", help="create an empty dashboard")
-    p.add_argument("--owner", required=True, type=parse_user_id, help="owner's user id")
-    p.add_argument("--title", required=True)
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.set_defaults(handler=_dashboard_create)
-    p = dashboard.add_parser("share", help="give a user a role on a dashboard")
-    p.add_argument("--dashboard", required=True, type=parse_dashboard_id, help="dashboard id")
-    p.add_argument("--user", required=True, type=parse_user_id, help="user id")
-    p.add_argument("--role", required=True, choices=("viewer", "editor", "admin"))
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.set_defaults(handler=_dashboard_share)

@@ -37,7 +37,8 @@ class CloseCode(IntEnum):
     POLICY = 1008  # Origin refused before accept: the client sees HTTP 403
     TOO_LARGE = 1009
     INTERNAL = 1011
-    UNAUTHENTICATED = 4001  # a bad or expired token, or no auth before the deadline
+    UNAUTHENTICATED = 4001  # a bad or expired token, no auth before the deadline, or revoked
+    ACCESS_REVOKED = 4003  # the user lost access to a dashboard the connection watches
     TOO_MANY_ERRORS = 4008  # too many malformed messages
     RATE_LIMITED = 4029  # too many rate-limited messages
     SLOW_CONSUMER = 4030  # the send queue is full: the client is not reading
@@ -97,6 +98,26 @@ class Code(StrEnum):
         CloseCode.UNAUTHENTICATED,
         "a bad or expired token, or no auth in time, closes the connection; a message sent"
         " before auth is refused and the connection stays open",
+    )
+    SESSION_REVOKED = (
+        "session_revoked",
+        401,
+        CloseCode.UNAUTHENTICATED,
+        "the connection's session was revoked or expired, or its user deactivated or deleted,"
+        " while it was open",
+    )
+    ACCESS_REVOKED = (
+        "access_revoked",
+        403,
+        CloseCode.ACCESS_REVOKED,
+        "the user lost access to a dashboard this connection watches",
+    )
+    ROLE_CHANGED = (
+        "role_changed",
+        200,
+        None,
+        "the user's role on a watched dashboard changed (`role` says to what); the connection"
+        " stays, and a viewer's ops are refused from then on",
     )
     FORBIDDEN = "forbidden", 403, None, "the role does not allow it (a viewer submitting an op)"
     NOT_FOUND = (

@@ -67,6 +67,10 @@ class Settings:
     ops_per_second_per_connection: int = 200
     ops_per_second_per_user: int = 500
     connections_per_user: int = 50
+    # How often every open connection's session, user and roles are re-checked (one query for
+    # all of a process's connections): the bound on how long a change made directly in
+    # PostgreSQL takes to reach open sockets. Changes Tandem makes are announced at once.
+    revalidate_interval: float = 0.5
 
     # Sequencer and storage
     checkpoint_interval: int = 100
@@ -123,6 +127,7 @@ class Settings:
                 e, "TANDEM_OPS_PER_SECOND_PER_USER", d.ops_per_second_per_user
             ),
             connections_per_user=_int(e, "TANDEM_CONNECTIONS_PER_USER", d.connections_per_user),
+            revalidate_interval=_float(e, "TANDEM_REVALIDATE_INTERVAL", d.revalidate_interval),
             checkpoint_interval=_int(e, "TANDEM_CHECKPOINT_INTERVAL", d.checkpoint_interval),
             lock_ttl_ms=_int(e, "TANDEM_LOCK_TTL_MS", d.lock_ttl_ms),
             batch_size=_int(e, "TANDEM_BATCH_SIZE", d.batch_size),

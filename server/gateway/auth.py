@@ -7,8 +7,9 @@ Origin passed the allow-list), or with ``?token=`` in the URL when ``allow_token
 (URLs end up in logs, so that form is off by default, and :class:`RedactTokens` keeps it out of
 uvicorn's). Tokens are never logged.
 
-Roles are checked on every message, through a small per-process cache: a revoked role stops
-working within :data:`ROLE_CACHE_SECONDS`.
+Roles are checked on every message, through the per-process cache of :mod:`server.access.roles`;
+open connections are re-checked when their session, user or role changes
+(:mod:`server.access.revalidate`).
 """
 
 from __future__ import annotations
@@ -17,8 +18,7 @@ import hashlib
 import logging
 import re
 import secrets
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from urllib.parse import urlsplit
@@ -26,16 +26,12 @@ from urllib.parse import urlsplit
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from server.core.ids import DashboardId, UserId
-from server.store.model import Role
+from server.core.ids import UserId
+from server.store.model import LiveSession
 
 SESSION_COOKIE = "tandem_session"
 TOKEN_QUERY_PARAM = "token"
 TOKEN_TTL = timedelta(days=30)
-ROLE_CACHE_SECONDS = 2.0
-ROLE_CACHE_SIZE = 10_000
-
-EDIT_ROLES: frozenset[Role] = frozenset({"editor", "admin"})
 
 _hasher = PasswordHasher()  # Argon2id with the library's current recommended parameters
 
@@ -64,11 +60,7 @@ class SessionStore(Protocol):
         self, user_id: UserId, token_hash: bytes, expires_at: datetime
     ) -> object: ...
 
-    async def user_for_session(self, token_hash: bytes) -> UserId | None: ...
-
-
-class RoleSource(Protocol):
-    async def role_for(self, dashboard_id: DashboardId, user_id: UserId) -> Role | None: ...
+    async def session_for(self, token_hash: bytes) -> LiveSession | None: ...
 
 
 async def issue_token(sessions: SessionStore, user_id: UserId, ttl: timedelta = TOKEN_TTL) -> str:
@@ -78,52 +70,8 @@ async def issue_token(sessions: SessionStore, user_id: UserId, ttl: timedelta = 
     return token
 
 
-async def user_for_token(sessions: SessionStore, token: str) -> UserId | None:
-    return await sessions.user_for_session(token_hash(token))
-
-
-class Miss:
-    """Not in the cache (a role may be None: no access)."""
-
-
-MISS = Miss()
-
-
-class Roles:
-    """``role_for`` with a short-lived cache (every message is authorised; most hit the cache)."""
-
-    def __init__(
-        self,
-        source: RoleSource,
-        *,
-        ttl: float = ROLE_CACHE_SECONDS,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._source = source
-        self._ttl = ttl
-        self._clock = clock
-        self._cache: dict[tuple[DashboardId, UserId], tuple[float, Role | None]] = {}
-
-    def cached(self, dashboard_id: DashboardId, user_id: UserId) -> Role | Miss | None:
-        """The role from the cache while it is fresh (no await on the per-message path)."""
-        hit = self._cache.get((dashboard_id, user_id))
-        if hit is not None and hit[0] > self._clock():
-            return hit[1]
-        return MISS
-
-    async def role(self, dashboard_id: DashboardId, user_id: UserId) -> Role | None:
-        cached = self.cached(dashboard_id, user_id)
-        if not isinstance(cached, Miss):
-            return cached
-        key = (dashboard_id, user_id)
-        now = self._clock()
-        role = await self._source.role_for(dashboard_id, user_id)
-        if len(self._cache) >= ROLE_CACHE_SIZE:
-            self._cache = {k: v for k, v in self._cache.items() if v[0] > now}
-            if len(self._cache) >= ROLE_CACHE_SIZE:
-                self._cache.clear()
-        self._cache[key] = (now + self._ttl, role)
-        return role
+async def session_for_token(sessions: SessionStore, token: str) -> LiveSession | None:
+    return await sessions.session_for(token_hash(token))
 
 
 def _origin_key(origin: str) -> str:

@@ -14,14 +14,16 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
+from server.access.roles import EDIT_ROLES, Miss
 from server.core import log
 from server.core.codes import CloseCode, Code
 from server.core.errors import TandemError
 from server.core.ids import DashboardId, UserId
 from server.core.submission import Committed, PresenceUpdate, SubmitRecord
-from server.gateway.auth import EDIT_ROLES, Miss, user_for_token
+from server.gateway.auth import session_for_token
 from server.gateway.limits import LEASE_RENEWAL, TokenBucket
 from server.gateway.services import Link, Services
+from server.gateway.standing import Standing
 from server.protocol import message as m
 from server.protocol import outgoing
 from server.protocol.errors import ProtocolError, not_found
@@ -52,13 +54,14 @@ class Dispatcher:
         self._presence = TokenBucket(rate, rate, now)
         self._listeners: dict[DashboardId, Callable[[], None]] = {}
         self._presence_listeners: dict[DashboardId, Callable[[], None]] = {}
+        self.standing = Standing(session, link)
 
     # -- authentication --------------------------------------------------------------------
 
     async def authenticate(self, token: str, source: str) -> bool:
         """Check a token; on failure the connection is closed (4001 or 4031)."""
-        user = await user_for_token(self.services.sessions, token)
-        if user is None:
+        live = await session_for_token(self.services.sessions, token)
+        if live is None:
             _log.info("ws.auth_failed", source=source, ip=self.link.ip)
             try:
                 await self.services.audit.write_audit(
@@ -75,6 +78,7 @@ class Dispatcher:
                 )
             )
             return False
+        user = live.user_id
         limiter = self.services.connection_limiter
         if not await limiter.acquire(user, self.session.connection_id):
             self.link.error(
@@ -88,6 +92,8 @@ class Dispatcher:
             return False
         for reply in self.session.authenticated_as(user):
             self.link.send(reply)
+        self.standing.session_id = live.id
+        self.services.revalidator.add(self.standing)
         self.link.spawn(self._renew_lease(user), "ws.lease")
         _log.info("ws.authenticated", user=str(user), source=source)
         return True
@@ -145,11 +151,11 @@ class Dispatcher:
     async def _subscribe(self, message: m.Subscribe) -> None:
         where = echo(message)
         dashboard = dashboard_id(message.collection, message.doc, where)
-        await self._role(dashboard, where)
-        await self._subscribe_one(dashboard, message.doc, message.version, "s")
+        role = await self._role(dashboard, where)
+        await self._subscribe_one(dashboard, role, message.doc, message.version, "s")
 
     async def _subscribe_one(
-        self, dashboard: DashboardId, doc: str, version: int | None, action: str
+        self, dashboard: DashboardId, role: Role, doc: str, version: int | None, action: str
     ) -> Out | None:
         """Load, reply (unless bulk: then the snapshot data is returned), start the stream."""
         new = self.session.subscribe_started(dashboard, doc)
@@ -176,6 +182,7 @@ class Dispatcher:
         if new:
             # From the loaded version on: nothing committed meanwhile is missed or repeated.
             self._listeners[dashboard] = self.hub.listen(dashboard, self._on_op, from_version=start)
+        self.standing.watch(dashboard, role)
         return data
 
     async def _unsubscribe(self, message: m.Unsubscribe) -> None:
@@ -194,9 +201,9 @@ class Dispatcher:
             for doc in message.docs:
                 try:
                     dashboard = dashboard_id(message.collection, doc, where)
-                    await self._role(dashboard, where)
+                    role = await self._role(dashboard, where)
                     if subscribe:
-                        loaded = await self._subscribe_one(dashboard, doc, None, action)
+                        loaded = await self._subscribe_one(dashboard, role, doc, None, action)
                         assert loaded is not None
                         data[doc] = loaded
                     else:
@@ -210,11 +217,11 @@ class Dispatcher:
         targets = []
         for doc, version in zip(message.docs, message.versions, strict=True):
             dashboard = dashboard_id(message.collection, doc, where)
-            await self._role(dashboard, where)
-            targets.append((dashboard, doc, version or 0))
-        for dashboard, doc, version in targets:
+            role = await self._role(dashboard, where)
+            targets.append((dashboard, role, doc, version or 0))
+        for dashboard, role, doc, version in targets:
             if subscribe:
-                await self._subscribe_one(dashboard, doc, version, action)
+                await self._subscribe_one(dashboard, role, doc, version, action)
             else:
                 for op in await self.hub.ops_since(dashboard, version):
                     self.link.send(outgoing.op(doc, op))
@@ -324,6 +331,7 @@ class Dispatcher:
         unlisten = self._listeners.pop(dashboard, None)
         if unlisten is not None:
             unlisten()
+        self._unwatch(dashboard)
 
     # -- presence --------------------------------------------------------------------------
 
@@ -344,11 +352,12 @@ class Dispatcher:
     async def _presence_subscribe(self, message: m.PresenceSubscribe) -> None:
         where = echo(message)
         dashboard = channel_dashboard(message.channel, where)
-        await self._role(dashboard, where)
+        role = await self._role(dashboard, where)
         if self.session.presence_subscribed(dashboard):
             self._presence_listeners[dashboard] = self.hub.listen_presence(
                 dashboard, self._on_presence
             )
+            self.standing.watch(dashboard, role)
         current = await self.hub.presence_snapshot(dashboard)
         self.link.send(outgoing.presence_subscription("ps", message.channel, message.seq))
         for reply in self.session.presence_snapshot(dashboard, current):
@@ -375,10 +384,15 @@ class Dispatcher:
         for message in self.session.presence_received(update):
             self.link.push(message)
 
+    def _unwatch(self, dashboard: DashboardId) -> None:
+        if dashboard not in self._listeners and dashboard not in self._presence_listeners:
+            self.standing.unwatch(dashboard)
+
     def _unlisten_presence(self, dashboard: DashboardId) -> None:
         unlisten = self._presence_listeners.pop(dashboard, None)
         if unlisten is not None:
             unlisten()
+        self._unwatch(dashboard)
 
     # -- queries ---------------------------------------------------------------------------
 
@@ -411,6 +425,7 @@ class Dispatcher:
 
     async def close(self) -> None:
         """Stop every stream and clear this client's presences."""
+        self.services.revalidator.discard(self.standing)
         for dashboard in list(self._listeners):
             self._unlisten(dashboard)
         for dashboard in list(self._presence_listeners):

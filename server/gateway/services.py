@@ -10,10 +10,12 @@ from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from server.access.revalidate import Revalidator
+from server.access.roles import Roles
 from server.core.ids import DashboardId, UserId
 from server.core.settings import Settings
 from server.core.submission import Hub
-from server.gateway.auth import Roles, SessionStore
+from server.gateway.auth import SessionStore
 from server.gateway.limits import ConnectionLimiter, UserRateLimiter
 from server.protocol.errors import ProtocolError
 from server.protocol.outgoing import Out
@@ -51,6 +53,7 @@ class Services:
     hub: Hub
     sessions: SessionStore
     roles: Roles
+    revalidator: Revalidator
     catalog: Catalog
     audit: Audit
     user_limiter: UserRateLimiter

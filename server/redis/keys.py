@@ -14,6 +14,7 @@ of them at once (token-checked trim of the queue, presence sweep) stay single-sl
 {prefix}presence:{<dashboard>}:expiry   zset    client id -> expiry time (ms since the epoch)
 {prefix}hub:<gateway>                   channel private to one gateway process
 {prefix}sequencers                      channel dashboards with records for a sequencer to take
+{prefix}access                          channel access changes (sessions, users, roles) for every gateway
 {prefix}connections:<user>              zset    a user's live connections (connection registry)
 {prefix}ratelimit:<scope>:<who>:<window> string counter with an expiry
 ```
@@ -56,6 +57,9 @@ class Keys:
 
     def sequencers_channel(self) -> str:
         return f"{self.prefix}sequencers"
+
+    def access_channel(self) -> str:
+        return f"{self.prefix}access"
 
     def connections(self, user_id: str) -> str:
         return f"{self.prefix}connections:{user_id}"

@@ -149,6 +149,11 @@ class RedisHub:
 
     # -- lifecycle -------------------------------------------------------------------------
 
+    @property
+    def subscriber(self) -> Subscriber:
+        """The process's one pub/sub connection (other parts route their channels on it)."""
+        return self._subscriber
+
     async def start(self) -> None:
         await self._subscriber.start()
         self._subscriber.route(self._keys.hub_channel(self._gateway_id), self._on_private_message)

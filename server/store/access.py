@@ -7,6 +7,7 @@ the caller.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID, uuid4
@@ -65,6 +66,25 @@ def _link(row: asyncpg.Record) -> ShareLink:
     )
 
 
+@dataclass(frozen=True)
+class Validity:
+    live_sessions: frozenset[UUID]
+    roles: dict[tuple[DashboardId, UserId], Role | None]
+
+
+# The owner of a dashboard is its admin; anyone else has their collaborator row's role.
+_VALIDITY = """
+SELECT s.id AS session_id, NULL::uuid AS dashboard_id, NULL::uuid AS user_id, NULL::text AS role
+  FROM sessions s JOIN users u ON u.id = s.user_id
+ WHERE s.id = ANY($1::uuid[]) AND s.revoked_at IS NULL AND s.expires_at > now() AND u.is_active
+UNION ALL
+SELECT NULL, p.d, p.u, CASE WHEN d.owner_id = p.u THEN 'admin' ELSE c.role END
+  FROM unnest($2::uuid[], $3::uuid[]) AS p (d, u)
+  LEFT JOIN dashboards d ON d.id = p.d
+  LEFT JOIN dashboard_collaborators c ON c.dashboard_id = p.d AND c.user_id = p.u
+"""
+
+
 class Access:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
@@ -119,16 +139,26 @@ class Access:
 
     async def role_for(self, dashboard_id: DashboardId, user_id: UserId) -> Role | None:
         """The user's role on the dashboard (the owner is admin); None: no access."""
+        return (await self.validity((), [(dashboard_id, user_id)])).roles[(dashboard_id, user_id)]
+
+    async def validity(
+        self, sessions: Iterable[UUID], pairs: Iterable[tuple[DashboardId, UserId]]
+    ) -> Validity:
+        """Which of ``sessions`` are live (not revoked, not expired, their user active), and
+        every pair's role, in one statement: the re-validation sweep's whole cost."""
+        wanted = list(dict.fromkeys(pairs))
         with translated():
-            role = await self._pool.fetchval(
-                "SELECT CASE WHEN d.owner_id = $2 THEN 'admin' ELSE c.role END"
-                " FROM dashboards d LEFT JOIN dashboard_collaborators c"
-                "   ON c.dashboard_id = d.id AND c.user_id = $2"
-                " WHERE d.id = $1",
-                dashboard_id,
-                user_id,
+            rows = await self._pool.fetch(
+                _VALIDITY, list(sessions), [d for d, _ in wanted], [u for _, u in wanted]
             )
-        return None if role is None else check_role(role)
+        live = frozenset(r["session_id"] for r in rows if r["session_id"] is not None)
+        found = {
+            (DashboardId(r["dashboard_id"]), UserId(r["user_id"])): r["role"]
+            for r in rows
+            if r["session_id"] is None
+        }
+        roles = {p: None if found.get(p) is None else check_role(found[p]) for p in wanted}
+        return Validity(live, roles)
 
     async def create_share_link(
         self,

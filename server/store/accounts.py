@@ -15,6 +15,7 @@ import asyncpg
 from server.core.errors import NotFound
 from server.core.ids import UserId
 from server.core.jsonvalue import check_jsonb
+from server.store.model import LiveSession
 from server.store.pool import translated
 
 USER_COLUMNS = "id, email, username, display_name, password_hash, is_active, created_at"
@@ -120,24 +121,44 @@ class Accounts:
 
     async def user_for_session(self, token_hash: bytes) -> UserId | None:
         """The user of a live session (not revoked, not expired, active user); notes its use."""
+        live = await self.session_for(token_hash)
+        return None if live is None else live.user_id
+
+    async def session_for(self, token_hash: bytes) -> LiveSession | None:
+        """The live session (not revoked, not expired, active user) a token opens; notes its
+        use."""
         with translated():
-            user_id = await self._pool.fetchval(
+            row = await self._pool.fetchrow(
                 "UPDATE sessions s SET last_seen_at = now() FROM users u"
                 " WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now()"
                 " AND u.id = s.user_id AND u.is_active"
-                " RETURNING s.user_id",
+                " RETURNING s.id, s.user_id",
                 token_hash,
             )
-        return None if user_id is None else UserId(user_id)
+        return None if row is None else LiveSession(row["id"], UserId(row["user_id"]))
 
-    async def revoke_session(self, token_hash: bytes) -> bool:
+    async def deactivate_user(self, user_id: UserId) -> bool:
+        """Mark a user inactive (their sessions stop working); False if already inactive."""
         with translated():
             status = await self._pool.execute(
+                "UPDATE users SET is_active = false, updated_at = now()"
+                " WHERE id = $1 AND is_active",
+                user_id,
+            )
+        if status == "UPDATE 0":
+            await self.get_user(user_id)  # NotFound for an unknown user
+            return False
+        return True
+
+    async def revoke_session(self, token_hash: bytes) -> UUID | None:
+        """Revoke the session a token opens; its id, or None when it was not live."""
+        with translated():
+            session_id: UUID | None = await self._pool.fetchval(
                 "UPDATE sessions SET revoked_at = now()"
-                " WHERE token_hash = $1 AND revoked_at IS NULL",
+                " WHERE token_hash = $1 AND revoked_at IS NULL RETURNING id",
                 token_hash,
             )
-        return bool(status != "UPDATE 0")
+        return session_id
 
     async def revoke_sessions(self, user_id: UserId) -> int:
         """Revoke every live session of a user (log out everywhere); returns how many."""

@@ -11,11 +11,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol
+from uuid import UUID
 
 from server.core.ids import DashboardId, UserId
 
 Role = Literal["viewer", "editor", "admin"]
 JsonOp = list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class LiveSession:
+    """A session that is not revoked, not expired, and whose user is active."""
+
+    id: UUID
+    user_id: UserId
 
 
 @dataclass(frozen=True)

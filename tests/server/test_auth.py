@@ -10,12 +10,12 @@ from uuid import uuid4
 import pytest
 from websockets.exceptions import InvalidStatus
 
+from server.access.roles import Roles
 from server.core.ids import DashboardId, UserId
 from server.core.settings import Settings
 from server.gateway.auth import (
     SESSION_COOKIE,
     RedactTokens,
-    Roles,
     handshake_token,
     hash_password,
     new_token,
