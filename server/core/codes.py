@@ -114,7 +114,7 @@ class Code(StrEnum):
     )
     ROLE_CHANGED = (
         "role_changed",
-        200,
+        403,
         None,
         "the user's role on a watched dashboard changed (`role` says to what); the connection"
         " stays, and a viewer's ops are refused from then on",
