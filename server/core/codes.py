@@ -164,6 +164,42 @@ class Code(StrEnum):
     CONFLICT = "conflict", 409, None, "a version or uniqueness conflict"
     BAD_DATA = "bad_data", 422, None, "a value the store cannot hold (PostgreSQL jsonb)"
 
+    # -- offline sync and retried requests ------------------------------------------------
+    IDEMPOTENCY_KEY_REUSED = (
+        "idempotency_key_reused",
+        422,
+        None,
+        "this Idempotency-Key was used for a different request (method, path or body): a new"
+        " request needs a new key",
+    )
+    IDEMPOTENCY_KEY_BUSY = (
+        "idempotency_key_busy",
+        409,
+        None,
+        "a request with this Idempotency-Key is still being processed: retry in a moment and"
+        " get its answer",
+    )
+    SYNC_CONFLICT = (
+        "sync_conflict",
+        409,
+        None,
+        "strategy manual and both sides changed the same paths: nothing was applied; `conflicts`"
+        " lists each path with its base, local and remote value; resolve and sync again",
+    )
+    SYNC_BASE_EXPIRED = (
+        "sync_base_expired",
+        410,
+        None,
+        "base_version is older than the retained log: fetch the dashboard, redo the changes on"
+        " its document and sync with its version as the base",
+    )
+    SYNC_CURSOR_EXPIRED = (
+        "sync_cursor_expired",
+        410,
+        None,
+        "the cursor is older than the changes kept: pull again without a cursor and refetch",
+    )
+
     # -- the server ------------------------------------------------------------------------
     STALE_FENCE = (
         "stale_fence",

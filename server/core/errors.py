@@ -64,3 +64,22 @@ class WebAppNotBuilt(TandemError):
 
 class MigrationError(TandemError):
     code = Code.MIGRATION_FAILED
+
+
+# -- offline sync and retried requests --------------------------------------------------------
+
+
+class IdempotencyKeyReused(TandemError):
+    code = Code.IDEMPOTENCY_KEY_REUSED
+
+
+class IdempotencyKeyBusy(TandemError):
+    code = Code.IDEMPOTENCY_KEY_BUSY
+
+
+class SyncBaseExpired(TandemError):
+    code = Code.SYNC_BASE_EXPIRED
+
+
+class SyncCursorExpired(TandemError):
+    code = Code.SYNC_CURSOR_EXPIRED

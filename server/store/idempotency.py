@@ -1,0 +1,140 @@
+"""Idempotency keys in PostgreSQL: claim a key before the work, settle it with the answer after.
+
+A key belongs to one user. :meth:`IdempotencyKeys.claim` answers one of:
+
+- :class:`Claimed`: this request does the work (a new key, or one whose earlier attempt died
+  with its lease; then ``plan`` is what that attempt recorded before submitting, so the retry
+  can find its op instead of applying it again);
+- :class:`Answered`: an earlier attempt finished; its status and body are the answer;
+- :class:`Busy`: another attempt holds the lease right now;
+- :class:`Mismatch`: the key was used for a different request (another fingerprint).
+
+Why a table and not Redis with a TTL: the answer has to outlive a Redis restart or flush
+(Redis holds nothing that cannot be rebuilt), and it sits in the same database as the op it
+describes. The TTL is ``expires_at``; a user's expired keys are purged when the user claims
+another, and :meth:`IdempotencyKeys.purge` clears everyone's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+
+from server.core.ids import UserId
+from server.store.pool import translated
+
+DEFAULT_TTL = timedelta(hours=24)
+DEFAULT_LEASE = timedelta(seconds=30)
+
+# Insert the key, or take over an attempt whose lease ran out (same fingerprint only); the
+# user's expired keys are deleted first, so an expired key is a new one. xmax = 0 tells an
+# insert from a takeover.
+_PURGE_USER = "DELETE FROM idempotency_keys WHERE user_id = $1 AND expires_at < now()"
+_CLAIM = """
+INSERT INTO idempotency_keys AS k (user_id, key, fingerprint, locked_until, expires_at)
+VALUES ($1, $2, $3, now() + $4::interval, now() + $5::interval)
+ON CONFLICT (user_id, key) DO UPDATE SET locked_until = EXCLUDED.locked_until
+ WHERE k.status IS NULL AND k.locked_until < now() AND k.fingerprint = EXCLUDED.fingerprint
+RETURNING k.plan, (k.xmax = 0) AS fresh
+"""
+_EXISTING = (
+    "SELECT fingerprint, status, response FROM idempotency_keys WHERE user_id = $1 AND key = $2"
+)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    plan: Any  # None for a new key; what a dead attempt recorded otherwise
+    fresh: bool
+
+
+@dataclass(frozen=True)
+class Answered:
+    status: int
+    body: Any
+
+
+@dataclass(frozen=True)
+class Busy:
+    pass
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    pass
+
+
+Claim = Claimed | Answered | Busy | Mismatch
+
+
+class IdempotencyKeys:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        ttl: timedelta = DEFAULT_TTL,
+        lease: timedelta = DEFAULT_LEASE,
+    ) -> None:
+        self._pool = pool
+        self._ttl = ttl
+        self._lease = lease
+
+    async def claim(self, user: UserId, key: str, fingerprint: bytes) -> Claim:
+        with translated():
+            async with self._pool.acquire() as conn, conn.transaction():
+                await conn.execute(_PURGE_USER, user)
+                row = await conn.fetchrow(_CLAIM, user, key, fingerprint, self._lease, self._ttl)
+                if row is not None:
+                    return Claimed(row["plan"], bool(row["fresh"]))
+                existing = await conn.fetchrow(_EXISTING, user, key)
+        if existing is None:  # settled and purged in between: rare enough to ask again
+            return Busy()
+        if bytes(existing["fingerprint"]) != fingerprint:
+            return Mismatch()
+        if existing["status"] is not None:
+            return Answered(int(existing["status"]), existing["response"])
+        return Busy()
+
+    async def record_plan(self, user: UserId, key: str, plan: Any) -> None:
+        """What the attempt is about to do (before it submits), for a retry that takes over."""
+        with translated():
+            await self._pool.execute(
+                "UPDATE idempotency_keys SET plan = $3 WHERE user_id = $1 AND key = $2",
+                user,
+                key,
+                plan,
+            )
+
+    async def settle(self, user: UserId, key: str, status: int, body: Any) -> None:
+        """The answer every later retry gets."""
+        with translated():
+            await self._pool.execute(
+                "UPDATE idempotency_keys SET status = $3, response = $4, locked_until = now()"
+                " WHERE user_id = $1 AND key = $2",
+                user,
+                key,
+                status,
+                body,
+            )
+
+    async def release(self, user: UserId, key: str) -> None:
+        """The attempt failed without an answer worth keeping (the server's fault): a retry
+        may take over at once (keeping the plan, in case the op did commit)."""
+        with translated():
+            await self._pool.execute(
+                "UPDATE idempotency_keys SET locked_until = now() - interval '1 second'"
+                " WHERE user_id = $1 AND key = $2 AND status IS NULL",
+                user,
+                key,
+            )
+
+    async def purge(self) -> int:
+        """Delete every expired key; how many went."""
+        with translated():
+            result = await self._pool.execute(
+                "DELETE FROM idempotency_keys WHERE expires_at < now()"
+            )
+        return int(result.split()[-1])
