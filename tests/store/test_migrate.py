@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -64,13 +65,19 @@ async def test_prepare_creates_partitions_ahead(empty_database: str) -> None:
     assert (await prepare(empty_database)).partitions_created == ()
 
 
+def _next(name: str) -> str:
+    """A file name numbered after the project's own migrations."""
+    return f"{max(m.version for m in discover(default_sql_dir())) + 1:04d}_{name}.sql"
+
+
 async def test_changed_applied_file_is_refused(empty_database: str, tmp_path: Path) -> None:
     sql = tmp_path / "sql"
     shutil.copytree(default_sql_dir(), sql)
-    (sql / "0002_notes.sql").write_text("CREATE TABLE notes (id int PRIMARY KEY);\n")
+    notes = _next("notes")
+    (sql / notes).write_text("CREATE TABLE notes (id int PRIMARY KEY);\n")
     await migrate(empty_database, sql)
-    (sql / "0002_notes.sql").write_text("CREATE TABLE notes (id bigint PRIMARY KEY);\n")
-    with pytest.raises(MigrationError, match=r"0002_notes\.sql"):
+    (sql / notes).write_text("CREATE TABLE notes (id bigint PRIMARY KEY);\n")
+    with pytest.raises(MigrationError, match=re.escape(notes)):
         await migrate(empty_database, sql)
 
 
@@ -79,12 +86,13 @@ async def test_failed_migration_names_its_file_and_is_not_recorded(
 ) -> None:
     sql = tmp_path / "sql"
     shutil.copytree(default_sql_dir(), sql)
-    (sql / "0002_broken.sql").write_text("CREATE TABLE half (id int);\nSELECT * FROM nowhere;\n")
-    with pytest.raises(MigrationError, match=r"0002_broken\.sql"):
+    broken = _next("broken")
+    (sql / broken).write_text("CREATE TABLE half (id int);\nSELECT * FROM nowhere;\n")
+    with pytest.raises(MigrationError, match=re.escape(broken)):
         await migrate(empty_database, sql)
     assert "half" not in await _tables(empty_database)  # its transaction rolled back
-    (sql / "0002_broken.sql").write_text("CREATE TABLE half (id int);\n")
-    assert [m.filename for m in (await migrate(empty_database, sql)).applied] == ["0002_broken.sql"]
+    (sql / broken).write_text("CREATE TABLE half (id int);\n")
+    assert [m.filename for m in (await migrate(empty_database, sql)).applied] == [broken]
 
 
 def test_badly_named_file_is_refused(tmp_path: Path) -> None:
