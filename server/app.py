@@ -114,8 +114,10 @@ async def _services(settings: Settings) -> AsyncIterator[Running]:
             await hub.start()
             keys = Keys(settings.redis_prefix)
             pool = store.pool
-            roles = Roles(Access(pool))
-            revalidator = Revalidator(Access(pool), roles, interval=settings.revalidate_interval)
+            accounts, access = Accounts(pool), Access(pool)
+            catalog, audit = Catalog(pool), AuditLog(pool)
+            roles = Roles(access)
+            revalidator = Revalidator(access, roles, interval=settings.revalidate_interval)
             hub.subscriber.route(keys.access_channel(), revalidator.on_message)
             revalidator.start()
             running = Running(
@@ -127,21 +129,21 @@ async def _services(settings: Settings) -> AsyncIterator[Running]:
                     Services(
                         settings=settings,
                         hub=hub,
-                        sessions=Accounts(pool),
+                        sessions=accounts,
                         roles=roles,
                         revalidator=revalidator,
-                        catalog=Catalog(pool),
-                        audit=AuditLog(pool),
+                        catalog=catalog,
+                        audit=audit,
                         user_limiter=UserRateLimiter(resp, keys, settings.ops_per_second_per_user),
                         connection_limiter=ConnectionLimiter(
                             redis, keys, settings.connections_per_user
                         ),
                     )
                 ),
-                accounts=Accounts(pool),
-                access=Access(pool),
-                catalog=Catalog(pool),
-                audit=AuditLog(pool),
+                accounts=accounts,
+                access=access,
+                catalog=catalog,
+                audit=audit,
             )
             try:
                 yield running

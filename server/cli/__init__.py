@@ -12,8 +12,11 @@ import sys
 from collections.abc import Callable
 from uuid import UUID
 
+import orjson
+
 from server.core.errors import BadRequest, NotFound, StoreUnavailable, TandemError
 from server.core.ids import DashboardId, UserId
+from server.core.settings import InvalidSetting, Settings
 
 EXIT_OK = 0
 EXIT_PROBLEM = 1
@@ -70,6 +73,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Handler = args.handler
+    try:
+        Settings.from_env()  # a bad setting is refused before any service starts
+    except InvalidSetting as exc:
+        if getattr(args, "json", False):
+            print(orjson.dumps({"error": {"code": exc.code, "message": exc.message}}).decode())
+        print(f"tandem: {exc.message}", file=sys.stderr)
+        return EXIT_USAGE
     return handler(args)
 
 

@@ -222,4 +222,10 @@ class Code(StrEnum):
     WEB_NOT_BUILT = "web_not_built", 503, None, "the browser app's bundle is missing (make run)"
     MIGRATION_FAILED = "migration_failed", 500, None, "a schema migration did not apply"
     SCHEMA_MISSING = "schema_missing", 503, None, "the schema is not there: run tandem migrate"
+    INVALID_SETTING = (
+        "invalid_setting",
+        500,
+        None,
+        "a setting (environment variable) the server cannot start with",
+    )
     INTERNAL_ERROR = "internal_error", 500, None, "a bug; logged on the server"

@@ -1,43 +1,46 @@
-"""One frozen settings object, built from the environment once and passed explicitly."""
+"""One frozen settings object, built from the environment once and passed explicitly.
+
+Every tunable of the server is a field here, named ``TANDEM_<FIELD>`` in the environment (the two
+service URLs are ``DATABASE_URL`` and ``REDIS_URL``). Values are checked when the object is made:
+a boolean that is not one of ``1/0 true/false yes/no on/off``, a number that does not parse, or one
+outside its range is refused with :class:`InvalidSetting`, naming the variable, rather than read
+as something else.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import os
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from server.core.codes import Code
+from server.core.errors import BadRequest
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+LOG_FORMATS = ("json", "console", "auto")
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
+class InvalidSetting(BadRequest):
+    """A setting the server cannot start with."""
+
+    code = Code.INVALID_SETTING
 
 
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise ValueError(f"{name} must be a number, got {raw!r}") from exc
-
-
-def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    return raw.strip().lower() in {"1", "true", "yes", "on"}
-
-
-def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
-    raw = env.get(name, "")
-    return tuple(item.strip() for item in raw.split(",") if item.strip())
+def _tunable(default: Any, *, minimum: float | None = None, **metadata: Any) -> Any:
+    """A field with its checks: ``minimum`` (inclusive), ``choices``, ``env`` (its variable),
+    ``secret`` (kept out of ``repr``)."""
+    return field(
+        default=default,
+        repr=not metadata.get("secret", False),
+        metadata={"minimum": minimum, **metadata},
+    )
 
 
 @dataclass(frozen=True)
@@ -45,42 +48,49 @@ class Settings:
     """Everything configurable. Secrets are kept out of ``repr``."""
 
     # Services. None means "start the embedded one under home".
-    database_url: str | None = field(default=None, repr=False)
-    redis_url: str | None = field(default=None, repr=False)
+    database_url: str | None = _tunable(None, env="DATABASE_URL", secret=True)
+    redis_url: str | None = _tunable(None, env="REDIS_URL", secret=True)
     home: Path = Path(".tandem")
     redis_prefix: str = "tandem:"
 
     # HTTP / WebSocket
     host: str = "127.0.0.1"
-    port: int = 8000
-    workers: int = 1
+    port: int = _tunable(8000, minimum=0)
+    workers: int = _tunable(1, minimum=1)
     allowed_origins: tuple[str, ...] = ()
     allow_token_in_url: bool = False
-    auth_timeout: float = 5.0
-    max_message_bytes: int = 1_000_000
-    max_json_depth: int = 64
-    send_queue_size: int = 1000
-    ping_interval: float = 20.0
-    ping_timeout: float = 20.0
+    auth_timeout: float = _tunable(5.0, minimum=0)
+    max_message_bytes: int = _tunable(1_000_000, minimum=1)
+    max_json_depth: int = _tunable(64, minimum=1)
+    send_queue_size: int = _tunable(1000, minimum=1)
+    ping_interval: float = _tunable(20.0, minimum=0)
+    ping_timeout: float = _tunable(20.0, minimum=0)
     # permessage-deflate: small JSON ops gain little from it and it costs CPU on every frame.
     ws_compression: bool = False
-    ops_per_second_per_connection: int = 200
-    ops_per_second_per_user: int = 500
-    connections_per_user: int = 50
+    ops_per_second_per_connection: int = _tunable(200, minimum=1)
+    ops_per_second_per_user: int = _tunable(500, minimum=1)
+    connections_per_user: int = _tunable(50, minimum=1)
+    # Submits of one connection waiting for their answer; more are refused as rate_limited.
+    max_pending_submits: int = _tunable(100, minimum=1)
+    # A submit is acknowledged by the dashboard's stream almost always before its call returns;
+    # only after this long does the connection read the log itself (seconds).
+    catch_up_grace: float = _tunable(0.5, minimum=0)
     # How often every open connection's session, user and roles are re-checked (one query for
     # all of a process's connections): the bound on how long a change made directly in
     # PostgreSQL takes to reach open sockets. Changes Tandem makes are announced at once.
-    revalidate_interval: float = 0.5
+    revalidate_interval: float = _tunable(0.5, minimum=0.001)
 
     # Sequencer and storage
-    checkpoint_interval: int = 100
-    lock_ttl_ms: int = 5000
-    batch_size: int = 200
-    submit_timeout: float = 30.0
+    checkpoint_interval: int = _tunable(100, minimum=1)
+    lock_ttl_ms: int = _tunable(5000, minimum=1)
+    batch_size: int = _tunable(200, minimum=1)
+    submit_timeout: float = _tunable(30.0, minimum=0)
     migrate_on_start: bool = True
-    pool_min_size: int = 2
-    pool_max_size: int = 10
-    redis_pool_size: int = 64
+    pool_min_size: int = _tunable(2, minimum=0)
+    pool_max_size: int = _tunable(10, minimum=1)
+    # Connections one process opens to Redis at most (the pub/sub connection included). Commands
+    # beyond that wait for a free connection, up to the client's timeout, instead of failing.
+    redis_pool_size: int = _tunable(64, minimum=1)
     # This process's id among the gateways (its pub/sub channel, the name in the lock tokens it
     # holds). None: a fresh random one. Set it only with one worker per id: two processes sharing
     # an id would each take the other's batch messages for their own.
@@ -90,56 +100,85 @@ class Settings:
     # sequencers' channel. Splitting the roles puts the WebSocket work and the sequencing on
     # different cores.
     sequencer: bool = True
+    # How long a holder keeps a dashboard's lock once its queue is empty (seconds). A push, by
+    # this process or another, nudges it meanwhile, so it costs nothing while it waits.
+    hold_linger: float = _tunable(0.1, minimum=0)
+    # Ops a holder keeps in memory for transforms and dedup; older ones are read from the store.
+    hold_recent_ops: int = _tunable(1000, minimum=1)
+    # Of those, the ones kept for the next holding once the lock is released, and for how many
+    # recently released dashboards.
+    hold_memory_ops: int = _tunable(200, minimum=0)
+    hold_memories: int = _tunable(128, minimum=0)
+    # How often a sequencer looks for queues whose holder died (seconds).
+    watchdog_interval: float = _tunable(1.0, minimum=0.001)
+
+    # Fan-out
+    # While a submitter waits, a dashboard's feed reads the log this often in case the outcome's
+    # message was lost (seconds).
+    feed_poll_interval: float = _tunable(1.0, minimum=0.001)
+    # An idle feed stays subscribed this long, so a gateway that submits now and then does not
+    # resubscribe each time (seconds).
+    feed_linger: float = _tunable(10.0, minimum=0)
+    # Delivered ops a feed keeps for presence transforms and late listeners.
+    feed_recent_ops: int = _tunable(256, minimum=1)
 
     # Presence
-    presence_ttl: float = 30.0
-    presence_throttle: float = 0.05
+    presence_ttl: float = _tunable(30.0, minimum=0)
+    presence_throttle: float = _tunable(0.05, minimum=0)
 
     # Logging
-    log_format: str = "auto"  # "json", "console" or "auto" (console on a TTY)
-    log_level: str = "info"
+    log_format: str = _tunable("auto", choices=LOG_FORMATS)  # console on a TTY when "auto"
+    log_level: str = _tunable("info", choices=LOG_LEVELS)
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            minimum = f.metadata.get("minimum")
+            if minimum is not None and value < minimum:
+                raise InvalidSetting(f"{env_name(f)} must be at least {minimum}, got {value!r}")
+            choices = f.metadata.get("choices")
+            if choices is not None and value not in choices:
+                raise InvalidSetting(f"{env_name(f)} must be one of {', '.join(choices)}")
+        if self.pool_min_size > self.pool_max_size:
+            raise InvalidSetting("TANDEM_POOL_MIN_SIZE must not exceed TANDEM_POOL_MAX_SIZE")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """The settings the environment names; unset (or empty) variables keep the default."""
         e = os.environ if env is None else env
-        d = cls()
-        return cls(
-            database_url=e.get("DATABASE_URL") or None,
-            redis_url=e.get("REDIS_URL") or None,
-            home=Path(e.get("TANDEM_HOME") or d.home),
-            redis_prefix=e.get("TANDEM_REDIS_PREFIX") or d.redis_prefix,
-            host=e.get("TANDEM_HOST") or d.host,
-            port=_int(e, "TANDEM_PORT", d.port),
-            workers=_int(e, "TANDEM_WORKERS", d.workers),
-            allowed_origins=_list(e, "TANDEM_ALLOWED_ORIGINS"),
-            allow_token_in_url=_bool(e, "TANDEM_ALLOW_TOKEN_IN_URL", d.allow_token_in_url),
-            auth_timeout=_float(e, "TANDEM_AUTH_TIMEOUT", d.auth_timeout),
-            max_message_bytes=_int(e, "TANDEM_MAX_MESSAGE_BYTES", d.max_message_bytes),
-            max_json_depth=_int(e, "TANDEM_MAX_JSON_DEPTH", d.max_json_depth),
-            send_queue_size=_int(e, "TANDEM_SEND_QUEUE_SIZE", d.send_queue_size),
-            ping_interval=_float(e, "TANDEM_PING_INTERVAL", d.ping_interval),
-            ping_timeout=_float(e, "TANDEM_PING_TIMEOUT", d.ping_timeout),
-            ws_compression=_bool(e, "TANDEM_WS_COMPRESSION", d.ws_compression),
-            ops_per_second_per_connection=_int(
-                e, "TANDEM_OPS_PER_SECOND_PER_CONNECTION", d.ops_per_second_per_connection
-            ),
-            ops_per_second_per_user=_int(
-                e, "TANDEM_OPS_PER_SECOND_PER_USER", d.ops_per_second_per_user
-            ),
-            connections_per_user=_int(e, "TANDEM_CONNECTIONS_PER_USER", d.connections_per_user),
-            revalidate_interval=_float(e, "TANDEM_REVALIDATE_INTERVAL", d.revalidate_interval),
-            checkpoint_interval=_int(e, "TANDEM_CHECKPOINT_INTERVAL", d.checkpoint_interval),
-            lock_ttl_ms=_int(e, "TANDEM_LOCK_TTL_MS", d.lock_ttl_ms),
-            batch_size=_int(e, "TANDEM_BATCH_SIZE", d.batch_size),
-            submit_timeout=_float(e, "TANDEM_SUBMIT_TIMEOUT", d.submit_timeout),
-            migrate_on_start=_bool(e, "TANDEM_MIGRATE_ON_START", d.migrate_on_start),
-            pool_min_size=_int(e, "TANDEM_POOL_MIN_SIZE", d.pool_min_size),
-            pool_max_size=_int(e, "TANDEM_POOL_MAX_SIZE", d.pool_max_size),
-            redis_pool_size=_int(e, "TANDEM_REDIS_POOL_SIZE", d.redis_pool_size),
-            gateway_id=e.get("TANDEM_GATEWAY_ID") or None,
-            sequencer=_bool(e, "TANDEM_SEQUENCER", d.sequencer),
-            presence_ttl=_float(e, "TANDEM_PRESENCE_TTL", d.presence_ttl),
-            presence_throttle=_float(e, "TANDEM_PRESENCE_THROTTLE", d.presence_throttle),
-            log_format=e.get("TANDEM_LOG_FORMAT") or d.log_format,
-            log_level=e.get("TANDEM_LOG_LEVEL") or d.log_level,
-        )
+        hints = typing.get_type_hints(cls)
+        given: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            name = env_name(f)
+            raw = e.get(name)
+            if raw is not None and raw.strip() != "":
+                value = _parse(name, hints[f.name], raw.strip())
+                given[f.name] = value.lower() if f.metadata.get("choices") else value
+        return cls(**given)
+
+
+def env_name(f: dataclasses.Field[Any]) -> str:
+    """The environment variable a field is read from."""
+    return str(f.metadata.get("env", f"TANDEM_{f.name.upper()}"))
+
+
+def _parse(name: str, kind: Any, raw: str) -> Any:
+    if kind is bool:
+        word = raw.lower()
+        if word not in _TRUE | _FALSE:
+            raise InvalidSetting(f"{name} must be a boolean (true/false, 1/0, yes/no, on/off)")
+        return word in _TRUE
+    if kind in (int, float):
+        try:
+            value = kind(raw)
+        except ValueError:
+            value = None
+        if value is None or not math.isfinite(value):
+            what = "an integer" if kind is int else "a finite number"
+            raise InvalidSetting(f"{name} must be {what}, got {raw!r}")
+        return value
+    if kind is Path:
+        return Path(raw)
+    if kind == tuple[str, ...]:
+        return tuple(item.strip() for item in raw.split(",") if item.strip())
+    return raw  # str, or str | None

@@ -29,9 +29,6 @@ from server.store.model import OpLog
 
 _log = log.get(__name__)
 
-# Delivered ops kept for presence transforms and for late listeners.
-RECENT_OPS = 256
-
 
 class _CatchUp:
     """Inbox item: read the log from the next owed version to the head."""
@@ -66,6 +63,7 @@ class Feed:
         store: OpLog,
         resolver: Resolver,
         poll_interval: float,
+        recent_ops: int,
         from_version: int | None = None,
     ) -> None:
         self.dashboard_id = dashboard_id
@@ -79,7 +77,7 @@ class Feed:
         self._next_key = 0
         self.users = 0  # submitters and presence publishers that need the stream
         self.next_version: int | None = from_version
-        self.recent: deque[Committed] = deque(maxlen=RECENT_OPS)
+        self.recent: deque[Committed] = deque(maxlen=recent_ops)
         self.ready = asyncio.Event()  # subscribed, and caught up once
         self._behind = False
         self._task = asyncio.create_task(self._run(), name=f"feed:{dashboard_id}")

@@ -34,10 +34,6 @@ from server.store.model import Role
 
 _log = log.get(__name__)
 
-# A submit is acknowledged by the hub's stream almost always before its call returns; only
-# after this long does the connection read the log itself.
-CATCH_UP_GRACE = 0.5
-MAX_PENDING_SUBMITS = 100
 JSON0_NAMES = frozenset({outgoing.JSON0_URI, "json0"})
 
 
@@ -267,7 +263,7 @@ class Dispatcher:
             raise ProtocolError(Code.INVALID_OP, "dashboards are json0 documents", echo=where)
         limiter = self.services.user_limiter
         if (
-            self.session.pending_submits() >= MAX_PENDING_SUBMITS
+            self.session.pending_submits() >= self.services.settings.max_pending_submits
             or not self._ops.take(time.monotonic())
             or not (limiter.allow_leased(self.user) or await limiter.allow(self.user))
         ):
@@ -312,7 +308,7 @@ class Dispatcher:
 
     async def _catch_up(self, catch_up: CatchUp) -> None:
         if catch_up.deferred:
-            await asyncio.sleep(CATCH_UP_GRACE)
+            await asyncio.sleep(self.services.settings.catch_up_grace)
             if not self.session.claim(catch_up):
                 return
         ops = await self._ops_or_nothing(catch_up)

@@ -111,11 +111,6 @@ class UserRateLimiter:
             self._leased = {u: held for u, held in self._leased.items() if held[0] >= window}
 
 
-def connections_key(keys: Keys, user_id: UserId) -> str:
-    """The sorted set of a user's live connections (not yet in :class:`Keys`)."""
-    return f"{keys.prefix}connections:{user_id}"
-
-
 class ConnectionLimiter:
     """At most ``limit`` live connections per user, counted across gateways."""
 
@@ -126,7 +121,7 @@ class ConnectionLimiter:
 
     async def acquire(self, user_id: UserId, connection_id: str) -> bool:
         """Take a lease; False (and nothing kept) when the user is at the limit."""
-        key = connections_key(self._keys, user_id)
+        key = self._keys.connections(user_id)
         now = time.time()
         with _translated():
             async with self._redis.pipeline(transaction=True) as pipe:
@@ -141,7 +136,7 @@ class ConnectionLimiter:
         return False
 
     async def renew(self, user_id: UserId, connection_id: str) -> None:
-        key = connections_key(self._keys, user_id)
+        key = self._keys.connections(user_id)
         with _translated():
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.zadd(key, {connection_id: time.time() + CONNECTION_LEASE}, xx=True)
@@ -150,4 +145,4 @@ class ConnectionLimiter:
 
     async def release(self, user_id: UserId, connection_id: str) -> None:
         with _translated():
-            await self._redis.zrem(connections_key(self._keys, user_id), connection_id)
+            await self._redis.zrem(self._keys.connections(user_id), connection_id)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from server.core.ids import DashboardId
+from server.core.ids import DashboardId, UserId
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ class Keys:
     def access_channel(self) -> str:
         return f"{self.prefix}access"
 
-    def connections(self, user_id: str) -> str:
+    def connections(self, user_id: UserId) -> str:
         return f"{self.prefix}connections:{user_id}"
 
     def rate_limit(self, scope: str, who: str, window: int) -> str:

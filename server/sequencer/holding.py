@@ -49,14 +49,6 @@ from server.store.model import JsonOp, NewOp, OpLog
 
 _log = log.get(__name__)
 
-# Ops kept in memory for transforms and dedup; older ones are read from the store.
-RECENT_OPS = 1000
-# Of those, the ones kept for the next holding once the lock is released.
-MEMORY_OPS = 200
-# How long a holder keeps the lock once its queue is empty (seconds). A push, by this process or
-# another, nudges it meanwhile (see server.sequencer.hub._PUSH), so it costs nothing while it waits.
-LINGER = 0.1
-
 Deliver = Callable[[BatchOutcome], Awaitable[None]]
 
 
@@ -179,7 +171,7 @@ class Sequencer:
         counts what is queued). The lock still orders nothing that correctness rests on: a
         holding that outlives its lock publishes no answer that its commit did not fence (see
         :meth:`Lock.settle`). False: time to let go."""
-        left = LINGER - (time.monotonic() - idle_since)
+        left = self._settings.hold_linger - (time.monotonic() - idle_since)
         if self._nudge is None or left <= 0:
             return False
         if not self._nudge.is_set():
@@ -219,12 +211,13 @@ class Sequencer:
             return None
         # Only the latest ops: a released dashboard is kept by many, and older ones are read
         # from the store when a late submit needs them.
+        keep = self._settings.hold_memory_ops
         return Memory(
             self._epoch,
             self._version,
             self._document,
-            self._recent[-MEMORY_OPS:],
-            self._checked[-MEMORY_OPS:],
+            self._recent[-keep:] if keep else [],
+            self._checked[-keep:] if keep else [],
         )
 
     async def _run_batch(self, raws: list[bytes]) -> tuple[bool, list[bytes] | None]:
@@ -354,8 +347,8 @@ class Sequencer:
         self._exists = batch.exists
         self._recent.extend(batch.committed)
         self._checked.extend(batch.checked)
-        del self._recent[:-RECENT_OPS]
-        del self._checked[:-RECENT_OPS]
+        del self._recent[: -self._settings.hold_recent_ops]
+        del self._checked[: -self._settings.hold_recent_ops]
 
     async def _sequence(self, raw: bytes, batch: _Batch) -> None:
         try:

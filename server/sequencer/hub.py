@@ -52,9 +52,6 @@ from server.store.model import OpLog, Snapshot
 
 _log = log.get(__name__)
 
-# Dashboards whose sequencer state is kept after their lock is released.
-MEMORIES = 128
-
 # Push records (ARGV[4..]) on a dashboard's queue KEYS[1] and say who holds its lock KEYS[2]:
 # 0 nobody (the pusher tries to take it), 1 this process (ARGV[1]), 2 another process, which is
 # told on its private channel (ARGV[2] .. its id) so that a holder lingering on the lock reads
@@ -100,15 +97,16 @@ class RedisHub:
         store: OpLog,
         settings: Settings,
         gateway_id: str,
-        watchdog_interval: float = 1.0,
-        poll_interval: float = 1.0,
-        feed_linger: float = 10.0,
     ) -> None:
         self._owns_redis = isinstance(redis, str)
         self._gateway_id = gateway_id
         # This process's own batch messages: already delivered locally when published.
         self._own_messages = origin_prefix(gateway_id)
-        self._redis = connect(redis) if isinstance(redis, str) else redis
+        self._redis = (
+            connect(redis, max_connections=settings.redis_pool_size)
+            if isinstance(redis, str)
+            else redis
+        )
         # The hot path's commands (queue, lock, settle) go through the lean client.
         self._owns_resp = resp is None
         if resp is None:
@@ -119,9 +117,6 @@ class RedisHub:
         self._store = store
         self._settings = settings
         self._keys = Keys(settings.redis_prefix)
-        self._watchdog_interval = watchdog_interval
-        self._poll_interval = poll_interval
-        self._feed_linger = feed_linger
         self._subscriber = Subscriber(
             resp.endpoint, private_channel=self._keys.hub_channel(gateway_id)
         )
@@ -396,7 +391,7 @@ class RedisHub:
         if memory is None:
             return
         self._memories[dashboard_id] = memory
-        while len(self._memories) > MEMORIES:
+        while len(self._memories) > self._settings.hold_memories:
             del self._memories[next(iter(self._memories))]
 
     async def _deliver_local(self, outcome: BatchOutcome) -> None:
@@ -406,7 +401,7 @@ class RedisHub:
 
     async def _watchdog(self) -> None:
         while True:
-            await asyncio.sleep(self._watchdog_interval)
+            await asyncio.sleep(self._settings.watchdog_interval)
             try:
                 await self._scan_pending()
             except RedisError as exc:
@@ -474,7 +469,8 @@ class RedisHub:
                     rejected=self._reject,
                     waiting=lambda: dashboard_id in self._waiting_on,
                 ),
-                poll_interval=self._poll_interval,
+                poll_interval=self._settings.feed_poll_interval,
+                recent_ops=self._settings.feed_recent_ops,
                 from_version=from_version,
             )
             self._feeds[dashboard_id] = feed
@@ -495,7 +491,7 @@ class RedisHub:
         # Kept a while: a gateway that submits now and then should not resubscribe each time.
         d = feed.dashboard_id
         try:
-            await asyncio.sleep(self._feed_linger)
+            await asyncio.sleep(self._settings.feed_linger)
         finally:
             self._lingering.discard(d)
         if self._feeds.get(d) is not feed or not feed.idle:

@@ -3,7 +3,7 @@
 A lock is ``SET key token NX PX ttl`` with a fresh token per acquisition: ``{holder}:{random}``,
 the holder being the gateway id of the process that won it (so an operator, or a test, reading the
 key knows which process sequences the dashboard) and the random part 128 bits, so no two
-acquisitions share a token. Extend, release and the queue trim run as Lua scripts that first check
+acquisitions share a token. Extend, release and the settle (the queue trim) run as Lua scripts that first check
 the whole token, so a holder whose lock expired (and was taken by someone else, or by itself
 again) can never extend, release or trim on the new holder's behalf. The lock's commands are on
 the hot path and go through the lean client (:mod:`server.redis.resp`).
@@ -29,28 +29,6 @@ if redis.call('get', KEYS[1]) == ARGV[1] then
 end
 return 0
 """)
-
-_RELEASE = Script("""
-if redis.call('get', KEYS[1]) == ARGV[1] then
-    return redis.call('del', KEYS[1])
-end
-return 0
-""")
-
-# Removes the first ARGV[2] records of the queue KEYS[2], but only while KEYS[1] holds our token:
-# a holder that lost the lock leaves the records for the next holder, which re-drains and dedups.
-_TRIM = Script("""
-if redis.call('get', KEYS[1]) == ARGV[1] then
-    redis.call('ltrim', KEYS[2], ARGV[2], -1)
-    return 1
-end
-return 0
-""")
-
-
-# Connections one process opens to Redis at most (the pub/sub connection included). Commands
-# beyond that wait for a free connection, up to the client's timeout, instead of failing.
-POOL_SIZE = 64
 
 # Release KEYS[1] if it holds our token, and count the records left in the queue KEYS[2] at that
 # same instant: one pushed before is counted, one pushed after finds the lock free.
@@ -82,9 +60,7 @@ return {0}
 """)
 
 
-def connect(
-    url: str, *, timeout: float = 5.0, retries: int = 3, max_connections: int = POOL_SIZE
-) -> Redis:
+def connect(url: str, *, max_connections: int, timeout: float = 5.0, retries: int = 3) -> Redis:
     """A client with explicit timeouts and retries on connection errors and timeouts, over a
     bounded pool: a burst of commands waits for a connection rather than opening hundreds.
 
@@ -130,21 +106,10 @@ class Lock:
         """Push the expiry ``ttl_ms`` into the future; False when the lock is no longer ours."""
         return bool(await self._redis.run(_EXTEND, (self.key,), (self.token, self.ttl_ms)))
 
-    async def release(self) -> bool:
-        """Delete the lock if it is still ours; False when it had expired or changed hands."""
-        return bool(await self._redis.run(_RELEASE, (self.key,), (self.token,)))
-
     async def release_counting(self, queue_key: str) -> int:
-        """:meth:`release`, returning how many records ``queue_key`` held at that moment."""
+        """Delete the lock if it is still ours (not once it expired or changed hands), and
+        say how many records ``queue_key`` held at that moment."""
         return int(await self._redis.run(_RELEASE_COUNTING, (self.key, queue_key), (self.token,)))
-
-    async def held(self) -> bool:
-        current = await self._redis.call("GET", self.key)
-        return current is not None and _text(current) == self.token
-
-    async def trim(self, queue_key: str, count: int) -> bool:
-        """Drop the first ``count`` records of ``queue_key`` if the lock is still ours."""
-        return bool(await self._redis.run(_TRIM, (self.key, queue_key), (self.token, count)))
 
     async def settle(
         self,

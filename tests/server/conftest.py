@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
+from server.core.settings import Settings
 from server.redis.resp import Resp
 from server.sequencer.lock import connect
 
@@ -14,7 +15,7 @@ from server.sequencer.lock import connect
 @pytest.fixture
 async def redis(redis_url: str) -> AsyncIterator[Redis]:
     """A client configured as the hub configures its own (retries, timeouts)."""
-    client = connect(redis_url)
+    client = connect(redis_url, max_connections=Settings().redis_pool_size)
     try:
         yield client
     finally:

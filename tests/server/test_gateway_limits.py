@@ -19,7 +19,7 @@ from ot.dashboard.document import new_document
 from server.core.ids import DashboardId
 from server.core.settings import Settings
 from server.gateway.connection import Connection
-from server.gateway.limits import ConnectionLimiter, TokenBucket, UserRateLimiter, connections_key
+from server.gateway.limits import ConnectionLimiter, TokenBucket, UserRateLimiter
 from server.redis.keys import Keys
 from server.redis.resp import Resp
 from tests.server.gateway_harness import (
@@ -104,9 +104,9 @@ async def test_connection_leases(redis_url: str, redis_prefix: str) -> None:
     await limiter.release(user, "a")  # type: ignore[arg-type]
     assert await limiter.acquire(user, "c")  # type: ignore[arg-type]
     # a lease nobody renews (its gateway died) stops counting once it expires
-    await redis.zadd(connections_key(keys, user), {"b": time.time() - 1})  # type: ignore[arg-type]
+    await redis.zadd(keys.connections(user), {"b": time.time() - 1})  # type: ignore[arg-type]
     assert await limiter.acquire(user, "d")  # type: ignore[arg-type]
-    assert await redis.zcard(connections_key(keys, user)) == 2  # type: ignore[arg-type]
+    assert await redis.zcard(keys.connections(user)) == 2  # type: ignore[arg-type]
     await redis.aclose()
 
 

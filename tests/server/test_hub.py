@@ -20,7 +20,6 @@ from server.core.settings import Settings
 from server.core.submission import Committed, SubmitRecord
 from server.redis.keys import Keys
 from server.redis.resp import Resp
-from server.sequencer import holding as sequencer
 from server.sequencer.hub import RedisHub, SubmitRejected, SubmitTimeout
 from server.sequencer.lock import Lock, holder_of
 from server.sequencer.records import BatchOutcome, encode_outcome
@@ -39,6 +38,8 @@ def settings(redis_prefix: str) -> Settings:
         lock_ttl_ms=1000,
         submit_timeout=10.0,
         batch_size=20,
+        watchdog_interval=0.2,
+        feed_poll_interval=0.3,
     )
 
 
@@ -51,17 +52,12 @@ def store() -> MemoryStore:
 async def make_hub(redis_url: str, settings: Settings) -> AsyncIterator[MakeHub]:
     made: list[RedisHub] = []
 
-    async def make(
-        store: MemoryStore, feed_linger: float = 10.0, poll_interval: float = 0.3, **overrides: Any
-    ) -> RedisHub:
+    async def make(store: MemoryStore, **overrides: Any) -> RedisHub:
         hub = RedisHub(
             redis=redis_url,
             store=store,
             settings=replace(settings, **overrides),
             gateway_id=f"gw-{len(made)}",
-            watchdog_interval=0.2,
-            poll_interval=poll_interval,
-            feed_linger=feed_linger,
         )
         await hub.start()
         made.append(hub)
@@ -183,11 +179,9 @@ async def test_a_holder_lingering_on_its_lock_is_nudged_by_another_process(
     store: MemoryStore,
     redis: Redis,
     settings: Settings,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Linger far longer than the test waits: only the push's nudge can get b's op sequenced.
-    monkeypatch.setattr(sequencer, "LINGER", 30.0)
-    a, b = await make_hub(store), await make_hub(store)
+    a, b = await make_hub(store, hold_linger=30.0), await make_hub(store, hold_linger=30.0)
     d = await new_dashboard(store)
     await a.submit(record(d, "c1", 1, 1, title_insert("a")))
     token = await redis.get(Keys(settings.redis_prefix).lock(d))
@@ -312,7 +306,7 @@ async def test_a_listener_gets_every_version_in_order_across_a_lost_message(
         document = {**document, "title": str(version) + document["title"]}
         new_op = NewOp("ghost", version, USER, version, op, [], "insert", None)
         await store.commit(d, base_version=version, epoch=epoch, ops=[new_op], document=document)
-    await ghost.release()
+    await ghost.release_counting(keys.queue(d))
     late = Committed(dashboard_id=d, version=4, src="ghost", seq=4, op=title_insert("4"))
     channel = keys.ops_channel(d)
     await redis.publish(channel, encode_outcome(BatchOutcome(d, committed=(late,))))
@@ -368,7 +362,7 @@ async def test_a_feed_closed_and_reopened_at_once_still_acknowledges(
     # No lingering: every submit opens the dashboard's feed and closes it after its ack, so
     # the unsubscribe of one submit races the subscribe of the next. (No polling of the log
     # either, which would hide a feed that never hears its subscription confirmed.)
-    a = await make_hub(store, feed_linger=0.0, poll_interval=60.0, submit_timeout=2.0)
+    a = await make_hub(store, feed_linger=0.0, feed_poll_interval=60.0, submit_timeout=2.0)
     d = await new_dashboard(store)
     for seq in range(1, 9):
         done = await a.submit(record(d, "c1", seq, seq, title_insert("x")))

@@ -42,7 +42,11 @@ async def owner(pg: PostgresStore) -> UserId:
 @pytest.fixture
 async def make_hub(redis_url: str, redis_prefix: str) -> AsyncIterator[MakeHub]:
     settings = Settings(
-        redis_prefix=f"{redis_prefix}{secrets.token_hex(4)}:", lock_ttl_ms=2000, batch_size=10
+        redis_prefix=f"{redis_prefix}{secrets.token_hex(4)}:",
+        lock_ttl_ms=2000,
+        batch_size=10,
+        watchdog_interval=0.1,
+        feed_poll_interval=0.3,
     )
     made: list[RedisHub] = []
 
@@ -52,8 +56,6 @@ async def make_hub(redis_url: str, redis_prefix: str) -> AsyncIterator[MakeHub]:
             store=store,
             settings=replace(settings, **overrides),
             gateway_id=f"gw-{len(made)}",
-            watchdog_interval=0.1,
-            poll_interval=0.3,
         )
         await hub.start()
         made.append(hub)

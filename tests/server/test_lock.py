@@ -17,11 +17,30 @@ def key(redis_prefix: str) -> str:
     return f"{redis_prefix}test-lock:{secrets.token_hex(4)}"
 
 
+async def released(lock: Lock, redis: Redis) -> bool:
+    """Release ``lock``; True if that deleted it (it was still this acquisition's)."""
+    held = await holds(lock, redis)
+    await lock.release_counting(lock.key + ":queue")
+    return held and await redis.get(lock.key) is None
+
+
+async def holds(lock: Lock, redis: Redis) -> bool:
+    return await redis.get(lock.key) == lock.token.encode()
+
+
+async def trimmed(lock: Lock, queue: str, count: int) -> bool:
+    """Drop ``count`` records of ``queue`` if ``lock`` is still held (the settle's trim)."""
+    held, _ = await lock.settle(
+        queue, count, channel=queue + ":none", message=b"", committed=False, next_batch=1
+    )
+    return held
+
+
 async def test_only_one_holder_at_a_time(redis: Redis, resp: Resp, key: str) -> None:
     first = await Lock.acquire(resp, key, 5000)
     assert first is not None
     assert await Lock.acquire(resp, key, 5000) is None
-    assert await first.release()
+    assert await released(first, redis)
     second = await Lock.acquire(resp, key, 5000)
     assert second is not None
     assert second.token != first.token
@@ -35,7 +54,7 @@ async def test_the_token_names_its_holder(redis: Redis, resp: Resp, key: str) ->
     assert holder_of(stored) == "gw-a:1"
     holder, _, random_part = lock.token.rpartition(":")
     assert holder == "gw-a:1" and len(random_part) == 32  # 128 bits in hex
-    assert await lock.release()
+    assert await released(lock, redis)
     anonymous = await Lock.acquire(resp, key, 5000)
     assert anonymous is not None and holder_of(anonymous.token) is None
 
@@ -49,8 +68,8 @@ async def test_a_holders_stale_acquisition_cannot_touch_its_next_one(
     fresh = await Lock.acquire(resp, key, 5000, holder="gw-a")
     assert fresh is not None and fresh.token != stale.token
     assert not await stale.extend()
-    assert not await stale.release()
-    assert await fresh.held()
+    assert not await released(stale, redis)
+    assert await holds(fresh, redis)
 
 
 async def test_concurrent_acquirers_have_one_winner(redis: Redis, resp: Resp, key: str) -> None:
@@ -64,7 +83,7 @@ async def test_extend_pushes_the_expiry(redis: Redis, resp: Resp, key: str) -> N
     await asyncio.sleep(0.2)
     assert await lock.extend()
     await asyncio.sleep(0.2)
-    assert await lock.held()  # 400 ms after acquiring a 300 ms lock: the extension counted
+    assert await holds(lock, redis)  # 400 ms after acquiring a 300 ms lock: the extension counted
     assert 0 < await redis.pttl(key) <= 300
 
 
@@ -74,12 +93,14 @@ async def test_expired_lock_cannot_be_extended_released_or_used(
     stale = await Lock.acquire(resp, key, 100)
     assert stale is not None
     await asyncio.sleep(0.2)
-    assert not await stale.held()
+    assert not await holds(stale, redis)
     fresh = await Lock.acquire(resp, key, 5000)
     assert fresh is not None
     assert not await stale.extend()
-    assert not await stale.release()
-    assert await fresh.held()  # the stale holder's release did not delete the new holder's lock
+    assert not await released(stale, redis)
+    assert await holds(
+        fresh, redis
+    )  # the stale holder's release did not delete the new holder's lock
     assert await redis.pttl(key) > 1000  # nor did its extend shorten it
 
 
@@ -88,14 +109,14 @@ async def test_trim_only_while_holding(redis: Redis, resp: Resp, key: str) -> No
     await redis.rpush(queue, b"a", b"b", b"c")
     lock = await Lock.acquire(resp, key, 100)
     assert lock is not None
-    assert await lock.trim(queue, 1)
+    assert await trimmed(lock, queue, 1)
     assert await redis.lrange(queue, 0, -1) == [b"b", b"c"]
     await asyncio.sleep(0.2)
     other = await Lock.acquire(resp, key, 5000)
     assert other is not None
-    assert not await lock.trim(queue, 2)
+    assert not await trimmed(lock, queue, 2)
     assert await redis.lrange(queue, 0, -1) == [b"b", b"c"]
-    assert await other.trim(queue, 2)
+    assert await trimmed(other, queue, 2)
     assert await redis.llen(queue) == 0
 
 
