@@ -48,7 +48,7 @@ def _days(text: str) -> int:
 async def _announce(settings: Settings, change: AccessChange) -> bool:
     """Tell the gateways; False (with a warning) when Redis cannot be reached."""
     assert settings.redis_url is not None
-    redis = connect(settings.redis_url)
+    redis = connect(settings.redis_url, max_connections=2)
     try:
         await announce(redis, Keys(settings.redis_prefix), change)
         return True
