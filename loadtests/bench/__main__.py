@@ -2,7 +2,7 @@
 
 Sections are modules of this package with a ``main() -> None``: ``ot`` (OT core against the Node
 references), ``store`` (PostgreSQL log), ``gateway`` (protocol-level load against a ShareDB
-reference server).
+reference server), ``abuse`` (what hostile messages cost the server).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-SECTIONS = ("ot", "store", "gateway")
+SECTIONS = ("ot", "store", "gateway", "abuse")
 
 
 def main(argv: list[str]) -> int:

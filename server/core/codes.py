@@ -82,6 +82,18 @@ class Code(StrEnum):
         CloseCode.TOO_LARGE,
         "the frame is larger than max_message_bytes",
     )
+    PRESENCE_TOO_LARGE = (
+        "presence_too_large",
+        413,
+        None,
+        "a presence value is larger than presence_max_bytes",
+    )
+    PRESENCE_TOO_OLD = (
+        "presence_too_old",
+        409,
+        None,
+        "the presence's v is more than presence_max_lag versions behind: send it again at the head",
+    )
     UNKNOWN_ACTION = "unknown_action", 400, None, "`a` is missing or names no action"
     INVALID_MESSAGE = (
         "invalid_message",
@@ -119,6 +131,12 @@ class Code(StrEnum):
         "the user's role on a watched dashboard changed (`role` says to what); the connection"
         " stays, and a viewer's ops are refused from then on",
     )
+    PRESENCE_NOT_OWNED = (
+        "presence_not_owned",
+        403,
+        None,
+        "another connection holds this presence id: choose another (ids are per connection)",
+    )
     FORBIDDEN = "forbidden", 403, None, "the role does not allow it (a viewer submitting an op)"
     NOT_FOUND = (
         "not_found",
@@ -131,6 +149,13 @@ class Code(StrEnum):
         429,
         None,
         "too many ops or presence updates per second; a flood of them closes 4029",
+    )
+    TOO_MANY_PRESENCES = (
+        "too_many_presences",
+        429,
+        None,
+        "this connection holds presence_per_connection presence ids, or the dashboard"
+        " presence_per_dashboard: clear one first",
     )
     TOO_MANY_CONNECTIONS = (
         "too_many_connections",

@@ -125,6 +125,29 @@ class Settings:
     # Presence
     presence_ttl: float = _tunable(30.0, minimum=0)
     presence_throttle: float = _tunable(0.05, minimum=0)
+    presence_max_bytes: int = _tunable(8192, minimum=1)  # one presence value, as JSON
+    presence_per_connection: int = _tunable(16, minimum=1)  # ids one connection holds at once
+    presence_per_dashboard: int = _tunable(500, minimum=1)  # ids on one dashboard, all gateways
+    # How many versions behind the head a presence's ``v`` may be: older ones are refused (or,
+    # for a dashboard the connection does not subscribe to, dropped) rather than carried
+    # through an unbounded history.
+    presence_max_lag: int = _tunable(100, minimum=0)
+
+    # Abuse limits
+    # The whole HTTP request and WebSocket upgrade must arrive within this many seconds.
+    handshake_timeout: float = _tunable(10.0, minimum=0.001)
+    # Connections that have not authenticated yet, per process: in all and per client address.
+    max_unauthenticated: int = _tunable(1000, minimum=1)
+    max_unauthenticated_per_ip: int = _tunable(20, minimum=1)
+    max_bulk_ids: int = _tunable(100, minimum=1)  # dashboards one bulk fetch or subscribe names
+    max_document_bytes: int = _tunable(5_000_000, minimum=1)  # a dashboard document, as JSON
+    # Failed authentications audited one row each, per client address and minute; beyond that
+    # one row per address and minute counts the rest.
+    failed_auth_audit_per_minute: int = _tunable(5, minimum=0)
+    # Peers (addresses or CIDR networks) whose X-Forwarded-For is believed; nobody by default.
+    trusted_proxies: tuple[str, ...] = ()
+    # The URL browsers reach Tandem at (https://tandem.example.com): its origin is allowed.
+    public_url: str | None = None
 
     # Logging
     log_format: str = _tunable("auto", choices=LOG_FORMATS)  # console on a TTY when "auto"

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from server.core.codes import Code
 from server.core.ids import DashboardId, UserId
@@ -78,6 +78,8 @@ class PresenceUpdate:
 
 
 OpListener = Callable[[Committed], Awaitable[None] | None]
+Claim = Literal["ok", "taken", "full"]
+
 PresenceListener = Callable[[PresenceUpdate], Awaitable[None] | None]
 
 
@@ -108,6 +110,11 @@ class Hub(Protocol):
     ) -> Snapshot: ...
 
     async def publish_presence(self, update: PresenceUpdate) -> None: ...
+
+    async def claim_presence(self, update: PresenceUpdate, limit: int) -> Claim:
+        """Bind ``update``'s presence id to its connection (``src``): ``taken`` when another
+        connection holds it, ``full`` when the dashboard has ``limit`` presences already."""
+        ...
 
     def listen_presence(
         self, dashboard_id: DashboardId, listener: PresenceListener

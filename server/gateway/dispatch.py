@@ -22,6 +22,7 @@ from server.core.ids import DashboardId, UserId
 from server.core.submission import Committed, PresenceUpdate, SubmitRecord
 from server.gateway.auth import session_for_token
 from server.gateway.limits import LEASE_RENEWAL, TokenBucket
+from server.gateway.presence import PresenceGuard
 from server.gateway.services import Link, Services
 from server.gateway.standing import Standing
 from server.protocol import message as m
@@ -51,6 +52,7 @@ class Dispatcher:
         self._listeners: dict[DashboardId, Callable[[], None]] = {}
         self._presence_listeners: dict[DashboardId, Callable[[], None]] = {}
         self.standing = Standing(session, link)
+        self.presence = PresenceGuard(self.hub, settings)
 
     # -- authentication --------------------------------------------------------------------
 
@@ -341,8 +343,12 @@ class Dispatcher:
         await self._role(dashboard, where)
         if not self._presence.take(time.monotonic()):
             raise ProtocolError(Code.RATE_LIMITED, "too many presence updates", echo=where)
-        update = self.session.presence_update(message, dashboard)
-        await self.hub.publish_presence(update)
+        self.presence.check(message.presence_id, message.value, where)
+        max_lag = self.services.settings.presence_max_lag
+        update = self.session.presence_update(message, dashboard, max_lag=max_lag)
+        if await self.presence.admit(update, where):
+            self.session.presence_published(update)
+            await self.hub.publish_presence(update)
         self.link.send(outgoing.presence(update))
 
     async def _presence_subscribe(self, message: m.PresenceSubscribe) -> None:
@@ -364,6 +370,7 @@ class Dispatcher:
         was, gone = self.session.presence_unsubscribed(dashboard)
         if was:
             self._unlisten_presence(dashboard)
+        self.presence.released(gone)
         for update in gone:
             await self.hub.publish_presence(update)
         self.link.send(outgoing.presence_subscription("pu", message.channel, message.seq))

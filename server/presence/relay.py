@@ -31,7 +31,7 @@ from server.core.codes import Code
 from server.core.errors import TandemError
 from server.core.ids import DashboardId
 from server.core.settings import Settings
-from server.core.submission import Committed, PresenceListener, PresenceUpdate
+from server.core.submission import Claim, Committed, PresenceListener, PresenceUpdate
 from server.fanout.subscriber import Subscriber
 from server.presence.throttle import Throttle
 from server.redis.keys import Keys
@@ -48,6 +48,7 @@ for _, id in ipairs(ids) do
     local value = redis.call('hget', KEYS[2], id)
     redis.call('zrem', KEYS[1], id)
     redis.call('hdel', KEYS[2], id)
+    redis.call('hdel', KEYS[3], id)
     if value then out[#out + 1] = value end
 end
 return out
@@ -60,10 +61,26 @@ local value = redis.call('hget', KEYS[2], ARGV[1])
 if value and cjson.decode(value)['gw'] == ARGV[2] then
     redis.call('zrem', KEYS[1], ARGV[1])
     redis.call('hdel', KEYS[2], ARGV[1])
+    redis.call('hdel', KEYS[3], ARGV[1])
     return value
 end
 return false
 """
+
+# Binds presence id ARGV[1] to connection ARGV[2] unless another connection holds it (0) or the
+# dashboard has ARGV[3] presences already (-1); 1: it is (now) the caller's.
+_CLAIM = """
+local owner = redis.call('hget', KEYS[1], ARGV[1])
+if owner then
+    if owner == ARGV[2] then return 1 end
+    return 0
+end
+if redis.call('hlen', KEYS[1]) >= tonumber(ARGV[3]) then return -1 end
+redis.call('hset', KEYS[1], ARGV[1], ARGV[2])
+redis.call('pexpire', KEYS[1], ARGV[4])
+return 1
+"""
+_CLAIMS: dict[int, Claim] = {1: "ok", 0: "taken", -1: "full"}
 
 
 def encode_presence(update: PresenceUpdate, gateway_id: str) -> bytes:
@@ -121,15 +138,28 @@ class PresenceStore:
         d = update.dashboard_id
         message = encode_presence(update, self._gateway_id)
         async with self._redis.pipeline(transaction=True) as pipe:
-            if update.value is None:
+            if update.value is None:  # the owner's removal also releases the id
                 pipe.hdel(self._keys.presence_values(d), update.client_id)
                 pipe.zrem(self._keys.presence_expiry(d), update.client_id)
+                pipe.hdel(self._keys.presence_owners(d), update.client_id)
             else:
                 pipe.hset(self._keys.presence_values(d), update.client_id, message)
                 pipe.zadd(self._keys.presence_expiry(d), {update.client_id: self._expiry()})
                 self._keep(pipe, d)
             pipe.publish(self._keys.presence_channel(d), message)
             await pipe.execute()
+
+    async def claim(self, update: PresenceUpdate, limit: int) -> Claim:
+        result = await self._redis.eval(
+            _CLAIM,
+            1,
+            self._keys.presence_owners(update.dashboard_id),
+            update.client_id,
+            update.src,
+            limit,
+            self._ttl_ms * 3,
+        )
+        return _CLAIMS[int(result)]
 
     async def snapshot(self, dashboard_id: DashboardId) -> list[PresenceUpdate]:
         """Every presence on the dashboard whose expiry has not passed."""
@@ -158,9 +188,10 @@ class PresenceStore:
         """Remove expired presences, announce each one gone, and return the announcements."""
         raws = await self._redis.eval(
             _SWEEP,
-            2,
+            3,
             self._keys.presence_expiry(dashboard_id),
             self._keys.presence_values(dashboard_id),
+            self._keys.presence_owners(dashboard_id),
             _now_ms(),
         )
         return await self._announce_gone(dashboard_id, raws)
@@ -170,9 +201,10 @@ class PresenceStore:
         for dashboard_id, client_id in entries:
             raw = await self._redis.eval(
                 _CLEAR,
-                2,
+                3,
                 self._keys.presence_expiry(dashboard_id),
                 self._keys.presence_values(dashboard_id),
+                self._keys.presence_owners(dashboard_id),
                 client_id,
                 self._gateway_id,
             )
@@ -199,6 +231,7 @@ class PresenceStore:
         for key in (
             self._keys.presence_values(dashboard_id),
             self._keys.presence_expiry(dashboard_id),
+            self._keys.presence_owners(dashboard_id),
         ):
             pipe.pexpire(key, self._ttl_ms * 3)
 
@@ -231,6 +264,7 @@ class PresenceRelay:
         self._keys = keys
         self._store = store
         self._ttl = settings.presence_ttl
+        self._max_lag = settings.presence_max_lag
         self._subscriber = subscriber
         self._recent = recent
         self._values = PresenceStore(
@@ -243,6 +277,9 @@ class PresenceRelay:
 
     async def publish(self, update: PresenceUpdate) -> None:
         await self._throttle.offer(update)
+
+    async def claim(self, update: PresenceUpdate, limit: int) -> Claim:
+        return await self._values.claim(update, limit)
 
     def listen(self, dashboard_id: DashboardId, listener: PresenceListener) -> Callable[[], None]:
         listeners = self._listeners.get(dashboard_id)
@@ -339,13 +376,16 @@ class PresenceRelay:
         return replace(update, version=update.version + len(ops), value=value)
 
     async def _ops_after(self, dashboard_id: DashboardId, version: int) -> list[Committed] | None:
+        """The ops since ``version``; None when they are no longer kept, or when there are more
+        than ``presence_max_lag`` of them (a value that old is dropped, not replayed)."""
         ops = self._recent(dashboard_id, version)
-        if ops is not None:
-            return ops
-        try:
-            stored = await self._store.ops_between(dashboard_id, version)
-        except TandemError as exc:
-            if exc.code != Code.VERSION_UNAVAILABLE:
-                raise
-            return None
-        return [committed_from_stored(op) for op in stored]
+        if ops is None:
+            try:
+                end = version + self._max_lag + 1
+                stored = await self._store.ops_between(dashboard_id, version, end)
+            except TandemError as exc:
+                if exc.code != Code.VERSION_UNAVAILABLE:
+                    raise
+                return None
+            ops = [committed_from_stored(op) for op in stored]
+        return ops if len(ops) <= self._max_lag else None

@@ -423,15 +423,25 @@ class Session:
         self._presence_channels.discard(dashboard)
         return was, self._clear_presence(dashboard)
 
-    def presence_update(self, message: m.PresenceSend, dashboard: DashboardId) -> PresenceUpdate:
+    def presence_update(
+        self, message: m.PresenceSend, dashboard: DashboardId, *, max_lag: int | None = None
+    ) -> PresenceUpdate:
         """The update to publish. The doc version says which document state the value refers
         to, so it can be carried through the ops that follow. ShareDB's doc presence sends it
         as ``v``; its channel presence (``connection.getPresence``) sends none, and is then
-        taken to refer to the version this connection has been sent of the dashboard."""
+        taken to refer to the version this connection has been sent of the dashboard. A ``v``
+        more than ``max_lag`` versions behind that is refused."""
         version = message.version
+        sub = self._subs.get(dashboard)
+        head = sub.next_version if sub is not None else None
         if version is None:
-            sub = self._subs.get(dashboard)
-            version = sub.next_version if sub is not None else None
+            version = head
+        elif max_lag is not None and head is not None and head - version > max_lag:
+            raise ProtocolError(
+                Code.PRESENCE_TOO_OLD,
+                f"'v' is {head - version} versions behind; at most {max_lag}",
+                echo=echo(message),
+            )
         if version is None and message.value is not None:
             raise ProtocolError(
                 Code.INVALID_MESSAGE,
@@ -446,12 +456,15 @@ class Session:
             version=version if version is not None else 0,
             value=message.value,
         )
-        key = (dashboard, message.presence_id)
-        if message.value is None:
+        return update
+
+    def presence_published(self, update: PresenceUpdate) -> None:
+        """``update`` (of :meth:`presence_update`) was admitted: this client shows it now."""
+        key = (update.dashboard_id, update.client_id)
+        if update.value is None:
             self._own_presence.pop(key, None)
         else:
             self._own_presence[key] = (update.seq, update.version)
-        return update
 
     def presence_received(self, update: PresenceUpdate) -> list[Out]:
         if update.dashboard_id not in self._presence_channels or update.src == self.src:

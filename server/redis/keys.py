@@ -12,6 +12,7 @@ of them at once (token-checked trim of the queue, presence sweep) stay single-sl
 {prefix}presence:{<dashboard>}          channel presence updates
 {prefix}presence:{<dashboard>}:values   hash    client id -> latest presence value
 {prefix}presence:{<dashboard>}:expiry   zset    client id -> expiry time (ms since the epoch)
+{prefix}presence:{<dashboard>}:owners   hash    client id -> the connection (src) that owns it
 {prefix}hub:<gateway>                   channel private to one gateway process
 {prefix}sequencers                      channel dashboards with records for a sequencer to take
 {prefix}access                          channel access changes (sessions, users, roles) for every gateway
@@ -51,6 +52,9 @@ class Keys:
 
     def presence_expiry(self, dashboard_id: DashboardId) -> str:
         return f"{self.prefix}presence:{{{dashboard_id}}}:expiry"
+
+    def presence_owners(self, dashboard_id: DashboardId) -> str:
+        return f"{self.prefix}presence:{{{dashboard_id}}}:owners"
 
     def hub_channel(self, gateway_id: str) -> str:
         return f"{self.prefix}hub:{gateway_id}"

@@ -27,6 +27,7 @@ from server.core.errors import StoreUnavailable, TandemError
 from server.core.ids import DashboardId
 from server.core.settings import Settings
 from server.core.submission import (
+    Claim,
     Committed,
     OpListener,
     PresenceListener,
@@ -520,6 +521,9 @@ class RedisHub:
 
     async def publish_presence(self, update: PresenceUpdate) -> None:
         await self._presence.publish(update)
+
+    async def claim_presence(self, update: PresenceUpdate, limit: int) -> Claim:
+        return await self._presence.claim(update, limit)
 
     def listen_presence(
         self, dashboard_id: DashboardId, listener: PresenceListener

@@ -338,9 +338,11 @@ def test_own_presence_is_cleared_on_unsubscribe_and_on_close() -> None:
     send = m.PresenceSend(f"dashboards.{DOC}", "me", {"i": 1}, 4, "dashboards", DOC, 3, None)
     update = s.presence_update(send, DASH)
     assert update == PresenceUpdate(DASH, "me", SRC, 4, 3, {"i": 1})
+    assert s.closing() == []  # computed, not yet admitted: nothing to clear
+    s.presence_published(update)
     [gone] = s.closing()
     assert gone == PresenceUpdate(DASH, "me", SRC, 5, 3, None)
-    s.presence_update(send, DASH)
+    s.presence_published(s.presence_update(send, DASH))
     was, cleared = s.presence_unsubscribed(DASH)
     assert was and [c.value for c in cleared] == [None]
     assert s.closing() == []
@@ -348,9 +350,21 @@ def test_own_presence_is_cleared_on_unsubscribe_and_on_close() -> None:
 
 def test_null_presence_needs_no_clearing() -> None:
     s = session()
-    s.presence_update(m.PresenceSend("c", "me", {"i": 1}, 1, None, None, 2, None), DASH)
-    s.presence_update(m.PresenceSend("c", "me", None, 2, None, None, None, None), DASH)
+    for value, pv in (({"i": 1}, 1), (None, 2)):
+        send = m.PresenceSend("c", "me", value, pv, None, None, 2, None)
+        s.presence_published(s.presence_update(send, DASH))
     assert s.closing() == []
+
+
+def test_presence_far_behind_the_head_is_refused() -> None:
+    s = session()
+    subscribed_at(s, 300)
+    old = m.PresenceSend(f"dashboards.{DOC}", "me", {"i": 1}, 1, "dashboards", DOC, 199, None)
+    with pytest.raises(ProtocolError) as refused:
+        s.presence_update(old, DASH, max_lag=100)
+    assert refused.value.code == "presence_too_old"
+    recent = m.PresenceSend(f"dashboards.{DOC}", "me", {"i": 1}, 1, "dashboards", DOC, 200, None)
+    assert s.presence_update(recent, DASH, max_lag=100).version == 200
 
 
 def test_channel_presence_refers_to_the_version_the_connection_was_sent() -> None:
