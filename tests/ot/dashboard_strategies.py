@@ -3,13 +3,14 @@ the property tests of the builder, the diff, undo and the sync merge."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from hypothesis import strategies as st
 
 from ot import json0, rich_text
 from ot.dashboard.document import (
+    ABSENT,
     WIDGET_TYPES,
     is_rich_body,
     new_document,
@@ -206,4 +207,16 @@ def board(*ids: str) -> dict[str, Any]:
             "body": {"ops": [{"insert": "Hello world\n"}]},
         }
         doc["layout"].append(widget_id)
+    return doc
+
+
+def value_at(doc: Any, path: Sequence[Any]) -> Any:
+    """The value at ``path``, or ABSENT."""
+    for key in path:
+        if (isinstance(doc, dict) and key in doc) or (
+            isinstance(doc, list) and isinstance(key, int) and key < len(doc)
+        ):
+            doc = doc[key]
+        else:
+            return ABSENT
     return doc

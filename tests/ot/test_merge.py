@@ -16,18 +16,7 @@ from ot.dashboard.merge import STRATEGIES, merge, merge_documents
 from ot.dashboard.ops import build
 from ot.dashboard.patch import apply_patch
 from ot.errors import DocumentError, OTError
-from tests.ot.dashboard_strategies import board, documents, domain_ops, edits, json_values
-
-
-def _at(doc: Any, path: tuple[Any, ...]) -> Any:
-    for key in path:
-        if (isinstance(doc, dict) and key in doc) or (
-            isinstance(doc, list) and isinstance(key, int) and key < len(doc)
-        ):
-            doc = doc[key]
-        else:
-            return ABSENT
-    return doc
+from tests.ot.dashboard_strategies import board, documents, domain_ops, edits, json_values, value_at
 
 
 def _related(p: tuple[Any, ...], q: tuple[Any, ...]) -> bool:
@@ -240,22 +229,22 @@ def test_merge_over_random_concurrent_edits(
     if result.conflicts:
         assert strategy == "manual" and result.op == [] and result.document == head
         for conflict in result.conflicts:
-            assert conflict.local != conflict.remote or _at(local, conflict.path) is ABSENT
+            assert conflict.local != conflict.remote or value_at(local, conflict.path) is ABSENT
         return
     mine, theirs = _paths(base, local), _paths(base, head)
     for path in mine:
         if not any(_related(path, other) for other in theirs):
-            assert _at(result.document, path) == _at(local, path), path
+            assert value_at(result.document, path) == value_at(local, path), path
     for path in theirs:
         if not any(_related(path, other) for other in mine):
-            assert _at(result.document, path) == _at(head, path), path
+            assert value_at(result.document, path) == value_at(head, path), path
     for path, resolution in outcome.items():
         if resolution == "local-won":
             assert strategy == "local-wins"
-            assert _at(result.document, path) == _at(local, path), path
+            assert value_at(result.document, path) == value_at(local, path), path
         elif resolution == "remote-won":
             assert strategy in ("remote-wins", "merge", "manual")
-            assert _at(result.document, path) == _at(head, path), path
+            assert value_at(result.document, path) == value_at(head, path), path
 
 
 def test_the_same_new_widget_id_on_both_sides_is_listed_once() -> None:
