@@ -20,34 +20,14 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from ot.jsvalue import js_equal, js_identical
+
 Attributes = dict[str, Any]
 DeltaOp = dict[str, Any]
 
 # Longer than any op: what an exhausted iterator reports, as quill-delta reports Infinity.
 _FOREVER: Final = 1 << 62
 _END: Final[DeltaOp] = {"retain": _FOREVER}
-
-
-def same(a: Any, b: Any) -> bool:
-    """Deep equality as JavaScript sees JSON values: ``True`` is not ``1`` there."""
-    if a is b:
-        return True
-    if a != b:
-        return False
-    # Python's == only disagrees with JavaScript's deep equality on bool versus number.
-    kind = type(a)
-    if kind is dict:
-        return all(same(value, b[key]) for key, value in a.items())
-    if kind is list:
-        return all(same(x, y) for x, y in zip(a, b, strict=True))
-    return (kind is bool) is (type(b) is bool)
-
-
-def _identical(a: Any, b: Any) -> bool:
-    """JavaScript's ``===`` on values decoded from separate JSON: objects are never identical."""
-    if isinstance(a, dict | list) or isinstance(b, dict | list):
-        return a is b
-    return a == b and (type(a) is bool) is (type(b) is bool)
 
 
 def compose_attributes(
@@ -73,7 +53,7 @@ def diff_attributes(a: Attributes | None, b: Attributes | None) -> Attributes | 
     b = b or {}
     attributes: Attributes = {}
     for key in (*a, *b):
-        if key not in attributes and (key not in a or key not in b or not same(a[key], b[key])):
+        if key not in attributes and (key not in a or key not in b or not js_equal(a[key], b[key])):
             attributes[key] = b.get(key)
     return attributes or None
 
@@ -85,7 +65,7 @@ def invert_attributes(attr: Attributes | None, base: Attributes | None) -> Attri
     inverted: Attributes = {
         key: value
         for key, value in base.items()
-        if key in attr and not _identical(value, attr[key])
+        if key in attr and not js_identical(value, attr[key])
     }
     for key in attr:
         if key not in base:
@@ -133,7 +113,7 @@ def push(ops: list[DeltaOp], op: DeltaOp) -> None:
                 return
             last = ops[index - 1]
         attributes = op.get("attributes")
-        if same(attributes, last.get("attributes")):
+        if js_equal(attributes, last.get("attributes")):
             merged: DeltaOp | None = None
             if "insert" in op:
                 text, last_text = op["insert"], last.get("insert")

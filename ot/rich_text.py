@@ -23,13 +23,13 @@ Side convention (the reference's, opposite to text-unicode): ``transform(a, b, "
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Any, Final, NamedTuple
 
 from ot import delta
 from ot.delta import DeltaOp
 from ot.errors import ApplyError, DocumentError, InvalidOpError, NotInvertibleError, OTError
+from ot.jsvalue import MAX_SAFE_INTEGER, Strict, json_problem
 from ot.subtype import Side
 
 Delta = dict[str, list[DeltaOp]]
@@ -38,7 +38,7 @@ NAME: Final = "rich-text"
 URI: Final = "http://sharejs.org/types/rich-text/v1"
 
 # Counts must be exact integers for JavaScript peers, which hold them in doubles.
-MAX_COUNT: Final = 2**53 - 1
+MAX_COUNT: Final = MAX_SAFE_INTEGER
 # Attribute values and embeds are small JSON values; this bounds recursion on hostile input.
 MAX_DEPTH: Final = 32
 
@@ -61,36 +61,24 @@ def from_utf16(text: str) -> str:
     return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
 
 
-def utf16_length(text: str) -> int:
-    """The JavaScript ``length`` of ``text``."""
-    if text.isascii():
-        return len(text)
-    return len(text) + len(_ASTRAL.findall(text))
+# What JSON carries between peers: no NaN, infinities or huge ints, and bounded nesting
+# (attribute values start one level down, inside their attributes object).
+_VALUE: Final = Strict(max_depth=MAX_DEPTH, safe_integers=True)
+_ATTRIBUTE: Final = Strict(max_depth=MAX_DEPTH - 1, safe_integers=True)
+_VALUE_SAYS: Final = {
+    "integer": "integer too large to share with JavaScript peers",
+    "number": "NaN and infinities have no JSON form",
+    "depth": "value nested too deeply",
+    "key": "object keys must be strings",
+}
 
 
-def _check_value(value: Any, depth: int, error: type[OTError]) -> None:
+def _check_value(value: Any, strict: Strict, error: type[OTError]) -> None:
     """Reject what JSON cannot carry between peers: NaN, infinities, huge ints, deep nesting."""
-    kind = type(value)
-    if kind is str or kind is bool or value is None:
-        return
-    if kind is int:
-        if not -MAX_COUNT <= value <= MAX_COUNT:
-            raise error("integer too large to share with JavaScript peers")
-    elif kind is float:
-        if not math.isfinite(value):
-            raise error("NaN and infinities have no JSON form")
-    elif depth >= MAX_DEPTH:
-        raise error("value nested too deeply")
-    elif kind is dict:
-        for key, item in value.items():
-            if type(key) is not str:
-                raise error("object keys must be strings")
-            _check_value(item, depth + 1, error)
-    elif kind is list:
-        for item in value:
-            _check_value(item, depth + 1, error)
-    else:
-        raise error(f"not a JSON value: {kind.__name__}")
+    problem = json_problem(value, strict)
+    if problem is not None:
+        says = _VALUE_SAYS.get(problem.reason)
+        raise error(says or f"not a JSON value: {type(problem.value).__name__}")
 
 
 def _check_attributes(attributes: Any, error: type[OTError]) -> None:
@@ -102,7 +90,7 @@ def _check_attributes(attributes: Any, error: type[OTError]) -> None:
         kind = type(value)
         # Most attribute values are flags and names: skip the general walk for them.
         if kind is not str and kind is not bool and value is not None:
-            _check_value(value, 1, error)
+            _check_value(value, _ATTRIBUTE, error)
 
 
 def _count(op: dict[str, Any], key: str, error: type[OTError]) -> int:
@@ -157,7 +145,7 @@ def _read(value: Any, document: bool) -> _Parsed:
                 if document:
                     length += len(insert)
             elif type(insert) is dict:
-                _check_value(insert, 0, error)
+                _check_value(insert, _VALUE, error)
                 if document:
                     length += 1
             else:
@@ -320,6 +308,15 @@ def transform_presence(presence: Any, op: Any, is_own_op: bool = False) -> dict[
     return {**presence, "index": start, "length": end - start}
 
 
+def transform_range(start: int, end: int, op: Any, is_own: bool) -> tuple[int, int]:
+    """A selection's ends moved through ``op`` (see :class:`ot.subtype.FollowsSelections`)."""
+    ops = _read(op, document=False).ops
+    return (
+        delta.transform_position(ops, start, not is_own),
+        delta.transform_position(ops, end, not is_own),
+    )
+
+
 class RichTextType:
     """The type object json0 embeds and the registry looks up by :data:`NAME`."""
 
@@ -340,6 +337,7 @@ class RichTextType:
     transform_position = staticmethod(transform_position)
     transform_cursor = staticmethod(transform_cursor)
     transform_presence = staticmethod(transform_presence)
+    transform_range = staticmethod(transform_range)
 
     def invert(self, op: Any) -> Delta:
         # Not the module's function: through json0 there is no document to pass it.

@@ -35,6 +35,15 @@ class Subtype(Protocol):
     def is_noop(self, op: Any) -> bool: ...
 
 
+class FollowsSelections(Protocol):
+    """Optional for a subtype that holds text: a selection's ends (positions in the type's own
+    units) moved through one of its ops. With ``is_own`` (the op is the selection owner's) an
+    insert exactly at an end pushes that end along, as typing does. A subtype without it holds
+    nothing a selection can follow, and selections on it stay where they are."""
+
+    def transform_range(self, start: int, end: int, op: Any, is_own: bool) -> tuple[int, int]: ...
+
+
 class AppliesAndInverts(Protocol):
     """Optional for a subtype: ``(apply(snapshot, op), invert_with_doc(op, snapshot))`` in one
     pass, raising what calling the two in turn would. json0's ``apply_and_invert`` uses it when

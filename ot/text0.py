@@ -28,6 +28,7 @@ from typing import Any, Final
 from ot.errors import ApplyError, DocumentError, InvalidOpError, OTError
 from ot.json0.pairwise import transform as _pairwise_transform
 from ot.json0.pairwise import transform_x as _pairwise_transform_x
+from ot.jsvalue import utf16_length
 from ot.subtype import Side
 
 Component = dict[str, Any]
@@ -46,9 +47,7 @@ def units(s: object) -> int:
     """The length of ``s`` in UTF-16 code units (JavaScript's ``s.length``)."""
     if type(s) is not str:
         raise InvalidOpError("only strings have a length in UTF-16 units")
-    if s.isascii():
-        return len(s)
-    return len(s) + len(_ASTRAL.findall(s))
+    return utf16_length(s)
 
 
 def _index(s: str, unit: int, error: type[OTError]) -> int:
@@ -216,6 +215,30 @@ def transform_cursor(position: Any, op: Any, side: Any = "left") -> int:
     return int(position)
 
 
+def move_position(where: object, inserted: object, deleted: object, at: int, is_own: bool) -> int:
+    """Position ``at`` after inserting or deleting a string at ``where`` (a text0 part, or
+    json0's ``si``/``sd``). A key that is no index cannot be a place in a string: nothing moves.
+    With ``is_own`` an insert exactly at ``at`` lands before it."""
+    if not isinstance(where, int) or isinstance(where, bool):
+        return at
+    if isinstance(inserted, str):
+        if where < at or (where == at and is_own):
+            return at + utf16_length(inserted)
+        return at
+    size = utf16_length(deleted) if isinstance(deleted, str) else 0
+    if at <= where:
+        return at
+    return where if at <= where + size else at - size
+
+
+def transform_range(start: int, end: int, op: Any, is_own: bool) -> tuple[int, int]:
+    """A selection's ends moved through a (checked) text0 op (see :class:`ot.subtype.FollowsSelections`)."""
+    for part in op:
+        edit = (part["p"], part.get("i"), part.get("d"))
+        start, end = move_position(*edit, start, is_own), move_position(*edit, end, is_own)
+    return start, end
+
+
 def _transform_component(dest: Op, c: Component, other: Component, side: Side) -> Op:
     if "i" in c:
         append(dest, {"i": c["i"], "p": _transform_position(c["p"], other, side == "right")})
@@ -315,6 +338,9 @@ class Text0Type:
 
     def transform_cursor(self, position: Any, op: Any, side: Any = "left") -> int:
         return transform_cursor(position, op, side)
+
+    def transform_range(self, start: int, end: int, op: Any, is_own: bool) -> tuple[int, int]:
+        return transform_range(start, end, op, is_own)
 
 
 TYPE: Final = Text0Type()

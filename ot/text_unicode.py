@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from ot.errors import ApplyError, DocumentError, InvalidOpError, NotInvertibleError
+from ot.jsvalue import MAX_SAFE_INTEGER
 from ot.subtype import Side
 
 Component = int | str | dict[str, int | str]
@@ -31,7 +32,7 @@ NAME: Final = "text-unicode"
 URI: Final = "http://sharejs.org/types/text-unicode"
 
 # JavaScript peers hold counts in doubles; anything above this is not an exact integer there.
-MAX_COUNT: Final = 2**53 - 1
+MAX_COUNT: Final = MAX_SAFE_INTEGER
 
 
 def create(initial: Any = "") -> str:
@@ -409,6 +410,11 @@ def transform_selection(selection: Any, op: Any, is_own_op: bool = False) -> int
     return [transform_position(p, op, is_own_op) for p in selection]
 
 
+def transform_range(start: int, end: int, op: Any, is_own: bool) -> tuple[int, int]:
+    """A selection's ends moved through ``op`` (see :class:`ot.subtype.FollowsSelections`)."""
+    return transform_position(start, op, is_own), transform_position(end, op, is_own)
+
+
 class TextUnicodeType:
     """The type object json0 embeds and the registry looks up by :data:`NAME`."""
 
@@ -429,6 +435,7 @@ class TextUnicodeType:
     check_op = staticmethod(check_op)
     transform_position = staticmethod(transform_position)
     transform_selection = staticmethod(transform_selection)
+    transform_range = staticmethod(transform_range)
 
 
 TYPE: Final = TextUnicodeType()

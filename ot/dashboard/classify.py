@@ -18,9 +18,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ot.dashboard.document import ABSENT, json_equal
+from ot.dashboard.document import ABSENT
 from ot.errors import InvalidOpError, UnknownTypeError
 from ot.json0.checked import components
+from ot.jsvalue import js_equal
 
 __all__ = ["classify"]
 
@@ -105,7 +106,7 @@ def _position_kind(before: object, after: object) -> str:
     changed = {
         key
         for key in before.keys() | after.keys()
-        if not json_equal(before.get(key, ABSENT), after.get(key, ABSENT))
+        if not js_equal(before.get(key, ABSENT), after.get(key, ABSENT))
     }
     if changed & _RESIZE_FIELDS:
         return "resize"

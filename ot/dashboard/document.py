@@ -30,12 +30,12 @@ problem found, so a client can point at the offending field.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, NoReturn
 
 from ot.errors import DocumentError
 from ot.json0.checked import CheckedOp, components
+from ot.jsvalue import Strict, json_problem, utf16_length
 
 WIDGET_TYPES = ("text", "chart", "table", "image", "video", "embed", "custom")
 
@@ -49,8 +49,14 @@ MAX_Z_INDEX = 1_000_000
 # Bodies are typed by hand; a million characters keeps one document comfortably in memory.
 MAX_TEXT = 1_000_000
 MAX_DEPTH = 32
-# Integers a JavaScript client reads back exactly.
-MAX_SAFE_INTEGER = 2**53 - 1
+# Plain JSON within the depth, with integers a JavaScript client reads back exactly.
+_JSON: Final = Strict(max_depth=MAX_DEPTH, safe_integers=True)
+_JSON_SAYS: Final = {
+    "depth": f"nests deeper than {MAX_DEPTH} levels",
+    "integer": "integer is too large",
+    "number": "numbers must be finite",
+    "key": "keys must be strings",
+}
 
 DOCUMENT_FIELDS = ("title", "description", "settings", "widgets", "layout")
 WIDGET_FIELDS = ("type", "title", "position", "config", "data", "isLocked")
@@ -200,56 +206,9 @@ def check_position_field(name: str, value: object, path: PathLike) -> None:
 
 def check_json(value: object, path: PathLike) -> None:
     """Raise DocumentError unless ``value`` is plain JSON within the depth and number limits."""
-    # The sequencer checks whole documents often: walk fast, and retrace with paths only to
-    # name a problem already known to be there.
-    if not _is_plain_json(value):
-        _find_json_problem(value, path, 0)
-        fail(path, "is not plain JSON")
-
-
-def _is_plain_json(value: object) -> bool:
-    stack: list[tuple[object, int]] = [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            return False
-        if type(item) is str or type(item) is bool or item is None:
-            continue
-        if type(item) is int:
-            if not -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER:
-                return False
-        elif type(item) is float:
-            if not math.isfinite(item):
-                return False
-        elif type(item) is dict:
-            for key, child in item.items():
-                if type(key) is not str:
-                    return False
-                stack.append((child, depth + 1))
-        elif type(item) is list:
-            stack.extend((child, depth + 1) for child in item)
-        else:
-            return False
-    return True
-
-
-def _find_json_problem(value: object, path: PathLike, depth: int) -> None:
-    if depth > MAX_DEPTH:
-        fail(path, f"nests deeper than {MAX_DEPTH} levels")
-    if type(value) is int and abs(value) > MAX_SAFE_INTEGER:
-        fail(path, "integer is too large")
-    elif type(value) is float and not math.isfinite(value):
-        fail(path, "numbers must be finite")
-    elif type(value) is dict:
-        for key, item in value.items():
-            if type(key) is not str:
-                fail(path, "keys must be strings")
-            _find_json_problem(item, (*path, key), depth + 1)
-    elif type(value) is list:
-        for index, item in enumerate(value):
-            _find_json_problem(item, (*path, index), depth + 1)
-    elif type(value) not in (str, bool, int, float) and value is not None:
-        fail(path, "is not a JSON value")
+    problem = json_problem(value, _JSON)
+    if problem is not None:
+        fail((*path, *problem.path), _JSON_SAYS.get(problem.reason, "is not a JSON value"))
 
 
 def check_json_object(value: object, path: PathLike) -> None:
@@ -306,19 +265,6 @@ def widget_of(doc: Mapping[str, Any], widget_id: str) -> dict[str, Any]:
     if not isinstance(widget, dict):
         fail(("widgets", widget_id), "no such widget")
     return widget
-
-
-def json_equal(a: object, b: object) -> bool:
-    """Equality of JSON values: ``true`` is not ``1`` here, though it is in Python."""
-    if isinstance(a, bool) or isinstance(b, bool):
-        return type(a) is type(b) and a == b
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(json_equal(a[key], b[key]) for key in a)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(json_equal(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-        return a == b
-    return type(a) is type(b) and a == b
 
 
 ABSENT: Final = object()
@@ -380,7 +326,7 @@ def check_rich_boundary(path: PathLike, body: Mapping[str, Any], at: int) -> Non
     offset = 0
     for op in body["ops"]:
         insert = op["insert"]
-        size = text_length(insert) if isinstance(insert, str) else 1
+        size = utf16_length(insert) if isinstance(insert, str) else 1
         if isinstance(insert, str) and offset < at < offset + size:
             units = 0
             for char in insert:
@@ -394,17 +340,12 @@ def check_rich_boundary(path: PathLike, body: Mapping[str, Any], at: int) -> Non
             return
 
 
-def text_length(text: str) -> int:
-    """Length of rich text in Quill's units (UTF-16 code units), as browsers count it."""
-    return len(text) + sum(1 for char in text if ord(char) > 0xFFFF)
-
-
 def rich_length(body: Mapping[str, Any]) -> int:
     """Length of a valid insert-only rich-text body; an embed counts as one."""
     total = 0
     for op in body["ops"]:
         insert = op["insert"]
-        total += text_length(insert) if isinstance(insert, str) else 1
+        total += utf16_length(insert) if isinstance(insert, str) else 1
     return total
 
 

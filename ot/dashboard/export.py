@@ -47,6 +47,7 @@ from ot.dashboard.document import (
     validate_document,
 )
 from ot.errors import DocumentError
+from ot.jsvalue import MAX_SAFE_INTEGER
 
 __all__ = [
     "FORMAT",
@@ -251,7 +252,7 @@ def _versions(value: Any, dropped: list[Path]) -> tuple[tuple[int, str], ...]:
     out = []
     for index, item in enumerate(value):
         entry = _known(item, (*path, index), ("version", "label"), (), dropped)
-        check_integer(entry["version"], (*path, index, "version"), 0, 2**53 - 1)
+        check_integer(entry["version"], (*path, index, "version"), 0, MAX_SAFE_INTEGER)
         check_text(entry["label"], (*path, index, "label"), MAX_LABEL)
         out.append((entry["version"], entry["label"]))
     return tuple(out)

@@ -94,13 +94,11 @@ from ot.dashboard.document import (
     check_widget_id,
     fail,
     is_rich_body,
-    json_equal,
     layout_of,
     lookup,
     new_document,
     replaced,
     rich_length,
-    text_length,
     validate_after,
     validate_change,
     validate_document,
@@ -109,6 +107,7 @@ from ot.dashboard.document import (
     widgets_of,
 )
 from ot.errors import DocumentError, InvalidOpError, OTError
+from ot.jsvalue import js_equal, utf16_length
 
 __all__ = [
     "OPERATION_TYPES",
@@ -354,7 +353,7 @@ def _update(doc: Mapping[str, Any], dop: DomainOp) -> list[dict[str, Any]]:
     if not path:
         raise InvalidOpError("an update needs a non-empty path (or a targetId)")
     current = lookup(doc, path)
-    if dop.has_old_value and (current is ABSENT or not json_equal(current, dop.old_value)):
+    if dop.has_old_value and (current is ABSENT or not js_equal(current, dop.old_value)):
         fail(path, "has changed: it no longer holds oldValue")
     new = copy.deepcopy(dop.value) if dop.has_value else ABSENT
     if current is ABSENT and new is ABSENT:
@@ -404,7 +403,7 @@ def _insert(doc: Mapping[str, Any], dop: DomainOp) -> list[dict[str, Any]]:
         return [{"p": path, "t": "text-unicode", "o": _skip(position, [text])}]
     _check_range(path, dop, rich_length(current))
     check_rich_boundary(path, current, position)
-    if rich_length(current) + text_length(text) > MAX_TEXT:
+    if rich_length(current) + utf16_length(text) > MAX_TEXT:
         fail(path, f"must be at most {MAX_TEXT} characters")
     insert: dict[str, Any] = {"insert": text}
     if dop.attributes is not None:

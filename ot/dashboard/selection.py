@@ -29,8 +29,9 @@ from __future__ import annotations
 
 from typing import Any, TypeGuard
 
-from ot import json0, rich_text, text_unicode
+from ot import json0, text0
 from ot.errors import InvalidOpError
+from ot.jsvalue import MAX_SAFE_INTEGER
 
 
 def transform_selection(
@@ -44,7 +45,10 @@ def transform_selection(
             start, end = _through_subtype(component["t"], component["o"], start, end, is_own)
         elif ("si" in component or "sd" in component) and target[:-1] == path:
             edit = (target[-1], component.get("si"), component.get("sd"))
-            start, end = _through_string(*edit, start, is_own), _through_string(*edit, end, is_own)
+            start, end = (
+                text0.move_position(*edit, start, is_own),
+                text0.move_position(*edit, end, is_own),
+            )
         moved = json0.transform_path(path, [component])
         if moved is None:
             return None
@@ -95,43 +99,17 @@ def _is_key(key: object) -> bool:
 
 
 def _is_count(value: object) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 2**53 - 1
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_SAFE_INTEGER
 
 
 def _through_subtype(
     name: object, sub_op: Any, start: int, end: int, is_own: bool
 ) -> tuple[int, int]:
-    if name == "text-unicode":
-        return (
-            text_unicode.transform_position(start, sub_op, is_own),
-            text_unicode.transform_position(end, sub_op, is_own),
-        )
-    if name == "rich-text":
-        selected = {"index": start, "length": end - start}
-        moved = rich_text.transform_presence(selected, sub_op, is_own) or selected
-        return moved["index"], moved["index"] + moved["length"]
-    if name == "text0":
-        for part in sub_op:
-            edit = (part["p"], part.get("i"), part.get("d"))
-            start, end = _through_string(*edit, start, is_own), _through_string(*edit, end, is_own)
-        return start, end
-    # Some other registered subtype at this path: it is not text we know how to follow.
-    return start, end
-
-
-def _through_string(where: object, inserted: object, deleted: object, at: int, is_own: bool) -> int:
-    """Position ``at`` after inserting or deleting a string at ``where`` (json0 si/sd, or a
-    text0 part). A key that is no index cannot be a place in a string: nothing moves."""
-    if not isinstance(where, int) or isinstance(where, bool):
-        return at
-    if isinstance(inserted, str):
-        if where < at or (where == at and is_own):
-            return at + rich_text.utf16_length(inserted)
-        return at
-    size = rich_text.utf16_length(deleted) if isinstance(deleted, str) else 0
-    if at <= where:
-        return at
-    return where if at <= where + size else at - size
+    follow = getattr(json0.find_subtype(name), "transform_range", None)
+    if follow is None:
+        return start, end  # not text a selection can follow
+    moved: tuple[int, int] = follow(start, end, sub_op, is_own)
+    return moved
 
 
 def _widget_survives(widget_id: str, op: list[dict[str, Any]]) -> bool:

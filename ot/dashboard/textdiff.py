@@ -31,6 +31,7 @@ from typing import Any, Final
 
 from ot import delta
 from ot.delta import DeltaOp
+from ot.jsvalue import js_equal
 
 __all__ = ["MAX_EDITS", "edit_script", "is_canonical", "rich_op", "shortest_edit_script", "text_op"]
 
@@ -198,7 +199,7 @@ def is_canonical(body: Mapping[str, Any]) -> bool:
         if (
             type(first["insert"]) is str
             and type(second["insert"]) is str
-            and delta.same(first.get("attributes"), second.get("attributes"))
+            and js_equal(first.get("attributes"), second.get("attributes"))
         ):
             return False
     return True

@@ -54,7 +54,7 @@ from ot.json0.compose import invert as _invert
 from ot.json0.compose import normalize as _normalize
 from ot.json0.pairwise import transform as _pairwise_transform
 from ot.json0.pairwise import transform_x as _pairwise_transform_x
-from ot.json0.subtypes import get_subtype, register_subtype
+from ot.json0.subtypes import find_subtype, get_subtype, register_subtype
 from ot.json0.transform import transform_component, transform_pair
 
 __all__ = [
@@ -69,6 +69,7 @@ __all__ = [
     "check_op",
     "compose",
     "create",
+    "find_subtype",
     "get_subtype",
     "invert",
     "invert_with_doc",

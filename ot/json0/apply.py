@@ -24,13 +24,13 @@ inverse undoes the op even when the op's own ``ld``/``od`` are stale.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from ot import text0
 from ot.errors import ApplyError, PathError
-from ot.json0.check import Component, Op, is_number, kind
+from ot.json0.check import Component, Op, kind
 from ot.json0.subtypes import get_subtype
+from ot.jsvalue import finite_sum, is_number
 
 
 def _child(node: Any, key: Any) -> Any:
@@ -103,11 +103,8 @@ class _Draft:
 def _added(old: Any, delta: Any) -> Any:
     if not is_number(old):
         raise ApplyError("na applies to a number")
-    try:
-        new = old + delta
-    except OverflowError:
-        raise ApplyError("na overflows") from None
-    if type(new) is float and not math.isfinite(new):
+    new = finite_sum(old, delta)
+    if new is None:
         raise ApplyError("na overflows")
     return new
 

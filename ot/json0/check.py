@@ -8,12 +8,12 @@ function receives passes through here first, so the algorithms behind it can ind
 
 from __future__ import annotations
 
-import math
 from collections.abc import Container
 from typing import Any, Final
 
 from ot.errors import DocumentError, InvalidOpError, OTError
 from ot.json0.subtypes import get_subtype
+from ot.jsvalue import Strict, is_number, json_problem
 
 Component = dict[str, Any]
 Op = list[Component]
@@ -32,34 +32,19 @@ _KINDS: Final = {
     frozenset({"p", "sd"}): "si",
     frozenset({"p", "t", "o"}): "t",
 }
-_SCALARS: Final = (str, int, bool, type(None))
-
-
-def is_number(x: Any) -> bool:
-    """A JSON number: ``int`` (not ``bool``) or a finite ``float``."""
-    return type(x) is int or (type(x) is float and math.isfinite(x))
+_PLAIN: Final = Strict()  # finite numbers and string keys; as deep and as large as it likes
 
 
 def check_json(value: Any, error: type[OTError] = InvalidOpError) -> None:
     """Raise ``error`` unless ``value`` is plain JSON (finite numbers, string keys)."""
-    stack = [value]
-    while stack:
-        v = stack.pop()
-        t = type(v)
-        if t in _SCALARS:
-            continue
-        if t is float:
-            if not math.isfinite(v):
-                raise error("numbers must be finite")
-        elif t is list:
-            stack.extend(v)
-        elif t is dict:
-            for k, item in v.items():
-                if type(k) is not str:
-                    raise error("object keys must be strings")
-                stack.append(item)
-        else:
-            raise error(f"{t.__name__} is not a JSON value")
+    problem = json_problem(value, _PLAIN)
+    if problem is None:
+        return
+    if problem.reason == "key":
+        raise error("object keys must be strings")
+    if problem.reason == "number":
+        raise error("numbers must be finite")
+    raise error(f"{type(problem.value).__name__} is not a JSON value")
 
 
 def copy_json(value: Any) -> Any:

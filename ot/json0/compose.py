@@ -18,12 +18,12 @@ their values are shared, never changed.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from ot.errors import InvalidOpError
-from ot.json0.check import Component, Op, is_number
+from ot.json0.check import Component, Op
 from ot.json0.subtypes import find_subtype, get_subtype
+from ot.jsvalue import finite_sum, js_identical
 
 
 def clone(c: Component) -> Component:
@@ -60,23 +60,9 @@ def _is_text(c: Component) -> bool:
     return c.get("si") is not None or c.get("sd") is not None
 
 
-def _same(a: Any, b: Any) -> bool:
-    """JavaScript ``a === b`` between a value and a clone of another: only primitives match."""
-    if type(a) is list or type(a) is dict:
-        return False
-    if type(a) is bool or type(b) is bool or a is None or b is None:
-        return a is b
-    if is_number(a) and is_number(b):
-        return bool(a == b)
-    return type(a) is str and type(b) is str and a == b
-
-
 def _sum(a: Any, b: Any) -> Any:
-    try:
-        total = a + b
-    except OverflowError:
-        raise InvalidOpError("na overflows") from None
-    if type(total) is float and not math.isfinite(total):
+    total = finite_sum(a, b)
+    if total is None:
         raise InvalidOpError("na overflows")
     return total
 
@@ -109,7 +95,7 @@ def append(dest: Op, c: Component, fresh: bool = False) -> None:
             _split_text(dest, c, last)
     elif "na" in last and "na" in c:
         dest[-1] = {"p": last["p"], "na": _sum(last["na"], c["na"])}
-    elif "li" in last and "li" not in c and "ld" in c and _same(c["ld"], last["li"]):
+    elif "li" in last and "li" not in c and "ld" in c and js_identical(c["ld"], last["li"]):
         if "ld" in last:
             del last["li"]
         else:

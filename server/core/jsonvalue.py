@@ -2,28 +2,27 @@
 
 Pure: no I/O. Every value the store writes as JSON passes :func:`check_jsonb` first, so a bad
 value fails alone with :class:`~server.core.errors.BadData` instead of failing a whole batch's
-transaction (or being silently altered: the JSON encoder writes NaN as ``null``).
+transaction (or being silently altered: the JSON encoder writes NaN as ``null``). The walk is
+:func:`ot.jsvalue.json_problem`'s; this module says what jsonb refuses and how it is named.
 """
 
 from __future__ import annotations
 
-import math
+import functools
 from typing import Any
 
+from ot.jsvalue import MAX_SAFE_INTEGER, JsonProblem, Strict, first_problem, json_problem
 from server.core.errors import BadData
 
 MAX_DEPTH = 64
-# Integers beyond this lose precision in JavaScript numbers, so clients could not round-trip them.
-MAX_SAFE_INTEGER = 2**53 - 1
+
+__all__ = ["MAX_DEPTH", "MAX_SAFE_INTEGER", "check_jsonb"]
 
 
-def _check_string(value: str, where: str) -> None:
-    if "\x00" in value:
-        raise BadData(f"{where}: strings may not contain U+0000")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise BadData(f"{where}: lone surrogate in string") from exc
+@functools.lru_cache(maxsize=8)
+def _strict(max_depth: int) -> Strict:
+    # Subclasses of the JSON types (an enum member) are stored as their value.
+    return Strict(max_depth=max_depth, safe_integers=True, clean_strings=True, subclasses=True)
 
 
 def check_jsonb(value: Any, *, max_depth: int = MAX_DEPTH) -> None:
@@ -33,80 +32,34 @@ def check_jsonb(value: Any, *, max_depth: int = MAX_DEPTH) -> None:
     surrogate in a string or key, NaN and infinities, integers beyond +-(2**53 - 1), nesting
     deeper than ``max_depth`` containers, and any other type (tuples included).
     """
-    # Every op of every commit comes through here: a quick walk first, and only a value it
-    # does not pass is walked again to say where the problem is.
-    if not _plain(value, max_depth):
-        _explain(value, max_depth)
-
-
-def _plain(value: Any, max_depth: int) -> bool:
-    """True when ``value`` is plainly fine: exact JSON types, nothing :func:`_explain` refuses.
-    False also for what only the careful walk can judge (subclasses of the JSON types)."""
-    stack: list[tuple[Any, int]] = [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        kind = type(item)
-        if kind is str:
-            if "\x00" in item or not (item.isascii() or _encodes(item)):
-                return False
-        elif kind is int:
-            if not -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER:
-                return False
-        elif kind is dict:
-            if depth >= max_depth:
-                return False
-            for key, child in item.items():
-                if type(key) is not str or "\x00" in key or not (key.isascii() or _encodes(key)):
-                    return False
-                stack.append((child, depth + 1))
-        elif kind is list:
-            if depth >= max_depth:
-                return False
-            stack.extend((child, depth + 1) for child in item)
-        elif kind is float:
-            if not math.isfinite(item):
-                return False
-        elif item is not None and kind is not bool:
-            return False
-    return True
-
-
-def _encodes(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
+    problem = json_problem(value, _strict(max_depth))
+    if problem is not None:
+        raise BadData(_message(problem, max_depth))
 
 
 def _explain(value: Any, max_depth: int) -> None:
-    """The careful walk: raises BadData naming where ``value`` goes wrong, if it does."""
-    # Iterative, so a hostile value cannot exhaust the interpreter's stack before the depth
-    # check refuses it.
-    stack: list[tuple[Any, int, str]] = [(value, 0, "$")]
-    while stack:
-        item, depth, where = stack.pop()
-        if item is None or isinstance(item, bool):
-            continue
-        if isinstance(item, str):
-            _check_string(item, where)
-        elif isinstance(item, int):
-            if abs(item) > MAX_SAFE_INTEGER:
-                raise BadData(f"{where}: integer {item} is beyond +-(2**53 - 1)")
-        elif isinstance(item, float):
-            if not math.isfinite(item):
-                raise BadData(f"{where}: {item} is not a JSON number")
-        elif isinstance(item, dict):
-            if depth >= max_depth:
-                raise BadData(f"{where}: nested deeper than {max_depth} levels")
-            for key, child in item.items():
-                if not isinstance(key, str):
-                    raise BadData(f"{where}: object key {key!r} is not a string")
-                _check_string(key, where)
-                stack.append((child, depth + 1, f"{where}.{key[:40]}"))
-        elif isinstance(item, list):
-            if depth >= max_depth:
-                raise BadData(f"{where}: nested deeper than {max_depth} levels")
-            stack.extend((child, depth + 1, f"{where}[{i}]") for i, child in enumerate(item))
-        else:
-            raise BadData(f"{where}: {type(item).__name__} is not a JSON value")
+    """The careful walk alone (what :func:`check_jsonb` falls back on): raises BadData."""
+    problem = first_problem(value, _strict(max_depth))
+    if problem is not None:
+        raise BadData(_message(problem, max_depth))
+
+
+def _message(problem: JsonProblem, max_depth: int) -> str:
+    where = "$" + "".join(f"[{p}]" if type(p) is int else f".{str(p)[:40]}" for p in problem.path)
+    item = problem.value
+    reason = problem.reason
+    if reason == "nul":
+        says = "strings may not contain U+0000"
+    elif reason == "surrogate":
+        says = "lone surrogate in string"
+    elif reason == "integer":
+        says = f"integer {item} is beyond +-(2**53 - 1)"
+    elif reason == "number":
+        says = f"{item} is not a JSON number"
+    elif reason == "depth":
+        says = f"nested deeper than {max_depth} levels"
+    elif reason == "key":
+        says = f"object key {item!r} is not a string"
+    else:
+        says = f"{type(item).__name__} is not a JSON value"
+    return f"{where}: {says}"

@@ -8,24 +8,22 @@ overflows, nesting at most ``max_depth`` containers, and no field an action does
 
 from __future__ import annotations
 
+import functools
 import json
-import math
-import re
 from collections.abc import Callable
 from typing import Any, NoReturn
 
 import orjson
 
+from ot.jsvalue import MAX_SAFE_INTEGER, Strict, json_problem
 from server.core.codes import CloseCode, Code
 from server.protocol import message as m
 from server.protocol.errors import ProtocolError
 
-MAX_SAFE_INTEGER = 2**53 - 1
 # Collection names, doc ids, presence ids and connection ids are short identifiers; anything
 # longer is not one of ours and would only bloat logs and replies.
 MAX_NAME = 256
 MAX_TOKEN = 512
-_SURROGATE = re.compile("[\ud800-\udfff]")
 # orjson parses an integer literal beyond 64 bits as a float at least this large.
 HUGE = float(2**63)
 _ECHO_FIELDS = ("a", "c", "d", "id", "ch", "seq", "src", "v", "pv", "b")
@@ -35,47 +33,40 @@ def _reject_constant(name: str) -> NoReturn:
     raise ProtocolError(Code.BAD_JSON, f"{name} is not a JSON number")
 
 
-def _check_string(value: str) -> None:
-    if "\x00" in value:
-        raise ProtocolError(Code.BAD_JSON, "strings may not contain U+0000")
-    if not value.isascii() and _SURROGATE.search(value):
-        raise ProtocolError(Code.BAD_JSON, "lone surrogate in a string")
+_SAYS = {
+    "nul": "strings may not contain U+0000",
+    "surrogate": "lone surrogate in a string",
+    "integer": "integer beyond +-(2**53-1)",
+    "number": "number out of range",
+    "key": "object keys must be strings",
+}
+
+
+@functools.lru_cache(maxsize=8)
+def _strict(max_depth: int, parsed_by_orjson: bool) -> Strict:
+    return Strict(
+        max_depth=max_depth,
+        safe_integers=True,
+        clean_strings=True,
+        huge=HUGE if parsed_by_orjson else None,
+    )
 
 
 def check_value(value: Any, *, max_depth: int, parsed_by_orjson: bool = False) -> None:
     """Raise ProtocolError(bad_json) unless ``value`` is strict JSON (see the module docstring).
     ``parsed_by_orjson``: raise _Reparse at a float of 2**63 or more, which may have been an
     integer literal orjson could not hold."""
-    # Iterative, so a hostile value cannot exhaust the interpreter's stack. Exact types only:
-    # the JSON parsers build nothing else.
-    stack: list[tuple[Any, int]] = [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        kind = type(item)
-        if kind is str:
-            if "\x00" in item or not item.isascii():
-                _check_string(item)
-        elif kind is int:
-            if not -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER:
-                raise ProtocolError(Code.BAD_JSON, "integer beyond +-(2**53-1)")
-        elif kind is dict:
-            if depth >= max_depth:
-                raise ProtocolError(Code.BAD_JSON, f"nested deeper than {max_depth} levels")
-            for key in item:
-                if "\x00" in key or not key.isascii():
-                    _check_string(key)
-            stack.extend((child, depth + 1) for child in item.values())
-        elif kind is list:
-            if depth >= max_depth:
-                raise ProtocolError(Code.BAD_JSON, f"nested deeper than {max_depth} levels")
-            stack.extend((child, depth + 1) for child in item)
-        elif kind is float:
-            if not math.isfinite(item):
-                raise ProtocolError(Code.BAD_JSON, "number out of range")
-            if parsed_by_orjson and not -HUGE < item < HUGE:
-                raise _Reparse
-        elif item is not None and kind is not bool:  # a guard against misuse
-            raise ProtocolError(Code.BAD_JSON, f"{kind.__name__} is not a JSON value")
+    problem = json_problem(value, _strict(max_depth, parsed_by_orjson))
+    if problem is None:
+        return
+    if problem.reason == "huge":
+        raise _Reparse
+    if problem.reason == "depth":
+        raise ProtocolError(Code.BAD_JSON, f"nested deeper than {max_depth} levels")
+    says = _SAYS.get(problem.reason)
+    raise ProtocolError(
+        Code.BAD_JSON, says or f"{type(problem.value).__name__} is not a JSON value"
+    )
 
 
 class _Reparse(Exception):

@@ -16,7 +16,6 @@ from ot.dashboard.document import (
     MAX_TITLE,
     MAX_WIDGET_ID,
     WIDGET_TYPES,
-    json_equal,
     new_document,
     validate_after,
     validate_document,
@@ -174,25 +173,6 @@ def test_validation_does_not_change_the_document() -> None:
     before = copy.deepcopy(doc)
     validate_document(doc)
     assert doc == before
-
-
-@pytest.mark.parametrize(
-    ("a", "b", "equal"),
-    [
-        (1, 1.0, True),
-        (True, 1, False),
-        (1, True, False),
-        (False, False, True),
-        ({"a": [1, None]}, {"a": [1, None]}, True),
-        ({"a": [1, None]}, {"a": [1, False]}, False),
-        ({"a": 1}, {"a": 1, "b": 2}, False),
-        ([True], [1], False),
-        ("1", 1, False),
-        (None, None, True),
-    ],
-)
-def test_json_equal_tells_booleans_from_numbers(a: Any, b: Any, equal: bool) -> None:
-    assert json_equal(a, b) is equal
 
 
 _garbage = st.recursive(
