@@ -58,13 +58,13 @@ def parse_user_id(text: str) -> UserId:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from server.cli import accounts, admin, serve
+    from server.cli import accounts, admin, history, serve
 
     parser = argparse.ArgumentParser(
         prog="tandem", description="Tandem: real-time collaborative dashboard backend"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (serve, accounts, admin):
+    for module in (serve, accounts, admin, history):
         module.register(sub)
     return parser
 

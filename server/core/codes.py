@@ -225,6 +225,21 @@ class Code(StrEnum):
         "the cursor is older than the changes kept: pull again without a cursor and refetch",
     )
 
+    # -- history ---------------------------------------------------------------------------
+    IMPORT_INVALID = (
+        "import_invalid",
+        422,
+        None,
+        "the import file is refused (nothing was created); errors[0].path is the JSON path of"
+        " the first problem",
+    )
+    VERSION_NAMED = (
+        "version_named",
+        409,
+        None,
+        "that version is named already: rename it (PATCH) instead",
+    )
+
     # -- the server ------------------------------------------------------------------------
     STALE_FENCE = (
         "stale_fence",

@@ -28,6 +28,14 @@ class LiveSession:
 
 
 @dataclass(frozen=True)
+class Author:
+    """Who made something, as history shows it."""
+
+    id: UserId
+    username: str
+
+
+@dataclass(frozen=True)
 class Head:
     dashboard_id: DashboardId
     version: int
