@@ -27,14 +27,17 @@ async def hub(
     redis_url: str,
     redis_prefix: str,
 ) -> AsyncIterator[RedisHub]:
-    settings = Settings(redis_prefix=f"{redis_prefix}{secrets.token_hex(4)}:", lock_ttl_ms=2000)
+    settings = Settings(
+        redis_prefix=f"{redis_prefix}{secrets.token_hex(4)}:",
+        lock_ttl_ms=2000,
+        watchdog_interval=0.1,
+        feed_poll_interval=0.3,
+    )
     made = RedisHub(
         redis=redis_url,
         store=pg_store,
         settings=settings,
         gateway_id="gw-history",
-        watchdog_interval=0.1,
-        poll_interval=0.3,
     )
     await made.start()
     yield made
