@@ -1,8 +1,7 @@
 """``python -m loadtests.bench [SECTION ...]``: run benchmark sections and print their numbers.
 
 Sections are modules of this package with a ``main() -> None``: ``ot`` (OT core against the Node
-references), ``store`` (PostgreSQL log), ``gateway`` (protocol-level load against a ShareDB
-reference server), ``abuse`` (what hostile messages cost the server).
+SECTIONS = ("ot", "store", "history", "gateway", "abuse")
 """
 
 from __future__ import annotations
@@ -10,7 +9,11 @@ from __future__ import annotations
 import importlib
 import sys
 
+<<<<<<< HEAD
 SECTIONS = ("ot", "store", "gateway", "abuse")
+=======
+SECTIONS = ("ot", "store", "history", "gateway")
+>>>>>>> b4d3107 (make bench: a history section (1,000 widgets, 100,000 ops: export, import, restore acked, diff, widget history page))
 
 
 def main(argv: list[str]) -> int:
