@@ -1,7 +1,9 @@
 """``python -m loadtests.bench [SECTION ...]``: run benchmark sections and print their numbers.
 
 Sections are modules of this package with a ``main() -> None``: ``ot`` (OT core against the Node
-SECTIONS = ("ot", "store", "history", "gateway", "abuse")
+references), ``store`` (PostgreSQL log), ``history`` (export, import, restore, diff, widget history of a
+big dashboard), ``gateway`` (protocol-level load against a ShareDB
+reference server), ``abuse`` (what hostile messages cost the server).
 """
 
 from __future__ import annotations
@@ -9,11 +11,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-<<<<<<< HEAD
-SECTIONS = ("ot", "store", "gateway", "abuse")
-=======
-SECTIONS = ("ot", "store", "history", "gateway")
->>>>>>> b4d3107 (make bench: a history section (1,000 widgets, 100,000 ops: export, import, restore acked, diff, widget history page))
+SECTIONS = ("ot", "store", "history", "gateway", "abuse")
 
 
 def main(argv: list[str]) -> int:
