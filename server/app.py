@@ -34,6 +34,7 @@ from server.core import log
 from server.core.errors import TandemError
 from server.core.settings import Settings
 from server.embedded import EmbeddedServices
+from server.gateway.audit import FailedAuthAudit
 from server.gateway.auth import install_log_redaction
 from server.gateway.connection import Gateway
 from server.gateway.limits import ConnectionLimiter, UserRateLimiter
@@ -120,6 +121,7 @@ async def _services(settings: Settings) -> AsyncIterator[Running]:
             revalidator = Revalidator(access, roles, interval=settings.revalidate_interval)
             hub.subscriber.route(keys.access_channel(), revalidator.on_message)
             revalidator.start()
+            failed_auth = FailedAuthAudit(audit, settings.failed_auth_audit_per_minute)
             running = Running(
                 settings=settings,
                 store=store,
@@ -134,6 +136,7 @@ async def _services(settings: Settings) -> AsyncIterator[Running]:
                         revalidator=revalidator,
                         catalog=catalog,
                         audit=audit,
+                        failed_auth=failed_auth,
                         user_limiter=UserRateLimiter(resp, keys, settings.ops_per_second_per_user),
                         connection_limiter=ConnectionLimiter(
                             redis, keys, settings.connections_per_user
@@ -150,6 +153,7 @@ async def _services(settings: Settings) -> AsyncIterator[Running]:
             finally:
                 await running.gateway.close()
                 await revalidator.close()
+                await failed_auth.flush()
                 await hub.close()
                 await redis.aclose()
                 await resp.aclose()

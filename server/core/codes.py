@@ -101,6 +101,12 @@ class Code(StrEnum):
         None,
         "a field is missing, of the wrong type, or not part of the action",
     )
+    TOO_MANY_IDS = (
+        "too_many_ids",
+        413,
+        None,
+        "a bulk request names more than max_bulk_ids dashboards: split it",
+    )
     BAD_REQUEST = "bad_request", 400, None, "the request is malformed"
 
     # -- who is asking ---------------------------------------------------------------------
@@ -185,6 +191,12 @@ class Code(StrEnum):
         None,
         "not committed in time; it may still commit: resubmit the same src/seq and it is"
         " acknowledged once",
+    )
+    DOCUMENT_TOO_LARGE = (
+        "document_too_large",
+        413,
+        None,
+        "the op would make the dashboard larger than max_document_bytes; nothing changed",
     )
     CONFLICT = "conflict", 409, None, "a version or uniqueness conflict"
     BAD_DATA = "bad_data", 422, None, "a value the store cannot hold (PostgreSQL jsonb)"

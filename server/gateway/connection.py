@@ -124,6 +124,10 @@ class Connection:
         self._flush = flush
         self._done.set()
 
+    def strike(self, count: int) -> None:
+        if not self._errors.take(time.monotonic(), count):
+            self.close(CloseCode.TOO_MANY_ERRORS, "too many invalid requests")
+
     def error(self, problem: ProtocolError) -> None:
         """Answer an error; close when it is fatal or when errors come too fast."""
         self.send(error(problem.echo, problem.code, problem.message))

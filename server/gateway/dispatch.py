@@ -61,12 +61,7 @@ class Dispatcher:
         live = await session_for_token(self.services.sessions, token)
         if live is None:
             _log.info("ws.auth_failed", source=source, ip=self.link.ip)
-            try:
-                await self.services.audit.write_audit(
-                    "auth.failed", details={"via": f"websocket-{source}"}, ip=self.link.ip
-                )
-            except TandemError as exc:
-                _log.warning("audit.write_failed", error=exc.code)
+            await self.services.failed_auth.failed(self.link.ip, f"websocket-{source}")
             self.link.error(
                 ProtocolError(
                     Code.UNAUTHENTICATED,
@@ -192,10 +187,12 @@ class Dispatcher:
 
     async def _bulk(self, message: m.BulkFetch | m.BulkSubscribe) -> None:
         where = echo(message)
+        self._bulk_size(message.docs, where)
         action = message.action
         subscribe = isinstance(message, m.BulkSubscribe)
         if message.versions is None:
             data: dict[str, Out] = {}
+            refused = 0
             for doc in message.docs:
                 try:
                     dashboard = dashboard_id(message.collection, doc, where)
@@ -208,7 +205,10 @@ class Dispatcher:
                         data[doc] = outgoing.snapshot_data(await self.hub.snapshot(dashboard))
                 except TandemError as exc:
                     data[doc] = {"error": {"code": exc.code, "message": exc.message}}
+                    refused += 1
             self.link.send(outgoing.bulk_reply(action, data))
+            if refused:  # each refused id counts like a refused message of its own
+                self.link.strike(refused)
             return
         # The object form sends ops, and its reply cannot carry per-doc errors: every doc must
         # be readable or the whole request fails (telling nothing about which one).
@@ -227,8 +227,16 @@ class Dispatcher:
             outgoing.bulk_done(action, dict(zip(message.docs, message.versions, strict=True)))
         )
 
+    def _bulk_size(self, docs: tuple[str, ...], where: dict[str, object]) -> None:
+        limit = self.services.settings.max_bulk_ids
+        if len(docs) > limit:
+            raise ProtocolError(
+                Code.TOO_MANY_IDS, f"at most {limit} dashboards per bulk request", echo=where
+            )
+
     async def _bulk_unsubscribe(self, message: m.BulkUnsubscribe) -> None:
         where = echo(message)
+        self._bulk_size(message.docs, where)
         for doc in message.docs:
             try:
                 dashboard = dashboard_id(message.collection, doc, where)
@@ -245,11 +253,7 @@ class Dispatcher:
         if isinstance(message, m.SnapshotFetch):
             snapshot = await self.hub.snapshot(dashboard, version=message.version)
         else:
-            at = (
-                None
-                if message.timestamp is None
-                else datetime.fromtimestamp(message.timestamp / 1000, UTC)
-            )
+            at = None if message.timestamp is None else _moment(message.timestamp, where)
             snapshot = await self.hub.snapshot(dashboard, at=at)
         self.link.send(outgoing.snapshot_at(message.request_id, message.action, snapshot))
 
@@ -465,3 +469,14 @@ class Dispatcher:
         m.QuerySubscribe: _query,
         m.QueryUnsubscribe: _query_unsubscribe,
     }
+
+
+def _moment(ms: int, where: dict[str, object]) -> datetime:
+    """A snapshot request's ``ts`` (ms since the epoch) as a time; one no calendar holds is
+    refused."""
+    try:
+        return datetime.fromtimestamp(ms / 1000, UTC)
+    except (OverflowError, OSError, ValueError):
+        raise ProtocolError(
+            Code.INVALID_MESSAGE, "'ts' is not a time (milliseconds since 1970)", echo=where
+        ) from None

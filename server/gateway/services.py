@@ -12,9 +12,10 @@ from typing import Any, Protocol
 
 from server.access.revalidate import Revalidator
 from server.access.roles import Roles
-from server.core.ids import DashboardId, UserId
+from server.core.ids import UserId
 from server.core.settings import Settings
 from server.core.submission import Hub
+from server.gateway.audit import Audit, FailedAuthAudit
 from server.gateway.auth import SessionStore
 from server.gateway.limits import ConnectionLimiter, UserRateLimiter
 from server.protocol.errors import ProtocolError
@@ -33,18 +34,6 @@ class Catalog(Protocol):
     ) -> list[Any]: ...
 
 
-class Audit(Protocol):
-    async def write_audit(
-        self,
-        action: str,
-        user_id: UserId | None = None,
-        dashboard_id: DashboardId | None = None,
-        details: dict[str, Any] | None = None,
-        *,
-        ip: str | None = None,
-    ) -> None: ...
-
-
 @dataclass(frozen=True)
 class Services:
     """What every connection of a gateway process shares."""
@@ -56,6 +45,7 @@ class Services:
     revalidator: Revalidator
     catalog: Catalog
     audit: Audit
+    failed_auth: FailedAuthAudit
     user_limiter: UserRateLimiter
     connection_limiter: ConnectionLimiter
 
@@ -78,3 +68,8 @@ class Link(Protocol):
     def close(self, code: int, reason: str) -> None: ...
 
     def error(self, error: ProtocolError) -> None: ...
+
+    def strike(self, count: int) -> None:
+        """Count ``count`` refusals toward the connection's error limit (they were answered
+        inside one reply, such as a bulk fetch's per-dashboard errors)."""
+        ...

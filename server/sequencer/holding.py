@@ -45,6 +45,7 @@ from server.sequencer.records import (
     decode_record,
     encode_outcome,
 )
+from server.sequencer.size import SizeBound
 from server.store.model import JsonOp, NewOp, OpLog
 
 _log = log.get(__name__)
@@ -126,6 +127,7 @@ class Sequencer:
         # After a batch the store refused as a whole (BadData), go one record at a time so the
         # record it refuses is rejected alone instead of blocking the queue.
         self._single_steps = 0
+        self._size = SizeBound(settings.max_document_bytes)
         self.lost = False  # the lock (or the fence) was lost while draining
         self.left: int | None = None  # records queued when the lock was released
 
@@ -184,6 +186,7 @@ class Sequencer:
         return 1 if self._single_steps > 0 else self._settings.batch_size
 
     async def _open(self) -> None:
+        self._size.forget()
         try:
             head = await self._store.take_head(self._dashboard_id)
         except NotFound:
@@ -239,6 +242,7 @@ class Sequencer:
             self._single_steps = max(0, self._single_steps - consumed)
             return settled
         except BadData as exc:
+            self._size.forget()
             if consumed > 1:
                 self._single_steps = consumed
                 _log.warning("op.batch_refused", dashboard=str(self._dashboard_id), error=exc.code)
@@ -405,6 +409,11 @@ class Sequencer:
         # Only what the op touched: the document before it was valid. Both take the checked
         # op as it is, without validating it again.
         dashboard.validate_after(document, checked)
+        if not self._size.fits(document, checked.op):
+            raise _Reject(
+                Code.DOCUMENT_TOO_LARGE,
+                f"the dashboard would be larger than {self._size.limit} bytes",
+            )
         operation_type, target_id = dashboard.classify(checked)
         op = checked.op
         self._append(batch, record, checked, op, inverse, document, operation_type, target_id)
