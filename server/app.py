@@ -34,9 +34,11 @@ from server.core import log
 from server.core.errors import TandemError
 from server.core.settings import Settings
 from server.embedded import EmbeddedServices
+from server.gateway import handshake
 from server.gateway.audit import FailedAuthAudit
 from server.gateway.auth import install_log_redaction
 from server.gateway.connection import Gateway
+from server.gateway.handshake import GuardedHttp
 from server.gateway.limits import ConnectionLimiter, UserRateLimiter
 from server.gateway.services import Services
 from server.gateway.wsbatch import PROTOCOL, SEND_MANY
@@ -168,6 +170,7 @@ def create_app(
     settings: Settings | None = None, *, extra_routes: Sequence[BaseRoute] = ()
 ) -> Starlette:
     settings = settings or Settings.from_env()
+    handshake.configure(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -237,6 +240,10 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "ws_ping_timeout": settings.ping_timeout,
         "ws_max_size": settings.max_message_bytes + 64 * 1024,
         "ws_per_message_deflate": settings.ws_compression,
-        "proxy_headers": True,
+        # X-Forwarded-For is believed only from the configured proxies (uvicorn otherwise
+        # trusts loopback peers): the client address feeds audit rows and per-address caps.
+        "proxy_headers": bool(settings.trusted_proxies),
+        "forwarded_allow_ips": list(settings.trusted_proxies) or None,
+        **({"http": GuardedHttp} if GuardedHttp is not None else {}),
         **({"ws": PROTOCOL} if PROTOCOL is not None else {}),
     }

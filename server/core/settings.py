@@ -138,7 +138,7 @@ class Settings:
     handshake_timeout: float = _tunable(10.0, minimum=0.001)
     # Connections that have not authenticated yet, per process: in all and per client address.
     max_unauthenticated: int = _tunable(1000, minimum=1)
-    max_unauthenticated_per_ip: int = _tunable(20, minimum=1)
+    max_unauthenticated_per_ip: int = _tunable(50, minimum=1)
     max_bulk_ids: int = _tunable(100, minimum=1)  # dashboards one bulk fetch or subscribe names
     max_document_bytes: int = _tunable(5_000_000, minimum=1)  # a dashboard document, as JSON
     # Failed authentications audited one row each, per client address and minute; beyond that

@@ -20,8 +20,8 @@ import contextlib
 import ipaddress
 import secrets
 import time
-from collections import deque
-from collections.abc import Coroutine
+from collections import Counter, deque
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from starlette.types import Send
@@ -83,8 +83,15 @@ class Connection:
         self._close_code: int = CloseCode.NORMAL
         self._close_reason = ""
         self._peer_gone = False
+        self.admitted: Callable[[], None] | None = None  # set by the Gateway
 
     # -- the Link the dispatcher uses --------------------------------------------------------
+
+    def authenticated(self) -> None:
+        """The connection authenticated (or ended): it no longer counts as waiting to."""
+        admitted, self.admitted = self.admitted, None
+        if admitted is not None:
+            admitted()
 
     def send(self, message: Out) -> None:
         """Queue a reply (the reader paces requests, so replies need no bound here)."""
@@ -306,14 +313,37 @@ class Gateway:
         self.connections: set[Connection] = set()
         self._idle = asyncio.Event()
         self._idle.set()
+        # Connections not authenticated yet, by client address ("*": all of them).
+        self._unauthenticated: Counter[str | None] = Counter()
 
     async def serve(self, websocket: WebSocket, send_many: Send | None = None) -> None:
         connection = Connection(websocket, self.services, send_many)
+        settings = self.services.settings
+        waiting = self._unauthenticated
+        if (
+            waiting[connection.ip] >= settings.max_unauthenticated_per_ip
+            or waiting["*"] >= settings.max_unauthenticated
+        ):
+            _log.info("ws.refused", reason="too many unauthenticated", ip=connection.ip)
+            await websocket.close(code=CloseCode.POLICY)  # before accept: HTTP 403
+            return
+        keys = (connection.ip, "*")
+        for key in keys:
+            waiting[key] += 1
+
+        def authenticated() -> None:
+            for key in keys:
+                waiting[key] -= 1
+                if waiting[key] <= 0:
+                    del waiting[key]
+
+        connection.admitted = authenticated
         self.connections.add(connection)
         self._idle.clear()
         try:
             await connection.run()
         finally:
+            connection.authenticated()
             self.connections.discard(connection)
             if not self.connections:
                 self._idle.set()

@@ -86,6 +86,7 @@ class Dispatcher:
         for reply in self.session.authenticated_as(user):
             self.link.send(reply)
         self.standing.session_id = live.id
+        self.link.authenticated()
         self.services.revalidator.add(self.standing)
         self.link.spawn(self._renew_lease(user), "ws.lease")
         _log.info("ws.authenticated", user=str(user), source=source)

@@ -69,6 +69,10 @@ class Link(Protocol):
 
     def error(self, error: ProtocolError) -> None: ...
 
+    def authenticated(self) -> None:
+        """The client authenticated: it leaves the count of connections waiting to."""
+        ...
+
     def strike(self, count: int) -> None:
         """Count ``count`` refusals toward the connection's error limit (they were answered
         inside one reply, such as a bulk fetch's per-dashboard errors)."""
