@@ -5,6 +5,7 @@ stale); ``TANDEM_WEB_DIST`` points elsewhere. Hashed assets are cached for a yea
 change with their content); ``index.html`` is never cached, so a new build is picked up at once.
 Every response carries a strict Content-Security-Policy: scripts and styles from this origin
 only (no inline script, no eval), connections to this origin's HTTP and WebSocket only.
+``/sw.js``, the service worker that keeps the app's shell for offline use, is never cached.
 """
 
 from __future__ import annotations
@@ -87,6 +88,15 @@ async def index(request: Request) -> Response:
     return _secured(request, response)
 
 
+async def service_worker(request: Request) -> Response:
+    path = dist_dir() / "sw.js"
+    if not path.is_file():
+        return _problem(request, NotFound("the web app is not built"), 404)
+    response = FileResponse(path, media_type="text/javascript; charset=utf-8")
+    response.headers["Cache-Control"] = "no-cache"
+    return _secured(request, response)
+
+
 async def asset(request: Request) -> Response:
     name = request.path_params["name"]
     path = dist_dir() / "assets" / name
@@ -101,5 +111,6 @@ def routes() -> list[BaseRoute]:
     """The app's routes, to be mounted after every API route (they answer only GET/HEAD)."""
     return [
         Route("/assets/{name}", asset, methods=["GET", "HEAD"]),
+        Route("/sw.js", service_worker, methods=["GET", "HEAD"]),
         *(Route(path, index, methods=["GET", "HEAD"]) for path in SPA_PATHS),
     ]

@@ -36,4 +36,11 @@ const html = template
 await mkdir(dist, { recursive: true });
 await writeFile(join(dist, "index.html"), html);
 const digest = createHash("sha256").update(html).digest("hex").slice(0, 16);
+// The service worker keeps this build's shell for offline use; it is not hashed (its URL must
+// stay the same) and is served uncached.
+const assets = outputs.map((p) => `/assets/${basename(p)}`);
+const worker = (await readFile(join(here, "src", "sw.js"), "utf8"))
+  .replace("%BUILD%", digest)
+  .replace("%ASSETS%", JSON.stringify(assets));
+await writeFile(join(dist, "sw.js"), worker);
 await writeFile(join(dist, ".built"), `${digest}\n`);
