@@ -47,7 +47,7 @@ lint: $(STAMP)
 types: $(STAMP)
 	$(BIN)/mypy
 
-test: $(STAMP) lint types
+test: $(STAMP) lint types web
 	@if command -v node >/dev/null 2>&1; then $(MAKE) --no-print-directory node; fi
 	$(BIN)/python -m pytest
 

@@ -79,22 +79,24 @@ def _problem(request: Request, error: TandemError) -> Response:
     return _secured(request, response)
 
 
+def _file(request: Request, path: Path, media_type: str | None, cache: str) -> Response:
+    response = FileResponse(path, media_type=media_type)
+    response.headers["Cache-Control"] = cache
+    return _secured(request, response)
+
+
 async def index(request: Request) -> Response:
     page = dist_dir() / "index.html"
     if not page.is_file():
         return _problem(request, WebAppNotBuilt("the web app is not built: run `make run`"))
-    response = FileResponse(page, media_type="text/html; charset=utf-8")
-    response.headers["Cache-Control"] = "no-cache"
-    return _secured(request, response)
+    return _file(request, page, "text/html; charset=utf-8", "no-cache")
 
 
 async def service_worker(request: Request) -> Response:
     path = dist_dir() / "sw.js"
     if not path.is_file():
-        return _problem(request, NotFound("the web app is not built"), 404)
-    response = FileResponse(path, media_type="text/javascript; charset=utf-8")
-    response.headers["Cache-Control"] = "no-cache"
-    return _secured(request, response)
+        return _problem(request, NotFound("the web app is not built"))
+    return _file(request, path, "text/javascript; charset=utf-8", "no-cache")
 
 
 async def asset(request: Request) -> Response:
@@ -102,9 +104,7 @@ async def asset(request: Request) -> Response:
     path = dist_dir() / "assets" / name
     if not _ASSET_NAME.match(name) or not path.is_file():
         return _problem(request, NotFound("no such file in the web app's bundle"))
-    response = FileResponse(path)
-    response.headers["Cache-Control"] = ASSET_CACHE
-    return _secured(request, response)
+    return _file(request, path, None, ASSET_CACHE)
 
 
 def routes() -> list[BaseRoute]:

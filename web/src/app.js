@@ -34,7 +34,9 @@ async function whoAmI(path) {
     }
     if (err instanceof ApiError && err.status === 404 && err.code === "http_404") {
       // A server without the account API: the socket's cookie still says who this is.
-      return cachedMe() || { id: `anon-${crypto.randomUUID().slice(0, 8)}`, username: "You" };
+      const me = cachedMe() || { id: `anon-${crypto.randomUUID().slice(0, 8)}`, username: "You" };
+      localStorage.setItem(ME_KEY, JSON.stringify(me));
+      return me;
     }
     return cachedMe();
   }

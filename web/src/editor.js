@@ -120,7 +120,7 @@ export async function editorPage(root, id, { me, navigate }) {
   });
 
   const myName = me.full_name || me.username || me.display_name || "You";
-  const presence = new Presence(connection, id, { id: me.id, name: myName, color: me.avatar_color || colorFor(me.id) }, {
+  const presence = new Presence(doc, id, { id: me.id, name: myName, color: me.avatar_color || colorFor(me.id) }, {
     avatars, canvas, textBinding: (wid) => board.binding(wid),
   });
   canvas.addEventListener("pointermove", (event) => {
@@ -146,7 +146,10 @@ export async function editorPage(root, id, { me, navigate }) {
     let text = STATE_TEXT[live.state] || live.state;
     if (live.state === "live" && pending) text = "Saving…";
     else if (live.state === "live") text = "Live · saved";
-    if (live.state !== "live" && pending) text += ` · ${pending} change${pending === 1 ? "" : "s"} kept on this device`;
+    if (live.state !== "live" && pending) {
+      const kept = Math.min(offline.saved, pending);
+      text += kept ? ` · ${kept === 1 ? "1 change" : `${kept} changes`} kept on this device` : " · saving on this device…";
+    }
     status.textContent = text;
     status.dataset.state = live.state === "live" && pending ? "saving" : live.state;
     undoBtn.disabled = readOnly || !undo.canUndo;
@@ -197,6 +200,7 @@ export async function editorPage(root, id, { me, navigate }) {
   live.addEventListener("state", renderStatus);
   live.addEventListener("denied", () => toast("Your session ended. Log in again.", "error"));
   undo.addEventListener("change", renderStatus);
+  offline.addEventListener("saved", renderStatus);
 
   const onKey = (event) => {
     const mod = event.ctrlKey || event.metaKey;
@@ -250,6 +254,7 @@ export async function editorPage(root, id, { me, navigate }) {
       return;
     }
     root.querySelector(".editor").dataset.ready = "true";
+    presence.send();
   });
   renderStatus();
   presence.render();

@@ -40,8 +40,10 @@ const save = (record) => tx("readwrite", (s) => s.put(record)).catch(() => undef
 
 const clone = (value) => (value === undefined ? undefined : JSON.parse(JSON.stringify(value)));
 
-export class OfflineStore {
+export class OfflineStore extends EventTarget {
   constructor(doc, key, meta) {
+    super();
+    this.saved = 0; // pending ops in the last record written
     this.doc = doc;
     this.key = key;
     this.meta = meta;
@@ -94,7 +96,11 @@ export class OfflineStore {
     this.pendingCount = pending.length;
     if (!this.shadow || this.shadow.v !== doc.version) return;
     const record = { key: this.key, v: this.shadow.v, data: this.shadow.data, pending, meta: this.meta, savedAt: Date.now() };
-    this.saving = this.saving.then(() => save(clone(record)));
+    const copy = clone(record);
+    this.saving = this.saving.then(() => save(copy)).then(() => {
+      this.saved = pending.length;
+      this.dispatchEvent(new Event("saved"));
+    });
   }
 
   // Rebuild the document from a stored record before it subscribes. Returns how many ops were

@@ -8,7 +8,9 @@ import { avatar, h } from "./ui.js";
 const POINTER_MS = 40;
 
 export class Presence {
-  constructor(connection, dashboardId, me, { avatars, canvas, textBinding }) {
+  constructor(doc, dashboardId, me, { avatars, canvas, textBinding }) {
+    const connection = doc.connection;
+    this.doc = doc;
     this.me = me;
     this.remote = new Map(); // presence id -> value
     this.avatars = avatars;
@@ -29,7 +31,8 @@ export class Presence {
     });
     this.connection = connection;
     connection.on("state", (state) => {
-      if (state === "connected") this.send();
+      // Tandem takes a presence once the dashboard is subscribed (it knows the version then).
+      if (state === "connected") doc.whenNothingPending(() => this.send());
       else {
         this.remote.clear();
         this.render();
@@ -38,7 +41,7 @@ export class Presence {
   }
 
   send() {
-    if (this.connection.state !== "connected") return;
+    if (this.connection.state !== "connected" || !this.doc.subscribed) return;
     this.value.src = this.connection.id;
     this.local.submit({ ...this.value }, () => {});
   }
