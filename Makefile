@@ -51,7 +51,7 @@ test: $(STAMP) lint types web
 	@if command -v node >/dev/null 2>&1; then $(MAKE) --no-print-directory node; fi
 	$(BIN)/python -m pytest
 
-bench: $(STAMP) node
+bench: $(STAMP) node web
 	$(BIN)/python -m loadtests.bench
 
 load: $(STAMP)

@@ -3,7 +3,8 @@
 Sections are modules of this package with a ``main() -> None``: ``ot`` (OT core against the Node
 references), ``store`` (PostgreSQL log), ``history`` (export, import, restore, diff, widget history of a
 big dashboard), ``gateway`` (protocol-level load against a ShareDB
-reference server), ``abuse`` (what hostile messages cost the server).
+reference server), ``abuse`` (what hostile messages cost the server), ``web`` (the browser app in
+headless Chromium).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-SECTIONS = ("ot", "store", "history", "gateway", "abuse")
+SECTIONS = ("ot", "store", "history", "gateway", "abuse", "web")
 
 
 def main(argv: list[str]) -> int:

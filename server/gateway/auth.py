@@ -118,21 +118,28 @@ def _cookie(header: str, name: str) -> str | None:
 
 
 _TOKEN_IN_TEXT = re.compile(r"((?:^|[?&\s])token=)[^&\s\"']*")
+# The web app's share-link page, /s/<token>: the token is in the path.
+_SHARE_PATH = re.compile(r"((?:^|[\s\"'])/s/)[^/?#\s\"']+")
+
+
+def _has_token(text: str) -> bool:
+    return "token=" in text or "/s/" in text
 
 
 def redact(text: str) -> str:
-    return _TOKEN_IN_TEXT.sub(r"\1[redacted]", text)
+    return _SHARE_PATH.sub(r"\1[redacted]", _TOKEN_IN_TEXT.sub(r"\1[redacted]", text))
 
 
 class RedactTokens(logging.Filter):
-    """Removes ``token=...`` from log records (uvicorn logs each WebSocket's path and query)."""
+    """Removes ``token=...`` and share-link paths (``/s/<token>``) from log records (uvicorn
+    logs each request's and WebSocket's path and query)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.msg, str) and "token=" in record.msg:
+        if isinstance(record.msg, str) and _has_token(record.msg):
             record.msg = redact(record.msg)
         if isinstance(record.args, tuple):
             record.args = tuple(
-                redact(a) if isinstance(a, str) and "token=" in a else a for a in record.args
+                redact(a) if isinstance(a, str) and _has_token(a) else a for a in record.args
             )
         return True
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from tests.browser.helpers import ready
 from tests.e2e.conftest import e2e_env
 from tests.e2e.harness import ROOT, Gateway, run_cli, start_gateways
 
@@ -157,6 +158,22 @@ def open_as(browser: Any, server: Gateway) -> Iterator[Callable[..., Any]]:
     yield open_page
     for context in contexts:
         context.close()
+
+
+@pytest.fixture
+def pair(
+    open_as: Callable[..., Any], people: dict[str, Person], dashboard: Callable[..., str]
+) -> Callable[[str], tuple[str, Any, Any]]:
+    """A new dashboard open in two pages, ana's and ben's, both subscribed."""
+
+    def open_pair(title: str) -> tuple[str, Any, Any]:
+        dashboard_id = dashboard(title)
+        pages = [open_as(people[name], f"/d/{dashboard_id}") for name in ("ana", "ben")]
+        for page in pages:
+            ready(page)
+        return dashboard_id, pages[0], pages[1]
+
+    return open_pair
 
 
 def shot(page: Any, name: str) -> None:

@@ -29,16 +29,16 @@ from tests.e2e.harness import Gateway
 pytestmark = pytest.mark.browser
 
 OpenAs = Callable[..., Any]
+Pair = Callable[[str], tuple[str, Any, Any]]
+# The card's laid-out box has every given value (left, top, width, height in pixels).
+BOX_IS = (
+    "([id, want]) => { const e = document.querySelector(`.widget[data-id='${id}']`);"
+    " return Object.entries(want).every(([k, v]) => parseFloat(e.style[k]) === v); }"
+)
 
 
-def test_presence_and_layout_reach_the_other_page(
-    open_as: OpenAs, people: dict[str, Person], dashboard: Callable[..., str]
-) -> None:
-    dashboard_id = dashboard("Presence and layout")
-    ana = open_as(people["ana"], f"/d/{dashboard_id}")
-    ben = open_as(people["ben"], f"/d/{dashboard_id}")
-    ready(ana)
-    ready(ben)
+def test_presence_and_layout_reach_the_other_page(pair: Pair) -> None:
+    _, ana, ben = pair("Presence and layout")
 
     # Each sees the other: two avatars, and the other's pointer on the canvas.
     for page in (ana, ben):
@@ -56,24 +56,14 @@ def test_presence_and_layout_reach_the_other_page(
     # Move by dragging the header five cells right and three down.
     drag(ana, f'.widget[data-id="{chart}"] .w-title', 5 * CELL, 3 * CELL)
     moved = {"left": before["left"] + 5 * CELL, "top": before["top"] + 3 * CELL}
-    took = wait_js(
-        ben,
-        "([id, p]) => { const e = document.querySelector(`.widget[data-id='${id}']`);"
-        " return parseFloat(e.style.left) === p.left && parseFloat(e.style.top) === p.top; }",
-        [chart, moved],
-    )
+    took = wait_js(ben, BOX_IS, [chart, moved])
     assert took < REMOTE_MS, f"move took {took:.0f} ms"
 
     # Resize by the corner handle.
     ana.hover(f'.widget[data-id="{chart}"]')
     drag(ana, f'.widget[data-id="{chart}"] .resize', 4 * CELL, 2 * CELL)
     size = {"width": before["width"] + 4 * CELL, "height": before["height"] + 2 * CELL}
-    took = wait_js(
-        ben,
-        "([id, s]) => { const e = document.querySelector(`.widget[data-id='${id}']`);"
-        " return parseFloat(e.style.width) === s.width && parseFloat(e.style.height) === s.height; }",
-        [chart, size],
-    )
+    took = wait_js(ben, BOX_IS, [chart, size])
     assert took < REMOTE_MS, f"resize took {took:.0f} ms"
     shot(ana, "layout-ana")
     shot(ben, "layout-ben")
@@ -86,14 +76,8 @@ def test_presence_and_layout_reach_the_other_page(
     assert ana.errors == [] and ben.errors == []
 
 
-def test_typing_together_converges(
-    open_as: OpenAs, people: dict[str, Person], dashboard: Callable[..., str], server: Gateway
-) -> None:
-    dashboard_id = dashboard("Typing together")
-    ana = open_as(people["ana"], f"/d/{dashboard_id}")
-    ben = open_as(people["ben"], f"/d/{dashboard_id}")
-    ready(ana)
-    ready(ben)
+def test_typing_together_converges(pair: Pair, people: dict[str, Person], server: Gateway) -> None:
+    dashboard_id, ana, ben = pair("Typing together")
     notes = add_widget(ana, "text")
     wait_js(ben, "id => !!document.querySelector(`.widget[data-id='${id}'] .ql-editor`)", notes)
     editor = f'.widget[data-id="{notes}"] .ql-editor'
@@ -173,13 +157,9 @@ def test_viewer_cannot_change_anything(
 
 
 def test_offline_edits_survive_a_reload_and_arrive_once(
-    open_as: OpenAs, people: dict[str, Person], dashboard: Callable[..., str], server: Gateway
+    pair: Pair, people: dict[str, Person], server: Gateway
 ) -> None:
-    dashboard_id = dashboard("Offline")
-    ben = open_as(people["ben"], f"/d/{dashboard_id}")
-    ana = open_as(people["ana"], f"/d/{dashboard_id}")
-    ready(ana)
-    ready(ben)
+    dashboard_id, ana, ben = pair("Offline")
     notes = add_widget(ana, "text")
     saved(ana)
     # The service worker keeps the app's shell, so the page reloads without a network.

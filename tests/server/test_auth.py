@@ -81,12 +81,21 @@ def test_log_redaction() -> None:
     assert redact("/ws?token=s3cret&x=1") == "/ws?token=[redacted]&x=1"
     assert redact("/ws?a=1&token=s3cret") == "/ws?a=1&token=[redacted]"
     assert redact("/ws?notatoken=1") == "/ws?notatoken=1"
+    assert redact("/s/AbC-123_x") == "/s/[redacted]"
+    assert redact("GET /s/AbC-123?x=1 HTTP/1.1") == "GET /s/[redacted]?x=1 HTTP/1.1"
+    assert redact("/assets/s/x.js /d/abc") == "/assets/s/x.js /d/abc"
     record = logging.LogRecord(
         "uvicorn.error", logging.INFO, __file__, 1, '%s - "WebSocket %s" [accepted]',
         ("127.0.0.1:5000", "/ws?token=s3cret"), None,
     )  # fmt: skip
     assert RedactTokens().filter(record)
     assert "s3cret" not in record.getMessage()
+    access = logging.LogRecord(
+        "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", "/s/sh4re", "1.1", 200), None,
+    )  # fmt: skip
+    assert RedactTokens().filter(access)
+    assert "sh4re" not in access.getMessage()
 
 
 async def test_role_cache_expires() -> None:

@@ -3,7 +3,7 @@
 import { drawChart } from "./chart.js";
 import { CELL, plainText } from "./model.js";
 import { TextBinding } from "./text.js";
-import { h, icon, iconButton } from "./ui.js";
+import { h, icon, iconButton, fill } from "./ui.js";
 
 const TYPE_ICON = { text: "T", chart: "▮", table: "▦", image: "▣", video: "▶", embed: "⧉", custom: "{}" };
 
@@ -160,7 +160,7 @@ export class Board {
     this._place(card.el, widget.position);
     card.title.textContent = widget.title || "Untitled";
     card.el.setAttribute("aria-label", `${widget.type} widget: ${widget.title || "Untitled"}`);
-    if (!card.binding) card.body.replaceChildren(content(widget));
+    if (!card.binding) fill(card.body, content(widget));
     else card.binding.setReadOnly(this.readOnly || widget.isLocked);
   }
 

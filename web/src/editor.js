@@ -9,7 +9,7 @@ import { OfflineStore, load } from "./offline.js";
 import { Presence } from "./presence.js";
 import { dashboardSettings, widgetSettings } from "./settings.js";
 import { openShare } from "./share.js";
-import { button, colorFor, h, icon, iconButton, toast } from "./ui.js";
+import { button, colorFor, h, icon, iconButton, toast, fill } from "./ui.js";
 import { UndoManager } from "./undo.js";
 
 const EDIT_ROLES = new Set(["editor", "admin", "owner"]);
@@ -26,7 +26,7 @@ export async function editorPage(root, id, { me, navigate }) {
   } catch (err) {
     // A plain 404 (no problem code) is a server without the HTTP API: the socket decides.
     if (err instanceof ApiError && (err.status === 403 || (err.status === 404 && err.code !== "http_404"))) {
-      root.replaceChildren(h("main", { class: "center-page" }, h("h1", {}, "Dashboard not available"), h("p", {}, "It does not exist, or you have no access to it."), button("Back to dashboards", () => navigate("/"), { kind: "primary" })));
+      fill(root, h("main", { class: "center-page" }, h("h1", {}, "Dashboard not available"), h("p", {}, "It does not exist, or you have no access to it."), button("Back to dashboards", () => navigate("/"), { kind: "primary" })));
       return () => {};
     }
   }
@@ -73,7 +73,7 @@ export async function editorPage(root, id, { me, navigate }) {
       asGuest ? null : iconButton("share", "Share", () => togglePanel("share")),
       iconButton("gear", "Dashboard settings", () => !readOnly && doc.data && dashboardSettings(doc.data, submit))),
   );
-  root.replaceChildren(h("div", { class: "editor" }, top, banner, h("div", { class: "editor-main" }, scroller, side)));
+  fill(root, h("div", { class: "editor" }, top, banner, h("div", { class: "editor-main" }, scroller, side)));
 
   // -- editing ---------------------------------------------------------------------------
   function submit(op, { key = null, source = "user", record = true } = {}) {
@@ -229,7 +229,7 @@ export async function editorPage(root, id, { me, navigate }) {
     if (panel && panel.dispose) panel.dispose();
     panel = null;
     side.hidden = true;
-    side.replaceChildren();
+    fill(side);
   }
 
   // -- start -----------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 // past snapshots read-only (nothing changes until Restore), the diff from a version to now,
 // per-widget "who changed this", and restore (which everyone sees live, as ops).
 import { ApiError, get, post, qs } from "./api.js";
-import { button, field, h, iconButton, timeAgo, toast } from "./ui.js";
+import { button, field, h, iconButton, timeAgo, toast, fill } from "./ui.js";
 
 const CHANGE_TEXT = {
   added: "added", removed: "removed", moved: "moved", resized: "resized", restyled: "restyled",
@@ -18,7 +18,7 @@ function failure(el, err) {
   const text = err instanceof ApiError && err.status === 404 && err.code === "http_404"
     ? "History is not available on this server yet."
     : `Could not load: ${err.message}`;
-  el.replaceChildren(h("p", { class: "muted" }, text));
+  fill(el, h("p", { class: "muted" }, text));
 }
 
 export function openHistory(side, ctx, { widget = null } = {}) {
@@ -37,7 +37,7 @@ export function openHistory(side, ctx, { widget = null } = {}) {
   const label = h("input", { type: "text", placeholder: "e.g. Before the Q3 review", maxlength: 200 });
   const nameForm = h("form", { class: "inline-form" }, field("Name the current version", label), h("button", { type: "submit", class: "btn" }, "Save"));
 
-  side.replaceChildren(
+  fill(side, 
     h("header", { class: "panel-head" }, h("h2", {}, "History"), iconButton("x", "Close history", ctx.close)),
     widget ? widgetSection : null,
     canRestore() ? nameForm : null,
@@ -63,7 +63,7 @@ export function openHistory(side, ctx, { widget = null } = {}) {
       const data = await get(`${base}/versions`);
       if (disposed) return;
       const items = data.items || [];
-      versionsList.replaceChildren(
+      fill(versionsList, 
         ...(items.length ? items.map((v) => h("li", { class: "version" },
           h("div", {}, h("strong", {}, v.label || `Version ${v.version}`), h("small", {}, `v${v.version} · ${who(v.created_by)} · ${timeAgo(v.created_at)}`)),
           h("div", { class: "row-actions" },
@@ -77,11 +77,11 @@ export function openHistory(side, ctx, { widget = null } = {}) {
   }
 
   async function loadWidget() {
-    widgetSection.replaceChildren(h("h3", {}, `Who changed “${(doc.data.widgets[widget] || {}).title || "this widget"}”`), h("p", { class: "muted" }, "Loading…"));
+    fill(widgetSection, h("h3", {}, `Who changed “${(doc.data.widgets[widget] || {}).title || "this widget"}”`), h("p", { class: "muted" }, "Loading…"));
     try {
       const data = await get(`${base}/widgets/${encodeURIComponent(widget)}/history${qs({ limit: 20 })}`);
       const items = data.items || [];
-      widgetSection.replaceChildren(widgetSection.firstChild, h("ol", { class: "list" },
+      fill(widgetSection, widgetSection.firstChild, h("ol", { class: "list" },
         items.length ? items.map((e) => h("li", {}, h("strong", {}, who(e.user)), ` ${String(e.operation_type || "changed")} · v${e.version} · ${timeAgo(e.created_at)}`))
           : h("li", { class: "muted" }, "No changes recorded.")));
     } catch (err) {
@@ -109,7 +109,7 @@ export function openHistory(side, ctx, { widget = null } = {}) {
       canvas.classList.add("previewing");
       canvas.append(board.preview(snap.document));
       banner.hidden = false;
-      banner.replaceChildren(
+      fill(banner, 
         h("span", {}, `Previewing version ${snap.version} — read-only. Nothing changes until you restore.`),
         canRestore() ? button("Restore this version", () => restore(snap.version), { kind: "primary small" }) : null,
         button("Back to live", () => { slider.value = slider.max; sliderLabel.textContent = `Now (version ${slider.max})`; endPreview(); }, { kind: "small" }),
@@ -122,12 +122,12 @@ export function openHistory(side, ctx, { widget = null } = {}) {
 
   function renderDiff(diff) {
     if (!diff) {
-      diffBox.replaceChildren();
+      fill(diffBox);
       return;
     }
     const rows = (diff.widgets || []).map((w) => h("li", {}, h("strong", {}, w.title || w.widget_id), ` ${(w.changes || []).map((c) => CHANGE_TEXT[c] || c).join(", ")}`, w.users && w.users.length ? h("small", {}, ` by ${w.users.map(who).join(", ")}`) : null));
     const dash = diff.dashboard && diff.dashboard.changes && diff.dashboard.changes.length ? h("li", {}, h("strong", {}, "Dashboard"), ` ${diff.dashboard.changes.join(", ")}`) : null;
-    diffBox.replaceChildren(h("h4", {}, `Changed since version ${diff.from}`), h("ul", { class: "list compact" }, dash, rows.length || dash ? rows : h("li", { class: "muted" }, "No changes.")));
+    fill(diffBox, h("h4", {}, `Changed since version ${diff.from}`), h("ul", { class: "list compact" }, dash, rows.length || dash ? rows : h("li", { class: "muted" }, "No changes.")));
   }
 
   function endPreview(clearDiff = true) {
@@ -135,8 +135,8 @@ export function openHistory(side, ctx, { widget = null } = {}) {
     canvas.classList.remove("previewing");
     canvas.querySelector(".preview-layer")?.remove();
     banner.hidden = true;
-    banner.replaceChildren();
-    if (clearDiff) diffBox.replaceChildren();
+    fill(banner);
+    if (clearDiff) fill(diffBox);
   }
 
   async function restore(version) {

@@ -81,6 +81,8 @@ export class Live extends EventTarget {
 
   _socket() {
     return new BrowserSocket(this.url, this.token, (reply) => {
+      // A cookie may have authenticated the socket already (a user who followed a share link).
+      if (reply.error && /already authenticated/.test(reply.error.message || "")) return;
       if (reply.error) {
         this.stopped = true;
         this._setState("denied");

@@ -1,6 +1,6 @@
 // The pages around the editor: log in, sign up, the dashboard list, and a share link's landing.
 import { ApiError, get, patch, post, qs, setGuestSession } from "./api.js";
-import { avatar, button, field, h, icon, modal, timeAgo, toast } from "./ui.js";
+import { avatar, button, field, h, icon, modal, timeAgo, toast, fill } from "./ui.js";
 
 function brand() {
   return h("a", { href: "/", class: "brand", "data-link": "" }, h("span", { class: "brand-mark" }, "T"), h("span", {}, "Tandem"));
@@ -33,7 +33,7 @@ export function loginPage(root, { navigate, onLogin }) {
       error.textContent = err.status === 401 ? "That email/username and password do not match." : errorText(err);
     }
   });
-  root.replaceChildren(authCard("Log in", "Welcome back. Your dashboards are waiting.", form, ["New here? ", h("a", { href: "/signup", "data-link": "" }, "Create an account")]));
+  fill(root, authCard("Log in", "Welcome back. Your dashboards are waiting.", form, ["New here? ", h("a", { href: "/signup", "data-link": "" }, "Create an account")]));
   loginInput.focus();
 }
 
@@ -56,7 +56,7 @@ export function signupPage(root, { navigate, onLogin }) {
       error.textContent = errorText(err);
     }
   });
-  root.replaceChildren(authCard("Create your account", "Build dashboards together, in real time.", form, ["Already have an account? ", h("a", { href: "/login", "data-link": "" }, "Log in")]));
+  fill(root, authCard("Create your account", "Build dashboards together, in real time.", form, ["Already have an account? ", h("a", { href: "/login", "data-link": "" }, "Log in")]));
   name.focus();
 }
 
@@ -76,7 +76,7 @@ export function listPage(root, { me, navigate, logout }) {
     h("button", { type: "button", role: "tab", "aria-selected": "true", onclick: () => setTab(false) }, "Active"),
     h("button", { type: "button", role: "tab", "aria-selected": "false", onclick: () => setTab(true) }, "Archived"));
   const name = me.full_name || me.username;
-  root.replaceChildren(
+  fill(root, 
     h("header", { class: "topbar" }, brand(), h("div", { class: "search-wrap" }, icon("search"), search), h("div", { class: "spacer" }),
       h("div", { class: "user" }, avatar(name, me.avatar_color), h("span", { class: "user-name" }, name), button("Log out", logout, { kind: "ghost" }))),
     h("main", { class: "list-page" },
@@ -97,9 +97,9 @@ export function listPage(root, { me, navigate, logout }) {
       const data = await get(`/dashboards${qs({ q: query, archived: String(archived), limit: 100 })}`);
       if (mine !== seq) return;
       const items = data.items || [];
-      grid.replaceChildren(...(items.length ? items.map(card) : [h("div", { class: "empty-state" }, h("h2", {}, query ? "Nothing matches" : archived ? "No archived dashboards" : "No dashboards yet"), h("p", { class: "muted" }, query ? "Try other words." : archived ? "" : "Create one, or ask a teammate to share theirs."))]));
+      fill(grid, ...(items.length ? items.map(card) : [h("div", { class: "empty-state" }, h("h2", {}, query ? "Nothing matches" : archived ? "No archived dashboards" : "No dashboards yet"), h("p", { class: "muted" }, query ? "Try other words." : archived ? "" : "Create one, or ask a teammate to share theirs."))]));
     } catch (err) {
-      if (mine === seq) grid.replaceChildren(h("div", { class: "empty-state" }, h("h2", {}, "Cannot load dashboards"), h("p", { class: "muted" }, err.message)));
+      if (mine === seq) fill(grid, h("div", { class: "empty-state" }, h("h2", {}, "Cannot load dashboards"), h("p", { class: "muted" }, err.message)));
     }
   }
 
@@ -111,7 +111,7 @@ export function listPage(root, { me, navigate, logout }) {
       h("div", { class: "card-meta" },
         h("span", { class: `badge role-${d.role}` }, d.role),
         h("span", {}, d.owner && d.owner.id !== me.id ? `by ${d.owner.username}` : "yours"),
-        h("span", {}, `${d.collaborator_count ?? 0} people`),
+        h("span", {}, d.collaborator_count ? `${d.collaborator_count} collaborator${d.collaborator_count === 1 ? "" : "s"}` : "private"),
         h("span", {}, timeAgo(d.updated_at)),
         canArchive ? button(d.is_archived ? "Unarchive" : "Archive", async () => {
           try {
@@ -201,6 +201,6 @@ export function guestPage(root, token, { navigate }) {
       }
     }
   });
-  root.replaceChildren(authCard("You're invited", "Someone shared a dashboard with you.", form, ["Have an account? ", h("a", { href: "/login", "data-link": "" }, "Log in")]));
+  fill(root, authCard("You're invited", "Someone shared a dashboard with you.", form, ["Have an account? ", h("a", { href: "/login", "data-link": "" }, "Log in")]));
   name.focus();
 }

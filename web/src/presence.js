@@ -3,7 +3,7 @@
 // `sel` is a range inside a text widget, moved here through every op by someone else, so it
 // stays on the same characters while people type.
 import { Delta } from "./live.js";
-import { avatar, h } from "./ui.js";
+import { avatar, h, fill } from "./ui.js";
 
 const POINTER_MS = 40;
 
@@ -87,7 +87,7 @@ export class Presence {
   }
 
   render() {
-    this.avatars.replaceChildren(
+    fill(this.avatars, 
       avatar(`${this.me.name} (you)`, this.me.color, { size: "me" }),
       ...this.people().map((p) => avatar(p.name, p.color)),
     );

@@ -2,7 +2,7 @@
 // role) and share links (role, optional password and expiry; copy; revoke). A link's token is
 // shown once, when it is created.
 import { del, get, post, put } from "./api.js";
-import { avatar, button, field, h, icon, iconButton, timeAgo, toast } from "./ui.js";
+import { avatar, button, field, h, icon, iconButton, timeAgo, toast, fill } from "./ui.js";
 
 const ROLES = ["viewer", "editor", "admin"];
 
@@ -20,9 +20,9 @@ export function openShare(side, ctx) {
   const links = h("ul", { class: "list links" });
   const created = h("div", { class: "created-link", hidden: true });
 
-  const login = h("input", { type: "text", placeholder: "username or email", required: true, autocomplete: "off" });
+  const login = h("input", { type: "text", placeholder: "Username or email", required: true, autocomplete: "off", "aria-label": "Username or email to invite" });
   const inviteRole = roleSelect("editor", "Role for the invited person");
-  const inviteForm = h("form", { class: "inline-form invite" }, field("Invite someone", login), inviteRole, h("button", { type: "submit", class: "btn primary" }, "Invite"));
+  const inviteForm = h("form", { class: "inline-form invite" }, login, inviteRole, h("button", { type: "submit", class: "btn primary" }, "Invite"));
 
   const linkRole = roleSelect("viewer", "Role for people with the link", ["viewer", "editor"]);
   const password = h("input", { type: "password", autocomplete: "new-password", placeholder: "optional" });
@@ -32,16 +32,16 @@ export function openShare(side, ctx) {
     field("Password", password),
     h("button", { type: "submit", class: "btn" }, icon("plus"), h("span", {}, "Create link")));
 
-  side.replaceChildren(
+  fill(side, 
     h("header", { class: "panel-head" }, h("h2", {}, "Share"), iconButton("x", "Close share", ctx.close)),
-    h("section", { class: "panel-section" }, canManage ? inviteForm : h("p", { class: "muted" }, "Only the owner and admins can invite people."), people),
+    h("section", { class: "panel-section" }, h("h3", {}, "People"), canManage ? inviteForm : h("p", { class: "muted" }, "Only the owner and admins can invite people."), people),
     canManage ? h("section", { class: "panel-section" }, h("h3", {}, "Share links"), linkForm, created, links) : null,
   );
 
   async function loadPeople() {
     try {
       const data = await get(`${base}/collaborators`);
-      people.replaceChildren(...(data.items || []).map((c) => {
+      fill(people, ...(data.items || []).map((c) => {
         const name = c.user.full_name || c.user.username;
         const control = c.role === "owner" || !canManage
           ? h("span", { class: "badge" }, c.role)
@@ -71,7 +71,7 @@ export function openShare(side, ctx) {
           }) : null);
       }));
     } catch (err) {
-      people.replaceChildren(h("li", { class: "muted" }, `Collaborators unavailable: ${err.message}`));
+      fill(people, h("li", { class: "muted" }, `Collaborators unavailable: ${err.message}`));
     }
   }
 
@@ -80,7 +80,7 @@ export function openShare(side, ctx) {
     try {
       const data = await get(`${base}/share-links`);
       const items = data.items || [];
-      links.replaceChildren(...(items.length ? items.map((l) => h("li", { class: "link" },
+      fill(links, ...(items.length ? items.map((l) => h("li", { class: "link" },
         h("div", { class: "grow" }, h("strong", {}, `${l.role[0].toUpperCase()}${l.role.slice(1)} link`),
           h("small", {}, [l.has_password ? "password" : "no password", l.expires_at ? `expires ${new Date(l.expires_at).toLocaleDateString()}` : "no expiry", `created ${timeAgo(l.created_at)}`].join(" · "))),
         button("Revoke", async () => {
@@ -93,7 +93,7 @@ export function openShare(side, ctx) {
           }
         }, { kind: "small danger" }))) : [h("li", { class: "muted" }, "No share links.")]));
     } catch (err) {
-      links.replaceChildren(h("li", { class: "muted" }, `Share links unavailable: ${err.message}`));
+      fill(links, h("li", { class: "muted" }, `Share links unavailable: ${err.message}`));
     }
   }
 
@@ -119,7 +119,7 @@ export function openShare(side, ctx) {
       const url = `${location.origin}${link.path}`;
       const input = h("input", { type: "text", readOnly: true, value: url, "aria-label": "Share link", class: "link-url" });
       created.hidden = false;
-      created.replaceChildren(
+      fill(created, 
         h("p", {}, "Copy the link now: it is shown only once."),
         h("div", { class: "inline-form" }, input, button("Copy", async () => {
           try {

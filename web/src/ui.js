@@ -170,3 +170,9 @@ export function timeAgo(iso) {
   if (seconds < 86400) return `${Math.floor(seconds / 3600)} h ago`;
   return new Date(iso).toLocaleDateString();
 }
+
+// replaceChildren that, like h(), skips null/false children instead of printing them.
+export function fill(el, ...children) {
+  el.replaceChildren();
+  return append(el, children);
+}

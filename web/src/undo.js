@@ -32,6 +32,21 @@ export function invert(data, op) {
   return inverses.reverse();
 }
 
+// `op` with the values it removes (od, ld) read from `data` as they are now: an entry made
+// before others edited inside what it removes takes back their edits too when it is redone.
+function refreshed(data, op) {
+  let state = JSON.parse(JSON.stringify(data));
+  const out = [];
+  for (const component of op) {
+    const c = JSON.parse(JSON.stringify(component));
+    if ("od" in c) c.od = JSON.parse(JSON.stringify(at(state, c.p) ?? null));
+    if ("ld" in c) c.ld = JSON.parse(JSON.stringify(at(state, c.p) ?? null));
+    out.push(c);
+    state = json0.apply(state, [JSON.parse(JSON.stringify(c))]);
+  }
+  return out;
+}
+
 function transformStack(stack, remote) {
   let op = remote;
   for (let i = stack.length - 1; i >= 0; i -= 1) {
@@ -102,7 +117,13 @@ export class UndoManager extends EventTarget {
   _step(from, to, submit) {
     const entry = from.pop();
     if (!entry) return false;
-    const op = json0.normalize ? json0.normalize(entry.op) : entry.op;
+    let op;
+    try {
+      op = refreshed(this.doc.data, entry.op);
+    } catch {
+      this._changed();
+      return false; // what it applied to is gone
+    }
     to.push({ op: invert(this.doc.data, op) });
     this.lastKey = null;
     submit(op);
