@@ -1,17 +1,10 @@
 """Sequencing one dashboard: drain its Redis queue in batches while holding its lock.
 
-One :class:`Sequencer` lives for one acquisition of the lock. It first bumps the dashboard's
-``lock_epoch`` (the fencing token) and loads the head, then keeps the document and the recent
-ops in memory, so a batch costs one PostgreSQL round trip. For each record of a batch, in queue
-order (as ShareDB's server does for each submit):
-
-1. a resubmit of an op already in the log (same ``src``/``seq`` at or after the record's base
-   version) is answered with the original version and not applied again;
-2. a base version beyond the head is rejected (``op_from_future``), one below the retained log
-   ``version_unavailable``;
-3. the op is transformed (``left``) against every op committed since its base version; a
-   domain op is built against the head instead;
-4. it is applied; an op that fails, or leaves an invalid dashboard, is rejected alone.
+One :class:`Sequencer` lives for one acquisition of the lock (a :class:`Holding`). It first
+bumps the dashboard's ``lock_epoch`` (the fencing token) and loads the head, then keeps the
+document and the recent ops in memory, so a batch costs one PostgreSQL round trip. Each record
+is sequenced by the pure rules of :mod:`server.sequencer.batch`; this module does their I/O
+(ops older than its memory, a resubmit's original version) and the batch's commit.
 
 The batch commits in one fenced transaction; only then do its records leave the queue (a trim
 that checks the lock token) and the outcome is published. A fence failure means another process
@@ -23,22 +16,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from ot import dashboard, json0
+from ot import json0
 from ot.errors import OTError
 from server.core import log
 from server.core.codes import Code
 from server.core.errors import BadData, Conflict, NotFound, StaleFence, TandemError
-from server.core.ids import DashboardId
-from server.core.settings import Settings
-from server.core.submission import Committed, Rejected, SubmitRecord
-from server.redis.keys import Keys
-from server.redis.resp import Resp
-from server.sequencer.lock import Lock
+from server.core.submission import Committed, SubmitRecord
+from server.sequencer.batch import (
+    Batch,
+    Checked,
+    Refusal,
+    begin_create,
+    check_base,
+    committed,
+    find_duplicate,
+    memory_start,
+    sequence,
+    window,
+)
+from server.sequencer.plant import Holding, Memory
 from server.sequencer.records import (
     BatchOutcome,
     committed_from_stored,
@@ -46,77 +45,27 @@ from server.sequencer.records import (
     encode_outcome,
 )
 from server.sequencer.size import SizeBound
-from server.store.model import JsonOp, NewOp, OpLog
 
 _log = log.get(__name__)
-
-Deliver = Callable[[BatchOutcome], Awaitable[None]]
-
-
-@dataclass
-class _Batch:
-    """The working state of one batch: becomes the sequencer's state only after COMMIT."""
-
-    version: int
-    document: Any
-    exists: bool
-    create: SubmitRecord | None = None  # a create ends its batch: it commits on its own
-    ops: list[NewOp] = field(default_factory=list)
-    committed: list[Committed] = field(default_factory=list)
-    checked: list[json0.CheckedOp | None] = field(default_factory=list)  # each committed's op
-    duplicates: list[Committed] = field(default_factory=list)
-    rejected: list[Rejected] = field(default_factory=list)
-
-
-@dataclass
-class Memory:
-    """What a sequencer knew when it let go of the lock, so that the next acquisition by this
-    process can go on from it instead of loading the head again (see :meth:`Sequencer._open`)."""
-
-    epoch: int
-    version: int
-    document: Any
-    recent: list[Committed]
-    checked: list[json0.CheckedOp | None]
-
-
-class _Reject(Exception):
-    def __init__(self, code: Code, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 class Sequencer:
     """Drains one dashboard's queue for as long as one acquisition of its lock lasts."""
 
-    def __init__(
-        self,
-        *,
-        redis: Resp,
-        keys: Keys,
-        store: OpLog,
-        settings: Settings,
-        dashboard_id: DashboardId,
-        lock: Lock,
-        deliver: Deliver,
-        stopping: Callable[[], bool] = lambda: False,
-        memory: Memory | None = None,
-        origin: str = "",
-        nudge: asyncio.Event | None = None,
-    ) -> None:
-        self._redis = redis
-        self._store = store
-        self._settings = settings
-        self._dashboard_id = dashboard_id
-        self._queue = keys.queue(dashboard_id)
-        self._channel = keys.ops_channel(dashboard_id)
-        self._lock = lock
-        self._deliver = deliver
-        self._stopping = stopping
-        self._memory = memory
-        self._origin = origin
-        self._nudge = nudge
+    def __init__(self, holding: Holding) -> None:
+        plant = holding.plant
+        self._redis = plant.redis
+        self._store = plant.store
+        self._settings = plant.settings
+        self._deliver = plant.deliver
+        self._origin = plant.origin
+        self._dashboard_id = holding.dashboard_id
+        self._queue = plant.keys.queue(holding.dashboard_id)
+        self._channel = plant.keys.ops_channel(holding.dashboard_id)
+        self._lock = holding.lock
+        self._stopping = holding.stopping
+        self._memory = holding.memory
+        self._nudge = holding.nudge
         self._epoch = 0
         self._exists = False
         self._version = 0
@@ -127,7 +76,7 @@ class Sequencer:
         # After a batch the store refused as a whole (BadData), go one record at a time so the
         # record it refuses is rejected alone instead of blocking the queue.
         self._single_steps = 0
-        self._size = SizeBound(settings.max_document_bytes)
+        self._size = SizeBound(self._settings.max_document_bytes)
         self.lost = False  # the lock (or the fence) was lost while draining
         self.left: int | None = None  # records queued when the lock was released
 
@@ -251,16 +200,16 @@ class Sequencer:
                 raise
             only = batch.committed[0]
             batch = self._new_batch()
-            batch.rejected.append(self._rejected(only.src, only.seq, exc.code, exc.message))
+            batch.refuse(only.src, only.seq, exc.code, exc.message)
             settled = await asyncio.shield(self._finish(consumed, batch, started))
             self._single_steps = max(0, self._single_steps - consumed)
             return settled
 
-    def _new_batch(self) -> _Batch:
-        return _Batch(version=self._version, document=self._document, exists=self._exists)
+    def _new_batch(self) -> Batch:
+        return Batch(self._dashboard_id, self._version, self._document, self._exists)
 
     async def _finish(
-        self, consumed: int, batch: _Batch, started: float
+        self, consumed: int, batch: Batch, started: float
     ) -> tuple[bool, list[bytes] | None]:
         committed = await self._commit(batch)
         if committed is None:
@@ -299,7 +248,7 @@ class Sequencer:
         )
         return held, raws
 
-    async def _commit(self, batch: _Batch) -> bool | None:
+    async def _commit(self, batch: Batch) -> bool | None:
         """Write the batch: True when something was written, None when the fence failed."""
         if batch.create is not None:
             return await self._commit_create(batch, batch.create)
@@ -318,7 +267,7 @@ class Sequencer:
             return None
         return True
 
-    async def _commit_create(self, batch: _Batch, record: SubmitRecord) -> bool:
+    async def _commit_create(self, batch: Batch, record: SubmitRecord) -> bool:
         # The store records the create's (src, seq), so a resent create is recognised.
         try:
             await self._store.create_dashboard(
@@ -335,17 +284,15 @@ class Sequencer:
             batch.committed.clear()
             batch.checked.clear()
             batch.version, batch.document, batch.exists = self._version, self._document, True
-            batch.rejected.append(
-                self._rejected(
-                    record.src, record.seq, Code.ALREADY_CREATED, "the dashboard already exists"
-                )
+            batch.refuse(
+                record.src, record.seq, Code.ALREADY_CREATED, "the dashboard already exists"
             )
             return False
         # The dashboard did not exist when this holder took the fence: take it now.
         self._epoch = await self._store.acquire_epoch(self._dashboard_id)
         return True
 
-    def _accept(self, batch: _Batch) -> None:
+    def _accept(self, batch: Batch) -> None:
         self._version = batch.version
         self._document = batch.document
         self._exists = batch.exists
@@ -354,7 +301,7 @@ class Sequencer:
         del self._recent[: -self._settings.hold_recent_ops]
         del self._checked[: -self._settings.hold_recent_ops]
 
-    async def _sequence(self, raw: bytes, batch: _Batch) -> None:
+    async def _sequence(self, raw: bytes, batch: Batch) -> None:
         try:
             record = decode_record(self._dashboard_id, raw)
         except ValueError as exc:
@@ -363,74 +310,35 @@ class Sequencer:
             return
         try:
             if record.delete:
-                raise _Reject(
+                raise Refusal(
                     Code.FORBIDDEN, "a dashboard is archived through the HTTP API, not deleted"
                 )
             if record.create is not None:
                 await self._create(record, batch)
             else:
                 await self._apply(record, batch)
-        except (_Reject, OTError) as exc:
-            batch.rejected.append(
-                self._rejected(record.src, record.seq, Code.of(exc.code), exc.message)
-            )
+        except (Refusal, OTError) as exc:
+            batch.refuse(record.src, record.seq, Code.of(exc.code), exc.message)
         except TandemError:
             raise  # the store failed, not the op: the batch is retried as a whole
         except Exception:
             # An op that trips a bug in the OT code must not block the queue behind it: this
             # is the outermost point for one record, so it is logged and rejected alone.
             _log.exception("op.failed", dashboard=str(self._dashboard_id))
-            batch.rejected.append(
-                self._rejected(
-                    record.src, record.seq, Code.INTERNAL_ERROR, "the op could not be applied"
-                )
-            )
+            batch.refuse(record.src, record.seq, Code.INTERNAL_ERROR, "the op could not be applied")
 
-    async def _apply(self, record: SubmitRecord, batch: _Batch) -> None:
-        if not batch.exists:
-            raise _Reject(Code.NOT_FOUND, "the dashboard does not exist")
-        if record.version > batch.version:
-            raise _Reject(Code.OP_FROM_FUTURE, f"version {record.version} is beyond the head")
-        if record.version < 1:
-            raise _Reject(Code.ALREADY_CREATED, "the dashboard was created by someone else")
+    async def _apply(self, record: SubmitRecord, batch: Batch) -> None:
+        check_base(record, batch)
         since = await self._ops_since(record, batch)
-        if since is None:
-            return
-        if record.dop is not None:
-            checked = json0.check(dashboard.build_all(batch.document, record.dop))
-        elif record.op is not None:
-            checked = json0.check(record.op)
-            for other in since:
-                if other is not None:
-                    checked = json0.transform(checked, other, "left")
-        else:
-            raise _Reject(Code.INVALID_OP, "the submit carries no op")
-        document, inverse = json0.apply_and_invert(batch.document, checked)
-        # Only what the op touched: the document before it was valid. Both take the checked
-        # op as it is, without validating it again.
-        dashboard.validate_after(document, checked)
-        if not self._size.fits(document, checked.op):
-            raise _Reject(
-                Code.DOCUMENT_TOO_LARGE,
-                f"the dashboard would be larger than {self._size.limit} bytes",
-            )
-        operation_type, target_id = dashboard.classify(checked)
-        op = checked.op
-        self._append(batch, record, checked, op, inverse, document, operation_type, target_id)
+        if since is not None:
+            sequence(record, batch, since, datetime.now(UTC), self._size)
 
-    async def _ops_since(
-        self, record: SubmitRecord, batch: _Batch
-    ) -> list[json0.CheckedOp | None] | None:
-        """The ops from the record's base version to the batch head (None for a create); None
-        when it is a resubmit (then it has been answered with its original version)."""
-        recent, pending = self._recent, batch.committed
-        start = batch.version - len(recent) - len(pending)
-        if record.version >= start:
-            offset = record.version - start
-            cut = max(0, offset - len(recent))
-            since = recent[offset:] + pending[cut:]
-            checked = self._checked[offset:] + batch.checked[cut:]
-        else:
+    async def _ops_since(self, record: SubmitRecord, batch: Batch) -> list[Checked] | None:
+        """The checked ops from the record's base version to the batch head; None when it is
+        a resubmit (then it has been answered with its original version)."""
+        found = window(record, batch, self._recent, self._checked)
+        if found is None:
+            start = memory_start(batch, self._recent)
             try:
                 stored = await self._store.ops_between(self._dashboard_id, record.version, start)
             except TandemError as exc:
@@ -442,85 +350,31 @@ class Sequencer:
                 await self._unavailable(record, batch)
                 return None
             older = [committed_from_stored(s) for s in stored]
-            since = older + recent + pending
-            checked = (
+            found = (
+                older + self._recent + batch.committed,
                 [None if c.op is None else json0.check(c.op) for c in older]
                 + self._checked
-                + batch.checked
+                + batch.checked,
             )
-        for committed in since:
-            if record.src and committed.src == record.src and committed.seq == record.seq:
-                batch.duplicates.append(committed)
-                return None
+        since, checked = found
+        duplicate = find_duplicate(record, since)
+        if duplicate is not None:
+            batch.duplicates.append(duplicate)
+            return None
         return checked
 
-    async def _unavailable(self, record: SubmitRecord, batch: _Batch) -> None:
+    async def _unavailable(self, record: SubmitRecord, batch: Batch) -> None:
         version = await self._store.find_op(self._dashboard_id, record.src, record.seq)
         if version is None:
-            raise _Reject(Code.VERSION_UNAVAILABLE, f"version {record.version} is no longer kept")
-        batch.duplicates.append(self._committed(record, version))
+            raise Refusal(Code.VERSION_UNAVAILABLE, f"version {record.version} is no longer kept")
+        batch.duplicates.append(committed(record, version))
 
-    async def _create(self, record: SubmitRecord, batch: _Batch) -> None:
+    async def _create(self, record: SubmitRecord, batch: Batch) -> None:
         assert record.create is not None
-        if batch.exists:
-            version = await self._store.find_op(self._dashboard_id, record.src, record.seq)
-            if version is None:
-                raise _Reject(Code.ALREADY_CREATED, "the dashboard already exists")
-            batch.duplicates.append(self._committed(record, version, create=record.create))
+        if not batch.exists:
+            begin_create(record, batch, datetime.now(UTC))
             return
-        document = record.create.get("data")
-        dashboard.validate_document(document)
-        batch.create = record
-        batch.committed.append(
-            self._committed(record, 0, create=record.create, created_at=datetime.now(UTC))
-        )
-        batch.checked.append(None)
-        batch.version = 1
-        batch.document = document
-        batch.exists = True
-
-    def _append(
-        self,
-        batch: _Batch,
-        record: SubmitRecord,
-        checked: json0.CheckedOp,
-        op: JsonOp,
-        inverse: JsonOp,
-        document: Any,
-        operation_type: str,
-        target_id: str | None,
-    ) -> None:
-        batch.ops.append(
-            NewOp(
-                src=record.src,
-                seq=record.seq,
-                user_id=record.user_id,
-                client_version=record.version,
-                op=op,
-                inverse=inverse,
-                operation_type=operation_type,
-                target_id=target_id,
-            )
-        )
-        # Stamped with this clock: the log's own created_at is only known to later readers.
-        batch.committed.append(
-            self._committed(record, batch.version, op=op, created_at=datetime.now(UTC))
-        )
-        batch.checked.append(checked)
-        batch.version += 1
-        batch.document = document
-
-    def _committed(self, record: SubmitRecord, version: int, **fields: Any) -> Committed:
-        return Committed(
-            dashboard_id=self._dashboard_id,
-            version=version,
-            src=record.src,
-            seq=record.seq,
-            user_id=record.user_id,
-            **fields,
-        )
-
-    def _rejected(self, src: str, seq: int, code: Code, message: str) -> Rejected:
-        return Rejected(
-            dashboard_id=self._dashboard_id, src=src, seq=seq, code=code, message=message
-        )
+        version = await self._store.find_op(self._dashboard_id, record.src, record.seq)
+        if version is None:
+            raise Refusal(Code.ALREADY_CREATED, "the dashboard already exists")
+        batch.duplicates.append(committed(record, version, create=record.create))

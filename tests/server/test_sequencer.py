@@ -17,8 +17,9 @@ from server.core.settings import Settings
 from server.core.submission import SubmitRecord
 from server.redis.keys import Keys
 from server.redis.resp import Resp
-from server.sequencer.holding import Memory, Sequencer
+from server.sequencer.holding import Sequencer
 from server.sequencer.lock import Lock
+from server.sequencer.plant import Holding, Memory, Plant
 from server.sequencer.records import BatchOutcome, encode_record
 from server.store.memory import MemoryStore
 from server.store.model import JsonOp, NewOp
@@ -83,16 +84,8 @@ class Run:
         async def deliver(outcome: BatchOutcome) -> None:
             self.outcomes.append(outcome)
 
-        sequencer = Sequencer(
-            redis=self.resp,
-            keys=self.keys,
-            store=self.store,
-            settings=self.settings,
-            dashboard_id=dashboard_id,
-            lock=lock,
-            deliver=deliver,
-            memory=memory,
-        )
+        plant = Plant(self.resp, self.keys, self.store, self.settings, deliver)
+        sequencer = Sequencer(Holding(plant, dashboard_id, lock, memory=memory))
         await sequencer.drain()
         return sequencer
 
