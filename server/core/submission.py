@@ -16,7 +16,7 @@ from typing import Any, Literal, Protocol
 
 from server.core.codes import Code
 from server.core.ids import DashboardId, UserId
-from server.store.model import JsonOp, Snapshot
+from server.core.oplog import JsonOp, Snapshot
 
 
 @dataclass(frozen=True)

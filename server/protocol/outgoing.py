@@ -14,8 +14,8 @@ from typing import Any
 import orjson
 
 from server.core.ids import DashboardId
+from server.core.oplog import Snapshot
 from server.core.submission import Committed, PresenceUpdate
-from server.store.model import Snapshot
 
 PROTOCOL_MAJOR = 1
 PROTOCOL_MINOR = 2

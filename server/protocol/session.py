@@ -26,12 +26,12 @@ from uuid import UUID
 
 from server.core.codes import Code
 from server.core.ids import DashboardId, UserId
+from server.core.oplog import Snapshot
 from server.core.submission import Committed, PresenceUpdate, SubmitRecord
 from server.protocol import message as m
 from server.protocol import outgoing
 from server.protocol.errors import ProtocolError, not_found
 from server.protocol.outgoing import COLLECTION, Out
-from server.store.model import Snapshot
 
 
 @dataclass(frozen=True)

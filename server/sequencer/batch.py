@@ -25,9 +25,9 @@ from typing import Any
 from ot import dashboard, json0
 from server.core.codes import Code
 from server.core.ids import DashboardId
+from server.core.oplog import NewOp
 from server.core.submission import Committed, Rejected, SubmitRecord
 from server.sequencer.size import SizeBound
-from server.store.model import NewOp
 
 Checked = json0.CheckedOp | None  # a committed op, validated once (None: a create)
 

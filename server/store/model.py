@@ -1,91 +1,40 @@
-"""Values the store takes and returns, and the interface every store implements.
+"""The interface every store implements (:class:`OpLog`), over the op log's values.
 
-Versions follow ShareDB: a dashboard is created at version 1 (its create op has version 0);
-the op stored with ``version = v`` applies to the snapshot at version ``v`` and yields ``v + 1``;
-``head_version`` is the version of the current snapshot.
+The values themselves live in :mod:`server.core.oplog` (every stage passes them along; the pure
+protocol must not depend on the store) and are importable from here too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, Protocol
-from uuid import UUID
+from typing import Any, Protocol
 
 from server.core.ids import DashboardId, UserId
+from server.core.oplog import (
+    Author,
+    Checkpoint,
+    Head,
+    JsonOp,
+    LiveSession,
+    NewOp,
+    Role,
+    Snapshot,
+    StoredOp,
+)
 
-Role = Literal["viewer", "editor", "admin"]
-JsonOp = list[dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class LiveSession:
-    """A session that is not revoked, not expired, and whose user is active."""
-
-    id: UUID
-    user_id: UserId
-
-
-@dataclass(frozen=True)
-class Author:
-    """Who made something, as history shows it."""
-
-    id: UserId
-    username: str
-
-
-@dataclass(frozen=True)
-class Head:
-    dashboard_id: DashboardId
-    version: int
-    lock_epoch: int
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    dashboard_id: DashboardId
-    version: int
-    document: Any
-    created_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class NewOp:
-    """One op the sequencer has transformed and applied, ready to commit."""
-
-    src: str
-    seq: int
-    user_id: UserId | None
-    client_version: int
-    op: JsonOp
-    inverse: JsonOp
-    operation_type: str
-    target_id: str | None
-
-
-@dataclass(frozen=True)
-class StoredOp:
-    dashboard_id: DashboardId
-    version: int
-    src: str
-    seq: int
-    user_id: UserId | None
-    client_version: int
-    op: JsonOp
-    inverse: JsonOp
-    operation_type: str
-    target_id: str | None
-    created_at: datetime
-
-
-@dataclass(frozen=True)
-class Checkpoint:
-    dashboard_id: DashboardId
-    version: int
-    is_major: bool
-    label: str | None
-    created_at: datetime
+__all__ = [
+    "Author",
+    "Checkpoint",
+    "Head",
+    "JsonOp",
+    "LiveSession",
+    "NewOp",
+    "OpLog",
+    "Role",
+    "Snapshot",
+    "StoredOp",
+]
 
 
 class OpLog(Protocol):
