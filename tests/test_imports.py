@@ -23,6 +23,7 @@ PURE = (
     "server.core.settings",
     "server.core.submission",
     "server.sequencer.batch",
+    "server.sequencer.size",
     "server.store.model",
 )
 # What assembles the rest into a process: nothing below imports it.
