@@ -5,7 +5,8 @@ The restore is the json0 op that turns the current document into the version's
 computed from. Ops committed meanwhile are transformed past it like any concurrent edit, so
 every editor converges on the restored document plus the edits made after it. It is stored
 with its inverse and its author, gets a new version (history is never rewritten), is audited,
-and can be undone like any other op of the user's.
+and can be undone like any other op of the user's. When nothing was committed in between, the
+restored document is checkpointed at the new head (it is known without a replay).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from server.core.errors import BadRequest
 from server.core.ids import DashboardId, UserId
 from server.core.submission import Hub, SubmitRecord
 from server.store.audit import AuditLog
+from server.store.pool import translated
 from server.store.postgres import PostgresStore
 
 RESTORE_SRC = "api:restore-"
@@ -58,6 +60,18 @@ async def restore(
         )
     )
     new_version = committed.version + 1
+    if committed.version == head.version:
+        # Nothing came in between, so the new head is exactly the version restored: keep it as
+        # a checkpoint, so loading the head does not replay a restore's (large) op.
+        with translated():
+            await store.pool.execute(
+                "INSERT INTO checkpoints (dashboard_id, version, document, created_by)"
+                " VALUES ($1, $2, $3, $4) ON CONFLICT (dashboard_id, version) DO NOTHING",
+                dashboard_id,
+                new_version,
+                target.document,
+                user_id,
+            )
     await audit.write_audit(
         "dashboard.restored",
         user_id,
