@@ -15,6 +15,7 @@ from server.sequencer.hub import RedisHub
 from server.store.accounts import Accounts
 from server.store.audit import AuditLog
 from server.store.postgres import PostgresStore
+from server.store.verify import verify_dashboard
 from tests.history.test_undo import WIDGETS, board, dop, head_doc, settitle, setx
 from tests.store.conftest import new_user, widget
 
@@ -36,6 +37,7 @@ async def test_restore_is_one_new_op_audited_and_undoable(
                          user_id=a)  # fmt: skip
     assert (done.version, done.restored_from) == (head + 1, v)
     assert await head_doc(pg_store, d) == wanted
+    assert (await verify_dashboard(pg_store.pool, d)).ok  # its checkpoint agrees with the log
     ops = await pg_store.ops_between(d, head)
     assert len(ops) == 1 and ops[0].user_id == a  # one op, by the restorer
     entries = await audit.list_audit(dashboard_id=d)
