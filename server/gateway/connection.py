@@ -37,8 +37,9 @@ from server.gateway.services import Services
 from server.gateway.wsbatch import SEND_MANY
 from server.protocol.codec import decode
 from server.protocol.errors import ProtocolError
+from server.protocol.names import echo
 from server.protocol.outgoing import Out, encode, error
-from server.protocol.session import Session, echo
+from server.protocol.session import Session
 
 _log = log.get(__name__)
 

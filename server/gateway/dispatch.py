@@ -28,9 +28,10 @@ from server.gateway.standing import Standing
 from server.protocol import message as m
 from server.protocol import outgoing
 from server.protocol.errors import ProtocolError, not_found
+from server.protocol.names import channel_dashboard, dashboard_id, echo
 from server.protocol.outgoing import Out
 from server.protocol.query import parse_query
-from server.protocol.session import CatchUp, Output, Session, channel_dashboard, dashboard_id, echo
+from server.protocol.session import CatchUp, Output, Session
 from server.store.model import Role
 
 _log = log.get(__name__)

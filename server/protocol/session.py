@@ -19,19 +19,18 @@ owns the rules that make the stock ShareDB client work:
 
 from __future__ import annotations
 
-import functools
-import hashlib
 from dataclasses import dataclass, field
-from uuid import UUID
 
 from server.core.codes import Code
 from server.core.ids import DashboardId, UserId
 from server.core.oplog import Snapshot
-from server.core.submission import Committed, PresenceUpdate, SubmitRecord
+from server.core.submission import Committed, SubmitRecord
 from server.protocol import message as m
 from server.protocol import outgoing
-from server.protocol.errors import ProtocolError, not_found
+from server.protocol.errors import ProtocolError
+from server.protocol.names import bound_src, echo, src_belongs
 from server.protocol.outgoing import COLLECTION, Out
+from server.protocol.presence import PresenceState
 
 
 @dataclass(frozen=True)
@@ -69,59 +68,10 @@ class _Pending:
     committed: Committed | None = None
 
 
-def dashboard_id(collection: str, doc: str, echo: dict[str, object]) -> DashboardId:
-    """The dashboard a (collection, doc id) names; not_found for anything else.
-
-    Only the canonical UUID spelling is accepted, so every reply and broadcast can use
-    ``str(dashboard_id)`` and still match the id the client asked with.
-    """
-    if collection != COLLECTION:
-        raise not_found(echo)
-    parsed = _canonical_uuid(doc)
-    if parsed is None:
-        raise not_found(echo)
-    return DashboardId(parsed)
-
-
-@functools.lru_cache(maxsize=4096)
-def _canonical_uuid(doc: str) -> UUID | None:
-    """Every message names its dashboard: the ids in use are parsed once, not per message."""
-    try:
-        parsed = UUID(doc)
-    except ValueError:
-        return None
-    return parsed if str(parsed) == doc else None
-
-
-SRC_NONCE = 24  # hex characters of randomness in a client id, then 8 of its user binding
-
-
-def _tag(user_id: UserId, nonce: str) -> str:
-    return hashlib.sha256(f"{user_id}:{nonce}".encode()).hexdigest()[:8]
-
-
-def bound_src(user_id: UserId, nonce: str) -> str:
-    """A client id for ``user_id``: ``nonce`` (random hex) and a tag binding it to the user."""
-    nonce = nonce[:SRC_NONCE]
-    return nonce + _tag(user_id, nonce)
-
-
-def src_belongs(src: str, user_id: UserId) -> bool:
-    nonce = src[:SRC_NONCE]
-    return len(src) == SRC_NONCE + 8 and src == nonce + _tag(user_id, nonce)
-
-
-def channel_dashboard(ch: str, echo: dict[str, object]) -> DashboardId:
-    """The dashboard of a doc presence channel (``dashboards.<uuid>``); other channels: not_found."""
-    collection, dot, doc = ch.partition(".")
-    if not dot:
-        raise not_found(echo)
-    return dashboard_id(collection, doc, echo)
-
-
-class Session:
+class Session(PresenceState):
     def __init__(self, connection_id: str, *, user_id: UserId | None = None) -> None:
         """``connection_id``: random hex, at least 24 characters."""
+        super().__init__()
         self.connection_id = connection_id
         # The id ops and presence are attributed to. Until authentication it is unbound (only
         # the greeting shows it); then it is bound to the user, or is the previous id the
@@ -135,10 +85,6 @@ class Session:
         self._held_handshake = False
         self._subs: dict[DashboardId, _Subscription] = {}
         self._pending: dict[tuple[str, int], _Pending] = {}
-        self._presence_channels: set[DashboardId] = set()
-        # (dashboard, presence id) -> (presence version, doc version) of this client's presences
-        # that are not null, so they can be cleared when it leaves.
-        self._own_presence: dict[tuple[DashboardId, str], tuple[int, int]] = {}
         self._queries: set[int] = set()
 
     # -- connection ------------------------------------------------------------------------
@@ -407,100 +353,9 @@ class Session:
         op = committed.op if record.dop is not None else None
         return outgoing.ack(pending.doc, committed.version, record.src, record.seq, op)
 
-    # -- presence --------------------------------------------------------------------------
-
-    def presence_subscribed(self, dashboard: DashboardId) -> bool:
-        """True: a new presence listener is needed."""
-        if dashboard in self._presence_channels:
-            return False
-        self._presence_channels.add(dashboard)
-        return True
-
-    def presence_unsubscribed(self, dashboard: DashboardId) -> tuple[bool, list[PresenceUpdate]]:
-        """Whether a listener goes away, and this client's presences there to clear (as
-        ShareDB's agent does when a presence subscription ends)."""
-        was = dashboard in self._presence_channels
-        self._presence_channels.discard(dashboard)
-        return was, self._clear_presence(dashboard)
-
-    def presence_update(
-        self, message: m.PresenceSend, dashboard: DashboardId, *, max_lag: int | None = None
-    ) -> PresenceUpdate:
-        """The update to publish. The doc version says which document state the value refers
-        to, so it can be carried through the ops that follow. ShareDB's doc presence sends it
-        as ``v``; its channel presence (``connection.getPresence``) sends none, and is then
-        taken to refer to the version this connection has been sent of the dashboard. A ``v``
-        more than ``max_lag`` versions behind that is refused."""
-        version = message.version
+    def _sent_version(self, dashboard: DashboardId) -> int | None:
         sub = self._subs.get(dashboard)
-        head = sub.next_version if sub is not None else None
-        if version is None:
-            version = head
-        elif max_lag is not None and head is not None and head - version > max_lag:
-            raise ProtocolError(
-                Code.PRESENCE_TOO_OLD,
-                f"'v' is {head - version} versions behind; at most {max_lag}",
-                echo=echo(message),
-            )
-        if version is None and message.value is not None:
-            raise ProtocolError(
-                Code.INVALID_MESSAGE,
-                "a presence needs 'v', or a subscription to its dashboard",
-                echo=echo(message),
-            )
-        update = PresenceUpdate(
-            dashboard_id=dashboard,
-            client_id=message.presence_id,
-            src=self.src,
-            seq=message.presence_version,
-            version=version if version is not None else 0,
-            value=message.value,
-        )
-        return update
-
-    def presence_published(self, update: PresenceUpdate) -> None:
-        """``update`` (of :meth:`presence_update`) was admitted: this client shows it now."""
-        key = (update.dashboard_id, update.client_id)
-        if update.value is None:
-            self._own_presence.pop(key, None)
-        else:
-            self._own_presence[key] = (update.seq, update.version)
-
-    def presence_received(self, update: PresenceUpdate) -> list[Out]:
-        if update.dashboard_id not in self._presence_channels or update.src == self.src:
-            return []
-        return [outgoing.presence(update)]
-
-    def presence_snapshot(self, dashboard: DashboardId, updates: list[PresenceUpdate]) -> list[Out]:
-        return [out for update in updates for out in self.presence_received(update)]
-
-    def presence_channels(self) -> list[DashboardId]:
-        return list(self._presence_channels)
-
-    def closing(self) -> list[PresenceUpdate]:
-        """Null presences for everything this client still shows, to publish as it leaves."""
-        gone: list[PresenceUpdate] = []
-        for dashboard in {d for d, _ in self._own_presence}:
-            gone.extend(self._clear_presence(dashboard))
-        return gone
-
-    def _clear_presence(self, dashboard: DashboardId) -> list[PresenceUpdate]:
-        gone = []
-        for key, (pv, version) in list(self._own_presence.items()):
-            if key[0] != dashboard:
-                continue
-            del self._own_presence[key]
-            gone.append(
-                PresenceUpdate(
-                    dashboard_id=dashboard,
-                    client_id=key[1],
-                    src=self.src,
-                    seq=pv + 1,
-                    version=version,
-                    value=None,
-                )
-            )
-        return gone
+        return sub.next_version if sub is not None else None
 
     # -- queries ---------------------------------------------------------------------------
 
@@ -510,26 +365,3 @@ class Session:
     def query_unsubscribed(self, query_id: int) -> Out:
         self._queries.discard(query_id)
         return outgoing.query_unsubscribed(query_id)
-
-
-def echo(message: m.Message) -> dict[str, object]:
-    """Routing fields of a typed message, for an error reply."""
-    fields: dict[str, object] = {"a": message.action}
-    for attr, key in (
-        ("collection", "c"),
-        ("doc", "d"),
-        ("request_id", "id"),
-        ("query_id", "id"),
-        ("presence_id", "id"),
-        ("channel", "ch"),
-        ("seq", "seq"),
-        ("src", "src"),
-        ("version", "v"),
-        ("presence_version", "pv"),
-    ):
-        value = getattr(message, attr, None)
-        if value is not None:
-            fields[key] = value
-    if isinstance(message, m.BulkFetch | m.BulkSubscribe | m.BulkUnsubscribe):
-        fields["b"] = list(message.docs)
-    return fields

@@ -12,15 +12,8 @@ from server.core.submission import Committed, PresenceUpdate
 from server.protocol import message as m
 from server.protocol import outgoing
 from server.protocol.errors import ProtocolError
-from server.protocol.session import (
-    CatchUp,
-    Session,
-    bound_src,
-    channel_dashboard,
-    dashboard_id,
-    echo,
-    src_belongs,
-)
+from server.protocol.names import bound_src, channel_dashboard, dashboard_id, echo, src_belongs
+from server.protocol.session import CatchUp, Session
 from server.store.model import Snapshot
 
 DOC = "0b7e7a52-3c36-4f55-9d43-1c2f0c7f6a10"
