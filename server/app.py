@@ -36,7 +36,7 @@ from server.core.settings import Settings
 from server.embedded import EmbeddedServices
 from server.gateway import handshake
 from server.gateway.audit import FailedAuthAudit
-from server.gateway.auth import install_log_redaction
+from server.gateway.auth import install_log_redaction, public_origin
 from server.gateway.connection import Gateway
 from server.gateway.handshake import GuardedHttp
 from server.gateway.limits import ConnectionLimiter, UserRateLimiter
@@ -139,6 +139,9 @@ async def _services(settings: Settings) -> AsyncIterator[Running]:
                         catalog=catalog,
                         audit=audit,
                         failed_auth=failed_auth,
+                        own_origins=public_origin(
+                            settings.public_url, settings.host, settings.port
+                        ),
                         user_limiter=UserRateLimiter(resp, keys, settings.ops_per_second_per_user),
                         connection_limiter=ConnectionLimiter(
                             redis, keys, settings.connections_per_user

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -37,13 +38,32 @@ def _free_port() -> int:
         return port
 
 
-def _redis_answers(port: int) -> bool:
+def _redis_answers(port: int, password: str | None = None) -> bool:
+    """Does a Redis answer on ``port`` (to ``password``; without one, to anybody)?"""
+    auth = f"AUTH {password}\r\n".encode() if password else b""
+    expected = (b"+OK\r\n" if password else b"") + b"+PONG"
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
-            s.sendall(b"PING\r\n")
-            return s.recv(16).startswith(b"+PONG")
+            s.sendall(auth + b"PING\r\n")
+            got = b""
+            while len(got) < len(expected) and (chunk := s.recv(64)):
+                got += chunk
+            return got.startswith(expected)
     except OSError:
         return False
+
+
+def _secret(path: Path) -> str:
+    """The password kept in ``path`` (made once, readable by its owner only)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        os.chmod(path, 0o600)
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        password = secrets.token_hex(32)
+        handle.write(password)
+    return password
 
 
 @dataclass
@@ -114,19 +134,30 @@ class EmbeddedRedis:
 
     def start(self) -> str:
         with self._locked():
+            password = _secret(self.root / "password")
             port_file = self.root / "port"
             port = int(port_file.read_text().strip() or 0) if port_file.exists() else 0
-            if not (port and _redis_answers(port)):
-                port = self._launch()
+            if not (port and _redis_answers(port, password)):
+                if port and _redis_answers(port):  # one started before it had a password
+                    _redis_shutdown(port, None)
+                port = self._launch(password)
                 port_file.write_text(str(port))
             self._write_users(self._users() | {os.getpid()})
             self._registered = True
-        return f"redis://127.0.0.1:{port}/0"
+        return f"redis://:{password}@127.0.0.1:{port}/0"
 
-    def _launch(self) -> int:
+    def _launch(self, password: str) -> int:
         port = _free_port()
+        # The password goes in a file only its owner can read, not on the command line (which
+        # every local user can list).
+        config = self.root / "redis.conf"
+        fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(f"requirepass {password}\n")
+        os.chmod(config, 0o600)
         args = [
             self._executable(),
+            str(config),
             "--bind", "127.0.0.1",
             "--port", str(port),
             "--dir", str(self.root),
@@ -142,7 +173,7 @@ class EmbeddedRedis:
         # leaves last can stop it, and no child is left running when the launcher exits.
         subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
         deadline = time.monotonic() + REDIS_START_TIMEOUT
-        while not _redis_answers(port):
+        while not _redis_answers(port, password):
             if time.monotonic() > deadline:
                 raise RuntimeError(f"embedded redis did not start; see {self.root / 'redis.log'}")
             time.sleep(0.05)
@@ -159,7 +190,8 @@ class EmbeddedRedis:
                 return
             port_file = self.root / "port"
             if port_file.exists():
-                _redis_shutdown(int(port_file.read_text().strip() or 0))
+                password = _secret(self.root / "password")
+                _redis_shutdown(int(port_file.read_text().strip() or 0), password)
                 port_file.unlink()
 
 
@@ -173,14 +205,15 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _redis_shutdown(port: int) -> None:
+def _redis_shutdown(port: int, password: str | None) -> None:
     if not port:
         return
+    auth = f"AUTH {password}\r\n".encode() if password else b""
     with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 2) as s:
-        s.sendall(b"SHUTDOWN\r\n")
+        s.sendall(auth + b"SHUTDOWN\r\n")
         s.recv(64)
     deadline = time.monotonic() + 10
-    while _redis_answers(port) and time.monotonic() < deadline:
+    while _redis_answers(port, password) and time.monotonic() < deadline:
         time.sleep(0.05)
 
 

@@ -148,6 +148,9 @@ def _serve(args: argparse.Namespace) -> int:
             # Workers build their app from the environment: point them at these services.
             os.environ["DATABASE_URL"] = settings.database_url
             os.environ["REDIS_URL"] = settings.redis_url
+            # and at the address given here (the public origin and the logs name it).
+            os.environ["TANDEM_HOST"] = settings.host
+            os.environ["TANDEM_PORT"] = str(settings.port)
             uvicorn.run(
                 "server.app:app_from_env",
                 factory=True,

@@ -78,20 +78,29 @@ def _origin_key(origin: str) -> str:
     return origin.strip().rstrip("/").lower()
 
 
-def origin_allowed(origin: str | None, host: str | None, allowed: tuple[str, ...]) -> bool:
+def public_origin(public_url: str | None, host: str, port: int) -> tuple[str, ...]:
+    """The server's own origins: the configured public URL's, else the address it serves on
+    (both loopback names when that is loopback or every interface)."""
+    if public_url:
+        parts = urlsplit(public_url.strip())
+        return (_origin_key(f"{parts.scheme}://{parts.netloc}"),)
+    if host in ("0.0.0.0", "::", "127.0.0.1", "localhost", "::1"):
+        return (f"http://127.0.0.1:{port}", f"http://localhost:{port}")
+    return (_origin_key(f"http://{host}:{port}"),)
+
+
+def origin_allowed(origin: str | None, own: tuple[str, ...], allowed: tuple[str, ...]) -> bool:
     """May a WebSocket handshake with this Origin proceed?
 
     No Origin header: not a browser, nothing to protect against. Otherwise the origin must be in
-    the allow-list (``*`` allows every origin) or be the server's own (same host and port).
+    the allow-list (``*`` allows every origin) or be one of the server's ``own`` origins
+    (:func:`public_origin`). The request's Host header is never consulted: whoever forges a
+    request chooses it.
     """
     if origin is None:
         return True
     key = _origin_key(origin)
-    if "*" in allowed or key in {_origin_key(a) for a in allowed}:
-        return True
-    if host is None:
-        return False
-    return urlsplit(key).netloc == host.strip().lower()
+    return "*" in allowed or key in own or key in {_origin_key(a) for a in allowed}
 
 
 def handshake_token(

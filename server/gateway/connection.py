@@ -152,7 +152,7 @@ class Connection:
     async def run(self) -> None:
         ws = self.websocket
         origin = ws.headers.get("origin")
-        if not origin_allowed(origin, ws.headers.get("host"), self.settings.allowed_origins):
+        if not origin_allowed(origin, self.services.own_origins, self.settings.allowed_origins):
             _log.info("ws.refused", reason="origin", origin=origin, ip=self.ip)
             await ws.close(code=CloseCode.POLICY)  # before accept: the client gets HTTP 403
             return

@@ -46,6 +46,7 @@ class Services:
     catalog: Catalog
     audit: Audit
     failed_auth: FailedAuthAudit
+    own_origins: tuple[str, ...]  # server.gateway.auth.public_origin of the settings
     user_limiter: UserRateLimiter
     connection_limiter: ConnectionLimiter
 

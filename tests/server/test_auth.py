@@ -20,6 +20,7 @@ from server.gateway.auth import (
     hash_password,
     new_token,
     origin_allowed,
+    public_origin,
     redact,
     token_hash,
     verify_password,
@@ -49,24 +50,32 @@ def test_passwords_use_argon2id() -> None:
     assert not verify_password("not a hash", "correct horse")
 
 
+OWN = public_origin("https://tandem.example.com/", "0.0.0.0", 8000)
+
+
 @pytest.mark.parametrize(
-    ("origin", "host", "allowed", "ok"),
+    ("origin", "allowed", "ok"),
     [
-        (None, "h:1", (), True),  # not a browser
-        (ALLOWED, "h:1", (ALLOWED,), True),
-        (ALLOWED + "/", "h:1", (ALLOWED.upper(),), True),
-        ("https://evil.example", "h:1", (ALLOWED,), False),
-        ("https://evil.example", "h:1", (), False),
-        ("http://h:1", "h:1", (), True),  # same origin
-        ("http://h:2", "h:1", (), False),
-        ("https://evil.example", None, (), False),
-        ("https://anything.example", "h:1", ("*",), True),
+        (None, (), True),  # not a browser
+        (ALLOWED, (ALLOWED,), True),
+        (ALLOWED + "/", (ALLOWED.upper(),), True),
+        ("https://evil.example", (ALLOWED,), False),
+        ("https://evil.example", (), False),
+        ("https://tandem.example.com", (), True),  # the configured public URL
+        ("http://tandem.example.com", (), False),
+        ("https://anything.example", ("*",), True),
     ],
 )
-def test_origin_allow_list(
-    origin: str | None, host: str | None, allowed: tuple[str, ...], ok: bool
-) -> None:
-    assert origin_allowed(origin, host, allowed) is ok
+def test_origin_allow_list(origin: str | None, allowed: tuple[str, ...], ok: bool) -> None:
+    assert origin_allowed(origin, OWN, allowed) is ok
+
+
+def test_own_origin_without_a_public_url_is_the_served_address() -> None:
+    assert public_origin(None, "0.0.0.0", 8300) == (
+        "http://127.0.0.1:8300",
+        "http://localhost:8300",
+    )
+    assert public_origin(None, "10.0.0.5", 80) == ("http://10.0.0.5:80",)
 
 
 def test_handshake_token_sources() -> None:
@@ -129,6 +138,7 @@ def settings_for(database_url: str, redis_url: str, redis_prefix: str, **more: o
         redis_url=redis_url,
         redis_prefix=redis_prefix,
         allowed_origins=(ALLOWED,),
+        public_url="https://tandem.example.com",
         **more,  # type: ignore[arg-type]
     )
 
@@ -141,7 +151,13 @@ async def strict(database_url: str, redis_url: str, redis_prefix: str) -> AsyncI
 
 @pytest.fixture(scope="module")
 async def lenient(database_url: str, redis_url: str, redis_prefix: str) -> AsyncIterator[Gateway]:
-    settings = settings_for(database_url, redis_url, redis_prefix, allow_token_in_url=True)
+    settings = settings_for(
+        database_url,
+        redis_url,
+        redis_prefix,
+        allow_token_in_url=True,
+        trusted_proxies=("127.0.0.1",),
+    )
     async with running_gateway(settings) as gw:
         yield gw
 
@@ -166,10 +182,21 @@ async def test_foreign_origin_is_refused_at_the_handshake(strict: Gateway) -> No
             headers={"Cookie": f"{SESSION_COOKIE}={key}"},
         )
     assert info.value.response.status_code == 403
-    # the server's own origin is fine without being listed
-    same = await open_client(strict.url, key, origin=f"http://127.0.0.1:{strict.port}")
-    assert await same.request({"a": "pp"}) == {"a": "pp"}
-    await same.close()
+    # the Host header proves nothing: an Origin that merely matches it is refused
+    forged = f"http://127.0.0.1:{strict.port}"
+    with pytest.raises(InvalidStatus) as info:
+        await open_client(
+            strict.url, key, origin=forged, headers={"Host": f"127.0.0.1:{strict.port}"}
+        )
+    assert info.value.response.status_code == 403
+    with pytest.raises(InvalidStatus):
+        await open_client(
+            strict.url, key, origin="https://evil.example", headers={"Host": "evil.example"}
+        )
+    # the configured public URL's origin is the server's own, listed or not
+    public = await open_client(strict.url, key, origin="https://tandem.example.com")
+    assert await public.request({"a": "pp"}) == {"a": "pp"}
+    await public.close()
 
 
 async def test_url_token_is_ignored_unless_enabled(strict: Gateway, lenient: Gateway) -> None:
@@ -196,6 +223,21 @@ async def test_bad_token_is_refused_and_audited(strict: Gateway) -> None:
     failed = [e for e in entries if e.action == "auth.failed"]
     assert failed and failed[0].ip == "127.0.0.1"
     assert all(bogus not in str(e.details) for e in entries)
+
+
+async def _failed_login_ip(gateway: Gateway, forwarded: str) -> str | None:
+    client = await open_client(gateway.url, handshake=False, headers={"X-Forwarded-For": forwarded})
+    await client.send({"a": "auth", "token": new_token()})
+    assert (await client.closed())[0] == 4001
+    entries = await gateway.services.audit.list_audit(limit=20)
+    return next(e.ip for e in entries if e.action == "auth.failed")
+
+
+async def test_forwarded_addresses_are_believed_only_from_trusted_proxies(
+    strict: Gateway, lenient: Gateway
+) -> None:
+    assert await _failed_login_ip(strict, "203.0.113.9") == "127.0.0.1"
+    assert await _failed_login_ip(lenient, "203.0.113.10") == "203.0.113.10"
 
 
 async def test_revoked_session_cannot_connect(strict: Gateway) -> None:

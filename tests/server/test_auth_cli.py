@@ -231,6 +231,26 @@ async def test_serve_without_demo_data_on_a_used_database(env: dict[str, str]) -
     assert await _count_users(env["DATABASE_URL"]) == accounts_before
 
 
+async def test_serve_logs_the_port_it_serves(env: dict[str, str]) -> None:
+    port = free_port()
+    proc = await asyncio.create_subprocess_exec(
+        TANDEM, "serve", "--port", str(port),
+        env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        assert proc.stderr is not None
+        async with asyncio.timeout(60):
+            while True:
+                line = (await proc.stderr.readline()).decode()
+                assert line, "serve ended before it started"
+                if '"app.started"' in line:
+                    break
+        assert json.loads(line)["port"] == port
+    finally:
+        proc.terminate()
+        await asyncio.wait_for(proc.wait(), 30)
+
+
 async def _count_users(database_url: str) -> int:
     conn = await asyncpg.connect(database_url)
     try:
