@@ -42,6 +42,7 @@ from server.gateway.handshake import GuardedHttp
 from server.gateway.limits import ConnectionLimiter, UserRateLimiter
 from server.gateway.services import Services
 from server.gateway.wsbatch import PROTOCOL, SEND_MANY
+from server.history.undo import UserUndo
 from server.redis.keys import Keys
 from server.redis.resp import Resp
 from server.sequencer.hub import RedisHub
@@ -146,6 +147,7 @@ async def _services(settings: Settings) -> AsyncIterator[Running]:
                         connection_limiter=ConnectionLimiter(
                             redis, keys, settings.connections_per_user
                         ),
+                        history=UserUndo(store, hub),
                     )
                 ),
                 accounts=accounts,

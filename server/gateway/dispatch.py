@@ -299,6 +299,30 @@ class Dispatcher:
         for reply in self.session.submit_ops_loaded(record, ops):
             self.link.send(reply)
 
+    async def _revert(self, message: m.Undo) -> None:
+        where = echo(message)
+        dashboard = dashboard_id(message.collection, message.doc, where)
+        if await self._role(dashboard, where) not in EDIT_ROLES:
+            raise ProtocolError(Code.FORBIDDEN, "only editors undo and redo", echo=where)
+        history = self.services.history
+        if history is None:
+            raise ProtocolError(Code.UNKNOWN_ACTION, "this server has no undo", echo=where)
+        if not self._ops.take(time.monotonic()):
+            raise ProtocolError(Code.RATE_LIMITED, "too many ops; slow down", echo=where)
+        redo = isinstance(message, m.Redo)
+        user = self.user
+
+        async def run() -> None:
+            try:
+                done = await (history.redo if redo else history.undo)(dashboard, user)
+            except TandemError as exc:
+                self.link.send(outgoing.error(where, exc.code, exc.message))
+                return
+            self.link.send(outgoing.reverted(message.request_id, message.action, message.doc,
+                                             done.version, done.applied, done.reason))  # fmt: skip
+
+        self.link.spawn(run(), "ws.undo")
+
     # -- the op stream ---------------------------------------------------------------------
 
     def _on_op(self, committed: Committed) -> None:
@@ -463,6 +487,8 @@ class Dispatcher:
         m.Submit: _submit,
         m.SnapshotFetch: _snapshot_fetch,
         m.SnapshotFetchAt: _snapshot_fetch,
+        m.Undo: _revert,
+        m.Redo: _revert,
         m.PresenceSend: _presence_send,
         m.PresenceSubscribe: _presence_subscribe,
         m.PresenceUnsubscribe: _presence_unsubscribe,

@@ -12,12 +12,13 @@ from typing import Any, Protocol
 
 from server.access.revalidate import Revalidator
 from server.access.roles import Roles
-from server.core.ids import UserId
+from server.core.ids import DashboardId, UserId
 from server.core.settings import Settings
 from server.core.submission import Hub
 from server.gateway.audit import Audit, FailedAuthAudit
 from server.gateway.auth import SessionStore
 from server.gateway.limits import ConnectionLimiter, UserRateLimiter
+from server.history.undo import UndoResult
 from server.protocol.errors import ProtocolError
 from server.protocol.outgoing import Out
 
@@ -32,6 +33,14 @@ class Catalog(Protocol):
         limit: int = 50,
         skip: int = 0,
     ) -> list[Any]: ...
+
+
+class History(Protocol):
+    """Per-user undo and redo through the sequencer (:class:`server.history.undo.UserUndo`)."""
+
+    async def undo(self, dashboard: DashboardId, user: UserId) -> UndoResult: ...
+
+    async def redo(self, dashboard: DashboardId, user: UserId) -> UndoResult: ...
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,7 @@ class Services:
     own_origins: tuple[str, ...]  # server.gateway.auth.public_origin of the settings
     user_limiter: UserRateLimiter
     connection_limiter: ConnectionLimiter
+    history: History | None = None  # None: undo / redo messages are refused
 
 
 class Link(Protocol):

@@ -124,3 +124,19 @@ async def redo_last(
     """Redo the user's newest undo, unless they have edited since."""
     _, redoable = await _stacks(store.pool, dashboard_id, user_id)
     return await _revert(store, hub, dashboard_id, user_id, "redo", redoable)
+
+
+class UserUndo:
+    """:func:`undo_last` and :func:`redo_last` bound to a store and a hub (the socket's form)."""
+
+    def __init__(self, store: PostgresStore, hub: Hub) -> None:
+        self._store = store
+        self._hub = hub
+
+    async def undo(self, dashboard: DashboardId, user: UserId) -> UndoResult:
+        return await undo_last(store=self._store, hub=self._hub, dashboard_id=dashboard,
+                               user_id=user)  # fmt: skip
+
+    async def redo(self, dashboard: DashboardId, user: UserId) -> UndoResult:
+        return await redo_last(store=self._store, hub=self._hub, dashboard_id=dashboard,
+                               user_id=user)  # fmt: skip

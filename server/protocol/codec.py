@@ -364,6 +364,8 @@ _PARSERS: dict[str, tuple[frozenset[str], Callable[[_Fields], m.Message]]] = {
     "op": (_allowed("c", "d", "v", "src", "seq", "x", "op", "dop", "create", "del"), _submit),
     "nf": (_allowed("id", "c", "d", "v"), _snapshot_fetch),
     "nt": (_allowed("id", "c", "d", "ts"), _snapshot_fetch_at),
+    "undo": (_allowed("id", "c", "d"), lambda f: m.Undo(f.count("id"), f.name("c"), f.name("d"))),
+    "redo": (_allowed("id", "c", "d"), lambda f: m.Redo(f.count("id"), f.name("c"), f.name("d"))),
     "p": (_allowed("ch", "id", "p", "pv", "c", "d", "v", "t"), _presence),
     "ps": (_allowed("ch", "seq"), _presence_subscribe),
     "pu": (_allowed("ch", "seq"), _presence_unsubscribe),

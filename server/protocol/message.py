@@ -211,7 +211,26 @@ class QueryUnsubscribe:
     query_id: int
 
 
-DocMessage = Fetch | Subscribe | Unsubscribe | Submit | SnapshotFetch | SnapshotFetchAt
+@dataclass(frozen=True)
+class Undo:
+    """``{a:'undo', id, c, d}``: Tandem's extension for clients that keep no undo stack: undo
+    the user's own newest op on the dashboard, through the sequencer (:mod:`server.history`).
+    The reply echoes ``id`` with ``v`` (the version after it, or null) and ``applied``."""
+
+    action: ClassVar[str] = "undo"
+    request_id: int
+    collection: str
+    doc: str
+
+
+@dataclass(frozen=True)
+class Redo(Undo):
+    """``{a:'redo', id, c, d}``: redo the user's newest undo, as :class:`Undo` answers."""
+
+    action: ClassVar[str] = "redo"
+
+
+DocMessage = Fetch | Subscribe | Unsubscribe | Submit | SnapshotFetch | SnapshotFetchAt | Undo
 BulkMessage = BulkFetch | BulkSubscribe | BulkUnsubscribe
 PresenceMessage = PresenceSend | PresenceSubscribe | PresenceUnsubscribe | PresenceRequest
 QueryMessage = QueryFetch | QuerySubscribe | QueryUnsubscribe

@@ -145,6 +145,17 @@ def snapshot_at(request_id: int, action: str, snapshot: Snapshot) -> Out:
     }
 
 
+def reverted(
+    request_id: int, action: str, doc: str, version: int | None, applied: bool, reason: str | None
+) -> Out:
+    """Reply to ``undo``/``redo``: the version after it (None when nothing was applied)."""
+    reply: Out = {"a": action, "id": request_id, "c": COLLECTION, "d": doc, "v": version,
+                  "applied": applied}  # fmt: skip
+    if reason is not None:
+        reply["reason"] = reason
+    return reply
+
+
 def channel(dashboard_id: DashboardId) -> str:
     """The doc presence channel ShareDB's client uses: ``collection + '.' + id``."""
     return f"{COLLECTION}.{dashboard_id}"
