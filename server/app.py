@@ -1,4 +1,5 @@
-"""The Starlette application: ``/ws`` (the ShareDB gateway), ``/healthz`` and ``/readyz``.
+"""The Starlette application: ``/ws`` (the ShareDB gateway), ``/api`` (the HTTP API,
+:mod:`server.api`), ``/healthz`` and ``/readyz``.
 
 :func:`create_app` builds it from one :class:`~server.core.settings.Settings`; its lifespan starts
 whatever the process needs, in order: embedded PostgreSQL and Redis when no URLs are set, the
@@ -27,9 +28,11 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
-from server import webapp
+from server import api, webapp
 from server.access.revalidate import Revalidator
 from server.access.roles import Roles
+from server.api.context import ApiServices
+from server.api.limits import HttpLimits
 from server.core import log
 from server.core.errors import TandemError
 from server.core.settings import Settings
@@ -51,6 +54,7 @@ from server.store.access import Access
 from server.store.accounts import Accounts
 from server.store.audit import AuditLog
 from server.store.catalog import Catalog
+from server.store.guests import GuestSessions, SessionsAndGuests
 from server.store.migrate import migrate
 from server.store.partitions import ensure_partitions
 from server.store.pool import connection, translated
@@ -80,6 +84,7 @@ class Running:
     access: Access
     catalog: Catalog
     audit: AuditLog
+    api: ApiServices
 
 
 @contextlib.asynccontextmanager
@@ -120,6 +125,7 @@ async def _services(settings: Settings) -> AsyncIterator[Running]:
             pool = store.pool
             accounts, access = Accounts(pool), Access(pool)
             catalog, audit = Catalog(pool), AuditLog(pool)
+            guests = GuestSessions(pool)
             roles = Roles(access)
             revalidator = Revalidator(access, roles, interval=settings.revalidate_interval)
             hub.subscriber.route(keys.access_channel(), revalidator.on_message)
@@ -134,7 +140,7 @@ async def _services(settings: Settings) -> AsyncIterator[Running]:
                     Services(
                         settings=settings,
                         hub=hub,
-                        sessions=accounts,
+                        sessions=SessionsAndGuests(accounts, guests),
                         roles=roles,
                         revalidator=revalidator,
                         catalog=catalog,
@@ -154,6 +160,24 @@ async def _services(settings: Settings) -> AsyncIterator[Running]:
                 access=access,
                 catalog=catalog,
                 audit=audit,
+                api=ApiServices(
+                    settings=settings,
+                    pool=pool,
+                    hub=hub,
+                    redis=redis,
+                    keys=keys,
+                    accounts=accounts,
+                    guests=guests,
+                    access=access,
+                    audit=audit,
+                    limits=HttpLimits(
+                        resp,
+                        keys,
+                        per_user=settings.http_requests_per_second_per_user,
+                        per_address=settings.http_requests_per_second_per_address,
+                        password_attempts=settings.password_attempts_per_minute,
+                    ),
+                ),
             )
             try:
                 yield running
@@ -221,6 +245,7 @@ def create_app(
         WebSocketRoute("/ws", WebSocketEndpoint()),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        *api.routes(),
         *extra_routes,
         *webapp.routes(),
     ]

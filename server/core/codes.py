@@ -252,6 +252,56 @@ class Code(StrEnum):
         "that version is named already: rename it (PATCH) instead",
     )
 
+    # -- the HTTP API ----------------------------------------------------------------------
+    VALIDATION_FAILED = (
+        "validation_failed",
+        422,
+        None,
+        "the request does not match its schema; `errors` lists each problem with its JSON path",
+    )
+    BAD_CURSOR = "bad_cursor", 400, None, "the cursor is not one the server gave: start over"
+    PAYLOAD_TOO_LARGE = "payload_too_large", 413, None, "the body is larger than the endpoint takes"
+    UNSUPPORTED_MEDIA_TYPE = (
+        "unsupported_media_type",
+        415,
+        None,
+        "the body must be application/json (or the endpoint takes none)",
+    )
+    METHOD_NOT_ALLOWED = "method_not_allowed", 405, None, "the path has no such method (see Allow)"
+    INVALID_CREDENTIALS = "invalid_credentials", 401, None, "wrong login or password"
+    ORIGIN_REFUSED = (
+        "origin_refused",
+        403,
+        None,
+        "a cookie-authenticated unsafe request without an allowed Origin (CSRF)",
+    )
+    REGISTRATION_CLOSED = "registration_closed", 403, None, "this server does not take sign-ups"
+    OWNER_IMMUTABLE = (
+        "owner_immutable",
+        403,
+        None,
+        "the owner of a dashboard cannot be removed or given another role",
+    )
+    SHARE_LINK_NOT_FOUND = (
+        "share_link_not_found",
+        404,
+        None,
+        "no live share link has that token (revoked, or never existed)",
+    )
+    SHARE_LINK_EXPIRED = "share_link_expired", 410, None, "the share link has expired"
+    SHARE_LINK_PASSWORD_REQUIRED = (
+        "share_link_password_required",
+        401,
+        None,
+        "the share link has a password: send it",
+    )
+    SHARE_LINK_PASSWORD_WRONG = (
+        "share_link_password_wrong",
+        401,
+        None,
+        "wrong share-link password (attempts are rate limited)",
+    )
+
     # -- the server ------------------------------------------------------------------------
     STALE_FENCE = (
         "stale_fence",

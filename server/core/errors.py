@@ -83,3 +83,82 @@ class SyncBaseExpired(TandemError):
 
 class SyncCursorExpired(TandemError):
     code = Code.SYNC_CURSOR_EXPIRED
+
+
+class Unauthenticated(TandemError):
+    code = Code.UNAUTHENTICATED
+
+
+class RateLimited(TandemError):
+    code = Code.RATE_LIMITED
+
+
+# -- the HTTP API's refusals -----------------------------------------------------------------
+
+
+class ValidationFailed(TandemError):
+    """A request that does not match its schema; ``errors`` names each problem by JSON path."""
+
+    code = Code.VALIDATION_FAILED
+
+    def __init__(self, message: str, errors: list[dict[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.errors = errors or []
+
+
+class BadJson(TandemError):
+    code = Code.BAD_JSON
+
+
+class BadCursor(TandemError):
+    code = Code.BAD_CURSOR
+
+
+class PayloadTooLarge(TandemError):
+    code = Code.PAYLOAD_TOO_LARGE
+
+
+class UnsupportedMediaType(TandemError):
+    code = Code.UNSUPPORTED_MEDIA_TYPE
+
+
+class MethodNotAllowed(TandemError):
+    code = Code.METHOD_NOT_ALLOWED
+
+
+class InvalidCredentials(TandemError):
+    """Unknown login or wrong password (never told apart)."""
+
+    code = Code.INVALID_CREDENTIALS
+
+
+class OriginRefused(TandemError):
+    """A cookie-authenticated unsafe request from an origin outside the allow-list (CSRF)."""
+
+    code = Code.ORIGIN_REFUSED
+
+
+class RegistrationClosed(TandemError):
+    code = Code.REGISTRATION_CLOSED
+
+
+class OwnerImmutable(TandemError):
+    """The owner of a dashboard cannot be removed or given another role."""
+
+    code = Code.OWNER_IMMUTABLE
+
+
+class ShareLinkNotFound(TandemError):
+    code = Code.SHARE_LINK_NOT_FOUND
+
+
+class ShareLinkExpired(TandemError):
+    code = Code.SHARE_LINK_EXPIRED
+
+
+class ShareLinkPasswordRequired(TandemError):
+    code = Code.SHARE_LINK_PASSWORD_REQUIRED
+
+
+class ShareLinkPasswordWrong(TandemError):
+    code = Code.SHARE_LINK_PASSWORD_WRONG

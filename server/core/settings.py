@@ -80,6 +80,14 @@ class Settings:
     # PostgreSQL takes to reach open sockets. Changes Tandem makes are announced at once.
     revalidate_interval: float = _tunable(0.5, minimum=0.001)
 
+    # HTTP API
+    registration_open: bool = True
+    http_requests_per_second_per_user: int = _tunable(100, minimum=1)
+    http_requests_per_second_per_address: int = _tunable(50, minimum=1)
+    # Wrong passwords (login, share links) per login name, link and address, per minute.
+    password_attempts_per_minute: int = _tunable(10, minimum=1)
+    session_days: int = _tunable(30, minimum=1)
+
     # Sequencer and storage
     checkpoint_interval: int = _tunable(100, minimum=1)
     lock_ttl_ms: int = _tunable(5000, minimum=1)

@@ -110,7 +110,7 @@ def handshake_token(
 
     Call only after the Origin check passed: that is what makes the cookie safe to honour.
     """
-    cookie = _cookie(headers.get("cookie", ""), SESSION_COOKIE)
+    cookie = cookie_value(headers.get("cookie", ""), SESSION_COOKIE)
     if cookie:
         return cookie, "cookie"
     if allow_url and query.get(TOKEN_QUERY_PARAM):
@@ -118,7 +118,7 @@ def handshake_token(
     return None, "none"
 
 
-def _cookie(header: str, name: str) -> str | None:
+def cookie_value(header: str, name: str) -> str | None:
     for part in header.split(";"):
         key, eq, value = part.strip().partition("=")
         if eq and key == name and value:

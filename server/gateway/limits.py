@@ -58,7 +58,8 @@ class TokenBucket:
 
 
 class UserRateLimiter:
-    """Ops per second per user, shared by every gateway through Redis.
+    """Ops per second per user, shared by every gateway through Redis (``scope`` names the
+    counter: ``ops`` for the socket's ops; the HTTP API counts its requests under its own).
 
     Each gateway takes the user's window counter in leases of ``lease`` ops (one INCRBY) and
     spends them locally, so a busy user costs a round trip per lease, not per op. The counter
@@ -66,15 +67,24 @@ class UserRateLimiter:
     gateway and not used there are lost to the others, so a user spread over gateways may be
     stopped up to ``lease - 1`` ops per other gateway early."""
 
-    def __init__(self, redis: Resp, keys: Keys, limit: int, *, lease: int | None = None) -> None:
+    def __init__(
+        self,
+        redis: Resp,
+        keys: Keys,
+        limit: int,
+        *,
+        lease: int | None = None,
+        scope: str = "ops",
+    ) -> None:
         self._redis = redis
+        self._scope = scope
         self._keys = keys
         self._limit = limit
         self._lease = lease if lease is not None else max(1, limit // LEASES_PER_WINDOW)
         # user -> (window, ops still leased in it; -1 once the window is used up everywhere)
-        self._leased: dict[UserId, tuple[int, int]] = {}
+        self._leased: dict[UserId | str, tuple[int, int]] = {}
 
-    def allow_leased(self, user_id: UserId, now: float | None = None) -> bool | None:
+    def allow_leased(self, user_id: UserId | str, now: float | None = None) -> bool | None:
         """Decide from this gateway's lease alone, without a round trip: None when a new lease
         is needed (then :meth:`allow` decides)."""
         window = int(time.time() if now is None else now)
@@ -87,12 +97,12 @@ class UserRateLimiter:
                 return False
         return None
 
-    async def allow(self, user_id: UserId, now: float | None = None) -> bool:
+    async def allow(self, user_id: UserId | str, now: float | None = None) -> bool:
         leased = self.allow_leased(user_id, now)
         if leased is not None:
             return leased
         window = int(time.time() if now is None else now)
-        key = self._keys.rate_limit("ops", str(user_id), window)
+        key = self._keys.rate_limit(self._scope, str(user_id), window)
         with _translated():
             count, _ = await self._redis.pipeline(("INCRBY", key, self._lease), ("EXPIRE", key, 2))
         granted = min(self._lease, self._limit - (int(count) - self._lease))

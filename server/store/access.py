@@ -72,13 +72,29 @@ class Validity:
     roles: dict[tuple[DashboardId, UserId], Role | None]
 
 
-# The owner of a dashboard is its admin; anyone else has their collaborator row's role.
-_VALIDITY = """
+# A guest session (sql/0002_api.sql) lives while it and its share link are neither expired nor
+# revoked and its dashboard is not archived.
+_LIVE_GUEST = """
+g.revoked_at IS NULL AND g.expires_at > now()
+AND l.revoked_at IS NULL AND (l.expires_at IS NULL OR l.expires_at > now())
+"""
+# The owner of a dashboard is its admin; anyone else has their collaborator row's role; a guest
+# session's id has its link's role on its dashboard; anyone may view a public dashboard. Guest
+# sessions count as sessions (their id is the session id and the user id).
+_VALIDITY = f"""
 SELECT s.id AS session_id, NULL::uuid AS dashboard_id, NULL::uuid AS user_id, NULL::text AS role
   FROM sessions s JOIN users u ON u.id = s.user_id
  WHERE s.id = ANY($1::uuid[]) AND s.revoked_at IS NULL AND s.expires_at > now() AND u.is_active
 UNION ALL
-SELECT NULL, p.d, p.u, CASE WHEN d.owner_id = p.u THEN 'admin' ELSE c.role END
+SELECT g.id, NULL, NULL, NULL
+  FROM guest_sessions g JOIN share_links l ON l.id = g.share_link_id
+  JOIN dashboards d ON d.id = g.dashboard_id
+ WHERE g.id = ANY($1::uuid[]) AND NOT d.is_archived AND {_LIVE_GUEST}
+UNION ALL
+SELECT NULL, p.d, p.u, CASE WHEN d.owner_id = p.u THEN 'admin' ELSE coalesce(c.role,
+       (SELECT g.role FROM guest_sessions g JOIN share_links l ON l.id = g.share_link_id
+         WHERE g.id = p.u AND g.dashboard_id = d.id AND NOT d.is_archived AND {_LIVE_GUEST}),
+       CASE WHEN d.is_public THEN 'viewer' END) END
   FROM unnest($2::uuid[], $3::uuid[]) AS p (d, u)
   LEFT JOIN dashboards d ON d.id = p.d
   LEFT JOIN dashboard_collaborators c ON c.dashboard_id = p.d AND c.user_id = p.u

@@ -1,0 +1,29 @@
+"""What the API's handlers reach: the running process's stores, hub and limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from server.api.limits import HttpLimits
+from server.core.settings import Settings
+from server.core.submission import Hub
+from server.redis.keys import Keys
+from server.store.access import Access
+from server.store.accounts import Accounts
+from server.store.audit import AuditLog
+from server.store.guests import GuestSessions
+
+
+@dataclass(frozen=True)
+class ApiServices:
+    settings: Settings
+    pool: Any  # asyncpg.Pool
+    hub: Hub
+    redis: Any  # redis.asyncio.Redis
+    keys: Keys
+    accounts: Accounts
+    guests: GuestSessions
+    access: Access
+    audit: AuditLog
+    limits: HttpLimits
