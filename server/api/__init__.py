@@ -10,7 +10,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Mount, Route
 
-from server.api import accounts, collaborators, dashboards
+from server.api import accounts, audit, collaborators, dashboards, share_links
 from server.api.endpoint import Endpoint, router
 from server.api.openapi import Docs
 
@@ -18,7 +18,13 @@ VERSION = "1.0.0"
 
 
 def endpoints() -> list[Endpoint]:
-    return [*accounts.ENDPOINTS, *dashboards.ENDPOINTS, *collaborators.ENDPOINTS]
+    return [
+        *accounts.ENDPOINTS,
+        *dashboards.ENDPOINTS,
+        *collaborators.ENDPOINTS,
+        *share_links.ENDPOINTS,
+        *audit.ENDPOINTS,
+    ]
 
 
 def _services(request: Request) -> Any:

@@ -8,14 +8,12 @@ description is a normal json0 op, so everyone editing sees it live and ``dashboa
 
 from __future__ import annotations
 
-import base64
 import html
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, cast
 from uuid import UUID
 
-import orjson
 from pydantic import BaseModel, Field
 
 from ot.dashboard.document import MAX_DESCRIPTION, MAX_TITLE, new_document
@@ -30,6 +28,7 @@ from server.core.errors import BadCursor, Conflict, Forbidden, NotFound, TandemE
 from server.core.ids import DashboardId
 from server.sequencer.direct import api_src, submit_as
 from server.store.catalog import Catalog
+from server.store.cursor import decode_cursor, encode_cursor
 from server.store.listing import (
     MARK_END,
     MARK_START,
@@ -118,17 +117,6 @@ def summary(listed: Listed, role: ApiRole) -> Summary:
         updated_at=listed.updated_at,
         snippet=snippet_html(listed.snippet),
     )
-
-
-def encode_cursor(value: Any) -> str:
-    return base64.urlsafe_b64encode(orjson.dumps(value)).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> Any:
-    try:
-        return orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, orjson.JSONDecodeError) as exc:
-        raise BadCursor("the cursor is not one this server gave") from exc
 
 
 def _keyset(cursor: str | None) -> tuple[datetime, UUID] | None:

@@ -214,6 +214,18 @@ class Access:
             )
         return None if row is None else _link(row)
 
+    async def share_link_by_token(self, token_hash: bytes) -> tuple[ShareLink, bool] | None:
+        """The link for a token hash whatever its state, and whether its dashboard is archived
+        (so a caller can tell an expired link from one that never was)."""
+        with translated():
+            row = await self._pool.fetchrow(
+                f"SELECT {', '.join('l.' + c for c in LINK_COLUMNS.split(', '))}, d.is_archived"
+                " FROM share_links l JOIN dashboards d ON d.id = l.dashboard_id"
+                " WHERE l.token_hash = $1",
+                token_hash,
+            )
+        return None if row is None else (_link(row), bool(row["is_archived"]))
+
     async def share_links(self, dashboard_id: DashboardId) -> list[ShareLink]:
         with translated():
             rows = await self._pool.fetch(
