@@ -73,7 +73,7 @@ async def _online(call: Call, users: list[UUID]) -> list[bool]:
     with translated():
         async with call.api.redis.pipeline(transaction=False) as pipe:
             for user in users:
-                pipe.zcount(keys.connections(str(user)), now, "+inf")
+                pipe.zcount(keys.connections(UserId(user)), now, "+inf")
             counts = await pipe.execute()
     return [int(c) > 0 for c in counts]
 

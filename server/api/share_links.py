@@ -17,11 +17,11 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, Field
 
+from server.access.changes import AccessChange, announce
 from server.api.endpoint import Call, Endpoint, Reply
 from server.api.models import DashboardParams, Items, Request, UserRef
 from server.api.principal import acting
 from server.api.problem import invalid
-from server.api.revocation import AccessChange, announce
 from server.api.roles import require
 from server.core.errors import (
     Forbidden,
