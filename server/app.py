@@ -126,6 +126,7 @@ async def _services(settings: Settings) -> AsyncIterator[Running]:
             accounts, access = Accounts(pool), Access(pool)
             catalog, audit = Catalog(pool), AuditLog(pool)
             guests = GuestSessions(pool)
+            own_origins = public_origin(settings.public_url, settings.host, settings.port)
             roles = Roles(access)
             revalidator = Revalidator(access, roles, interval=settings.revalidate_interval)
             hub.subscriber.route(keys.access_channel(), revalidator.on_message)
@@ -146,9 +147,7 @@ async def _services(settings: Settings) -> AsyncIterator[Running]:
                         catalog=catalog,
                         audit=audit,
                         failed_auth=failed_auth,
-                        own_origins=public_origin(
-                            settings.public_url, settings.host, settings.port
-                        ),
+                        own_origins=own_origins,
                         user_limiter=UserRateLimiter(resp, keys, settings.ops_per_second_per_user),
                         connection_limiter=ConnectionLimiter(
                             redis, keys, settings.connections_per_user
@@ -168,6 +167,7 @@ async def _services(settings: Settings) -> AsyncIterator[Running]:
                     keys=keys,
                     accounts=accounts,
                     guests=guests,
+                    own_origins=own_origins,
                     access=access,
                     audit=audit,
                     limits=HttpLimits(

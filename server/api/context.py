@@ -24,6 +24,7 @@ class ApiServices:
     keys: Keys
     accounts: Accounts
     guests: GuestSessions
+    own_origins: tuple[str, ...]  # server.gateway.auth.public_origin of the settings
     access: Access
     audit: AuditLog
     limits: HttpLimits

@@ -179,6 +179,7 @@ async def _serve(endpoint: Endpoint, request: Request, api: ApiServices) -> Resp
             sessions=api.accounts,
             guests=api.guests,
             allowed_origins=api.settings.allowed_origins,
+            own_origins=api.own_origins,
         )
         if principal is None and endpoint.auth != "optional":
             raise Unauthenticated("sign in first: a bearer token or the session cookie")

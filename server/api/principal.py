@@ -54,7 +54,7 @@ def request_token(headers: Mapping[str, str]) -> tuple[str | None, Literal["bear
 
 
 def check_origin(
-    method: str, headers: Mapping[str, str], allowed: tuple[str, ...], host: str | None
+    method: str, headers: Mapping[str, str], allowed: tuple[str, ...], own: tuple[str, ...]
 ) -> None:
     """The CSRF check for a cookie-authenticated request."""
     if method in SAFE_METHODS:
@@ -64,7 +64,7 @@ def check_origin(
         if headers.get("sec-fetch-site") == "same-origin":
             return
         raise OriginRefused("a cookie-authenticated request must carry an allowed Origin")
-    if not origin_allowed(origin, host, allowed):
+    if not origin_allowed(origin, own, allowed):
         raise OriginRefused(f"origin {origin!r} is not allowed")
 
 
@@ -75,6 +75,7 @@ async def authenticate(
     sessions: Any,
     guests: GuestSessions,
     allowed_origins: tuple[str, ...],
+    own_origins: tuple[str, ...],
 ) -> Principal | None:
     """The caller, or None when the request carries no credentials at all. Raises
     Unauthenticated for a dead or malformed token, OriginRefused for a CSRF-suspect request."""
@@ -82,7 +83,7 @@ async def authenticate(
     if token is None:
         return None
     if via == "cookie":
-        check_origin(method, headers, allowed_origins, headers.get("host"))
+        check_origin(method, headers, allowed_origins, own_origins)
     digest = token_hash(token)
     session = await sessions.session_for(digest)
     if session is not None:
