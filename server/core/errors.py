@@ -7,6 +7,8 @@ Every error that reaches a client carries a stable ``code`` (a member of the reg
 
 from __future__ import annotations
 
+from typing import Any
+
 from server.core.codes import Code
 
 
@@ -75,6 +77,34 @@ class IdempotencyKeyReused(TandemError):
 
 class IdempotencyKeyBusy(TandemError):
     code = Code.IDEMPOTENCY_KEY_BUSY
+
+
+class SyncConflict(TandemError):
+    """A ``manual`` sync found paths both sides changed; ``conflicts`` lists them."""
+
+    code = Code.SYNC_CONFLICT
+
+    def __init__(self, conflicts: list[dict[str, Any]]) -> None:
+        super().__init__(
+            f"{len(conflicts)} path(s) changed on both sides; nothing was applied: choose and"
+            " sync again"
+        )
+        self.extensions: dict[str, Any] = {"conflicts": conflicts}
+
+
+class SyncBaseAhead(TandemError):
+    code = Code.OP_FROM_FUTURE
+
+
+class InvalidDocument(TandemError):
+    """A document (a sync's, or what merging it makes) that breaks the dashboard schema;
+    ``errors`` names the JSON path."""
+
+    code = Code.INVALID_DOCUMENT
+
+    def __init__(self, message: str, errors: list[dict[str, str]]) -> None:
+        super().__init__(message)
+        self.errors = errors
 
 
 class SyncBaseExpired(TandemError):

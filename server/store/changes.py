@@ -9,14 +9,16 @@ later one, so nothing committed after the read is missed, in whatever order conc
 finish. A dashboard may be reported twice (committed just before the read but with an id above
 ``xmin``); a client refetches it and finds nothing new.
 
-A long list is paged by ``(change, id)``; the pages of one pull share the first page's
-``xmin``, so a change committed while the client pages is in the next pull.
+A long list is paged by ``(change, id)`` (a first pull, everything the user has, by id); the
+pages of one pull share the first page's ``xmin``, so a change committed while the client
+pages is in the next pull.
 
 Indexes: ``dashboards (owner_id, change_xid)`` for owned dashboards and
 ``dashboard_collaborators (user_id, change_xid)`` for new or changed memberships answer their
 branches with range scans; the collaborated dashboards that changed come from whichever is
 smaller, the dashboards changed since the cursor (``dashboards (change_xid)``) or the user's
-memberships, as the planner estimates.
+memberships, as the planner estimates. A first pull reads ``dashboards (owner_id, id)`` and
+``dashboard_collaborators (user_id, dashboard_id)`` in id order, a page at a time.
 """
 
 from __future__ import annotations
@@ -54,6 +56,20 @@ SELECT m.id, m.role, m.change, d.title, d.head_version, d.updated_at, d.is_archi
  ORDER BY m.change, m.id
  LIMIT $5
 """
+# A first pull: everything the user has, by id. $1 user, $2 the previous page's last id (or
+# nil), $3 limit.
+EVERYTHING = """
+SELECT m.id, m.role, greatest(d.change_xid, m.change) AS change, d.title, d.head_version,
+       d.updated_at, d.is_archived, pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin
+  FROM ((SELECT d.id, 'owner'::text AS role, 0::bigint AS change FROM dashboards d
+          WHERE d.owner_id = $1 AND d.id > $2 ORDER BY d.id LIMIT $3)
+        UNION ALL
+        (SELECT c.dashboard_id, c.role, c.change_xid FROM dashboard_collaborators c
+          WHERE c.user_id = $1 AND c.dashboard_id > $2 ORDER BY c.dashboard_id LIMIT $3)) m
+  JOIN dashboards d ON d.id = m.id
+ ORDER BY m.id
+ LIMIT $3
+"""
 XMIN = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
 # The dashboards the user lost since the cursor and has not got back.
 REMOVED = """
@@ -87,6 +103,11 @@ class ChangesPage:
     xmin: int  # this read's snapshot xmin: the next pull's ``since``
     more: bool  # a later page of this pull follows the last item
 
+    def after(self) -> tuple[int, UUID]:
+        """Where the next page of this pull starts."""
+        last = self.changed[-1]
+        return last.change, last.id
+
 
 async def changes(
     conn: Any,
@@ -97,10 +118,14 @@ async def changes(
     limit: int,
 ) -> ChangesPage:
     """One page of ``user``'s changes at or after ``since`` (and after ``after``, a previous
-    page's last item); removals come with the first page of a pull that has a ``since``."""
+    page's :meth:`ChangesPage.after`); removals come with the first page of a pull that has a
+    ``since``. ``since`` 0 is a first pull: everything, paged by id."""
     last_change, last_id = after if after is not None else (-1, NIL)
     with translated():
-        rows = await conn.fetch(CHANGED, user, since, last_change, last_id, limit + 1)
+        if since <= 0:
+            rows = await conn.fetch(EVERYTHING, user, last_id, limit + 1)
+        else:
+            rows = await conn.fetch(CHANGED, user, since, last_change, last_id, limit + 1)
         xmin = int(rows[0]["xmin"]) if rows else int(await conn.fetchval(XMIN))
         removed: list[DashboardId] = []
         if after is None and since > 0:

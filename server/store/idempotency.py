@@ -23,7 +23,8 @@ from typing import Any
 
 import asyncpg
 
-from server.core.ids import UserId
+from server.core.ids import DashboardId, UserId
+from server.store import statements as sql
 from server.store.pool import translated
 
 DEFAULT_TTL = timedelta(hours=24)
@@ -138,3 +139,12 @@ class IdempotencyKeys:
                 "DELETE FROM idempotency_keys WHERE expires_at < now()"
             )
         return int(result.split()[-1])
+
+
+async def committed_version(
+    pool: asyncpg.Pool, dashboard: DashboardId, src: str, seq: int
+) -> int | None:
+    """The version of an op an earlier attempt submitted as ``(src, seq)``, if it committed."""
+    with translated():
+        version = await pool.fetchval(sql.FIND_OP, dashboard, src, seq)
+    return None if version is None else int(version)

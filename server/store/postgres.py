@@ -256,13 +256,7 @@ class PostgresStore:
 
     async def find_op(self, dashboard_id: DashboardId, src: str, seq: int) -> int | None:
         with translated():
-            version = await self._pool.fetchval(
-                "SELECT version FROM operations WHERE dashboard_id = $1 AND src = $2 AND seq = $3"
-                " ORDER BY version LIMIT 1",
-                dashboard_id,
-                src,
-                seq,
-            )
+            version = await self._pool.fetchval(sql.FIND_OP, dashboard_id, src, seq)
         return None if version is None else int(version)
 
     async def load(

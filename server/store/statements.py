@@ -151,3 +151,9 @@ SELECT d.head_version,
        (SELECT min(version) FROM operations o WHERE o.dashboard_id = d.id) AS first_op
   FROM dashboards d WHERE d.id = $1
 """
+
+# $1 dashboard, $2 src, $3 seq: the version of that submit's op, if it is in the log.
+FIND_OP = (
+    "SELECT version FROM operations WHERE dashboard_id = $1 AND src = $2 AND seq = $3"
+    " ORDER BY version LIMIT 1"
+)

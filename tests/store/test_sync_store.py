@@ -112,16 +112,22 @@ async def test_changes_since_a_cursor_owned_shared_lost_and_deleted(
     await _retitle(pg_store, owned[1], "renamed")
     await access.add_collaborator(shared, ann, "editor")
     # A lock epoch bump (a new sequencer) is not a change.
-    await pg_store.acquire_epoch(owned[2])
+    async with pg_store.pool.acquire() as conn:
+        mark = "SELECT change_xid FROM dashboards WHERE id = $1"
+        before = await conn.fetchval(mark, owned[2])
+        await pg_store.acquire_epoch(owned[2])
+        assert await conn.fetchval(mark, owned[2]) == before
     page = await _pull(pg_store, ann, cursor)
     by_id = {c.id: c for c in page.changed}
-    assert set(by_id) == {owned[1], shared}
+    # A transaction anywhere on the server that was running at the last pull may make it
+    # report a dashboard again: what changed must be there, anything else is a repeat.
+    assert {owned[1], shared} <= set(by_id) <= {*owned, shared}
     assert by_id[owned[1]].title == "renamed" and by_id[owned[1]].head_version == 2
     assert by_id[shared].role == "editor"
 
     cursor = page.xmin
     await _retitle(pg_store, shared, "bob's")
-    assert {c.id for c in (await _pull(pg_store, ann, cursor)).changed} == {shared}
+    assert shared in {c.id for c in (await _pull(pg_store, ann, cursor)).changed}
 
     await access.remove_collaborator(shared, ann)
     async with pg_store.pool.acquire() as conn:
@@ -150,8 +156,7 @@ async def test_paging_covers_every_change_once_in_order(
             seen += [c.id for c in page.changed]
             if not page.more:
                 break
-            last = page.changed[-1]
-            after = (last.change, last.id)
+            after = page.after()
     assert len(seen) == 7 and set(seen) == made
 
 
