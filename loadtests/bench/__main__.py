@@ -2,7 +2,7 @@
 
 Sections are modules of this package with a ``main() -> None``: ``ot`` (OT core against the Node
 references), ``store`` (PostgreSQL log), ``history`` (export, import, restore, diff, widget history of a
-big dashboard), ``gateway`` (protocol-level load against a ShareDB
+big dashboard), ``api`` (the HTTP API on 100,000 dashboards and 1,000,000 ops), ``gateway`` (protocol-level load against a ShareDB
 reference server), ``abuse`` (what hostile messages cost the server), ``web`` (the browser app in
 headless Chromium).
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-SECTIONS = ("ot", "store", "history", "gateway", "abuse", "web")
+SECTIONS = ("ot", "store", "history", "api", "gateway", "abuse", "web")
 
 
 def main(argv: list[str]) -> int:
