@@ -28,7 +28,6 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
@@ -37,6 +36,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from loadtests.bench.scratch import scratch_database
 from loadtests.cpu import reference_loop_ms
 from server.app import Running, create_app
 from server.core.ids import UserId
@@ -44,7 +44,6 @@ from server.core.settings import Settings
 from server.embedded import EmbeddedServices
 from server.gateway import auth
 from server.gateway.auth import hash_password
-from server.store.migrate import prepare
 
 USERS = 1_000
 DASHBOARDS = 100_000
@@ -193,12 +192,7 @@ async def _grow(dsn: str) -> None:
 
 
 async def _bench(database_url: str, redis_url: str) -> None:
-    name = f"tandem_bench_api_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(database_url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    dsn = urlunsplit(urlsplit(database_url)._replace(path="/" + name))
-    try:
-        await prepare(dsn)
+    async with scratch_database(database_url, "tandem_bench_api") as dsn:
         settings = Settings(
             database_url=dsn, redis_url=redis_url,
             redis_prefix=f"tandem-bench-api-{secrets.token_hex(4)}:",
@@ -252,9 +246,6 @@ async def _bench(database_url: str, redis_url: str) -> None:
                   f"ratio list {list_rate / bare_rate:.3f}, get {get_rate / bare_rate:.3f}")  # fmt: skip
             print(f"machine speed {reference_loop_ms()} ms, load average "
                   f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}")  # fmt: skip
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 async def _bare_rate() -> float:

@@ -10,22 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import random
-import secrets
 import statistics
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 from uuid import uuid4
 
-import asyncpg
-
+from loadtests.bench.scratch import scratch_database
 from ot import json0
 from server.core.ids import DashboardId, UserId
 from server.core.settings import Settings
 from server.embedded import EmbeddedServices
 from server.store.accounts import Accounts
-from server.store.migrate import prepare
 from server.store.model import JsonOp, NewOp
 from server.store.postgres import PostgresStore
 
@@ -143,12 +139,7 @@ async def _loads(store: PostgresStore, owner: UserId, interval: int) -> bool:
 
 
 async def _bench(url: str) -> None:
-    name = f"tandem_bench_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    bench_url = urlunsplit(urlsplit(url)._replace(path="/" + name))
-    try:
-        await prepare(bench_url)
+    async with scratch_database(url, "tandem_bench") as bench_url:
         interval = Settings.from_env().checkpoint_interval
         store = await PostgresStore.open(
             bench_url, checkpoint_interval=interval, min_size=1, max_size=2
@@ -159,9 +150,6 @@ async def _bench(url: str) -> None:
             await _loads(store, owner, interval)
         finally:
             await store.close()
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 def main() -> None:
