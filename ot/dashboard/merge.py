@@ -264,7 +264,9 @@ def _transform(mine: Op, theirs: Op) -> Op:
         if not meeting:
             out.append(component)
             continue
-        out.extend(json0.transform([component], [theirs[i] for i in sorted(meeting)], "right"))
+        # The server's change wins ties; rich-text reads json0's side the other way round.
+        side = "left" if component.get("t") == "rich-text" else "right"
+        out.extend(json0.transform([component], [theirs[i] for i in sorted(meeting)], side))
     if mine_layout:
         out.extend(json0.transform(mine_layout, layout, "right") if layout else mine_layout)
     return out

@@ -32,7 +32,7 @@ from ot.dashboard.document import validate_after
 from ot.errors import OTError
 from ot.json0.check import kind
 
-__all__ = ["REASONS", "Entry", "Undo", "redo", "stacks", "undo"]
+__all__ = ["REASONS", "Entry", "Undo", "redo", "stacks", "undo", "yield_to"]
 
 Op = list[dict[str, Any]]
 
@@ -62,7 +62,7 @@ def undo(inverse: Any, later: Iterable[Any], head: Any = None) -> Undo:
     gone = False
     for other in later:
         gone = gone or _removes_target(op, other)
-        op = json0.transform(op, other, "right")
+        op = yield_to(op, other)
     if json0.is_noop(op):
         return Undo([], "target_deleted" if gone else "superseded")
     if head is not None:
@@ -71,6 +71,35 @@ def undo(inverse: Any, later: Iterable[Any], head: Any = None) -> Undo:
         except OTError:
             return Undo([], "invalid")
     return Undo(op)
+
+
+def yield_to(op: Any, other: Any) -> Op:
+    """``op`` transformed past the concurrent ``other`` with ``other`` winning every tie.
+
+    json0 hands its side to subtypes, and rich-text reads it the other way round (its
+    ``"left"`` lets the other op win), so runs of rich-text components go through with
+    ``"left"`` and the rest with ``"right"``: ``other`` is carried past each run in turn, as
+    transforming the whole op would."""
+    out: Op = []
+    pending = json0.normalize(other)
+    for rich, run in _runs(json0.normalize(op)):
+        if rich:
+            mine, pending = json0.transform_x(run, pending)
+        else:
+            pending, mine = json0.transform_x(pending, run)
+        out.extend(mine)
+    return out
+
+
+def _runs(op: Op) -> list[tuple[bool, Op]]:
+    runs: list[tuple[bool, Op]] = []
+    for component in op:
+        rich = component.get("t") == "rich-text"
+        if runs and runs[-1][0] == rich:
+            runs[-1][1].append(component)
+        else:
+            runs.append((rich, [component]))
+    return runs
 
 
 def redo(undo_inverse: Any, later: Iterable[Any], head: Any = None) -> Undo:

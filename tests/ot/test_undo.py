@@ -11,7 +11,7 @@ from ot import json0
 from ot.dashboard.diff import diff
 from ot.dashboard.document import validate_document
 from ot.dashboard.ops import build
-from ot.dashboard.undo import REASONS, Entry, redo, stacks, undo
+from ot.dashboard.undo import REASONS, Entry, redo, stacks, undo, yield_to
 from tests.ot.dashboard_strategies import board, documents, edits, value_at
 
 
@@ -95,12 +95,17 @@ def test_undo_over_random_histories(data: st.DataObject) -> None:
     event(result.reason or "applied")
     expected = json0.normalize(inverse)
     for b_op in later:
-        expected = json0.transform(expected, b_op, "right")
+        expected = yield_to(expected, b_op)
     if not result.applied:
         assert result.reason in REASONS and result.op == []
         assert result.reason == "invalid" or json0.is_noop(expected)
         return
     assert result.op == expected
+    if not any(c.get("t") == "rich-text" for c in inverse):
+        plain = json0.normalize(inverse)
+        for b_op in later:
+            plain = json0.transform(plain, b_op, "right")
+        assert result.op == plain
     undone = json0.apply(head, result.op)
     validate_document(undone)
     # What B's ops wrote counts, even where they wrote the value already there.
@@ -115,6 +120,75 @@ def test_undo_over_random_histories(data: st.DataObject) -> None:
     again = redo(json0.invert_with_doc(result.op, head), [], undone)
     assert again.applied
     assert json0.apply(undone, again.op) == head
+
+
+def test_undo_of_formatting_keeps_formatting_others_applied_since() -> None:
+    before = board("w1")
+    a_op = build(
+        before,
+        {
+            "type": "format",
+            "targetId": "w1",
+            "path": ["body"],
+            "position": 0,
+            "length": 5,
+            "attributes": {"italic": True},
+        },
+    )
+    after_a = json0.apply(before, a_op)
+    b_op = build(
+        after_a,
+        {
+            "type": "format",
+            "targetId": "w1",
+            "path": ["body"],
+            "position": 0,
+            "length": 5,
+            "attributes": {"italic": None, "bold": True},
+        },
+    )
+    head = json0.apply(after_a, b_op)
+    result = undo(json0.invert_with_doc(a_op, before), [b_op], head)
+    body = json0.apply(head, result.op)["widgets"]["w1"]["body"]
+    assert body == {
+        "ops": [{"insert": "Hello", "attributes": {"bold": True}}, {"insert": " world\n"}]
+    }
+
+
+def test_a_mixed_op_yields_to_others_in_every_part() -> None:
+    before = board("w1")
+    head = json0.apply(
+        before,
+        build(
+            before,
+            {
+                "type": "format",
+                "targetId": "w1",
+                "path": ["body"],
+                "position": 0,
+                "length": 5,
+                "attributes": {"bold": True},
+            },
+        ),
+    )
+    mine = [
+        {"p": ["widgets", "w1", "title"], "od": "w1", "oi": "mine"},
+        {
+            "p": ["widgets", "w1", "body"],
+            "t": "rich-text",
+            "o": [{"retain": 5, "attributes": {"bold": None}}],
+        },
+    ]
+    theirs = [
+        {"p": ["widgets", "w1", "title"], "od": "w1", "oi": "theirs"},
+        {
+            "p": ["widgets", "w1", "body"],
+            "t": "rich-text",
+            "o": [{"retain": 5, "attributes": {"bold": True}}],
+        },
+    ]
+    assert json0.is_noop(yield_to(mine, theirs))
+    assert json0.apply(head, yield_to(mine, [])) != head
 
 
 def test_stacks_follow_an_editors_undo_and_redo() -> None:
