@@ -122,31 +122,23 @@ def test_undo_over_random_histories(data: st.DataObject) -> None:
     assert json0.apply(undone, again.op) == head
 
 
+def _format(attributes: dict[str, Any]) -> dict[str, Any]:
+    """Format the first word of w1's body."""
+    return {
+        "type": "format",
+        "targetId": "w1",
+        "path": ["body"],
+        "position": 0,
+        "length": 5,
+        "attributes": attributes,
+    }
+
+
 def test_undo_of_formatting_keeps_formatting_others_applied_since() -> None:
     before = board("w1")
-    a_op = build(
-        before,
-        {
-            "type": "format",
-            "targetId": "w1",
-            "path": ["body"],
-            "position": 0,
-            "length": 5,
-            "attributes": {"italic": True},
-        },
-    )
+    a_op = build(before, _format({"italic": True}))
     after_a = json0.apply(before, a_op)
-    b_op = build(
-        after_a,
-        {
-            "type": "format",
-            "targetId": "w1",
-            "path": ["body"],
-            "position": 0,
-            "length": 5,
-            "attributes": {"italic": None, "bold": True},
-        },
-    )
+    b_op = build(after_a, _format({"italic": None, "bold": True}))
     head = json0.apply(after_a, b_op)
     result = undo(json0.invert_with_doc(a_op, before), [b_op], head)
     body = json0.apply(head, result.op)["widgets"]["w1"]["body"]
@@ -157,20 +149,7 @@ def test_undo_of_formatting_keeps_formatting_others_applied_since() -> None:
 
 def test_a_mixed_op_yields_to_others_in_every_part() -> None:
     before = board("w1")
-    head = json0.apply(
-        before,
-        build(
-            before,
-            {
-                "type": "format",
-                "targetId": "w1",
-                "path": ["body"],
-                "position": 0,
-                "length": 5,
-                "attributes": {"bold": True},
-            },
-        ),
-    )
+    head = json0.apply(before, build(before, _format({"bold": True})))
     mine = [
         {"p": ["widgets", "w1", "title"], "od": "w1", "oi": "mine"},
         {
