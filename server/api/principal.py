@@ -105,8 +105,9 @@ async def acting(pool: asyncpg.Pool, principal: Principal | None) -> AsyncIterat
     with translated():
         async with pool.acquire() as conn, conn.transaction():
             await conn.execute(
+                # JIT compiling costs more than these short queries take (100 ms measured).
                 "SELECT set_config('role', $1, true), set_config('tandem.user_id', $2, true),"
-                " set_config('tandem.dashboard_id', $3, true)",
+                " set_config('tandem.dashboard_id', $3, true), set_config('jit', 'off', true)",
                 API_ROLE,
                 "" if principal is not None and principal.guest is not None else user,
                 "" if dashboard is None else str(dashboard),

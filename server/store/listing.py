@@ -36,7 +36,12 @@ _COLUMNS = """
 """
 LIST = f"""{_MINE}
 SELECT {_COLUMNS}, NULL::text AS snippet
-  FROM mine m JOIN dashboards d ON d.id = m.dashboard_id JOIN users u ON u.id = d.owner_id
+  FROM mine m
+  -- One index probe per dashboard of the user's, never a scan of every dashboard: OFFSET 0
+  -- keeps the planner from flattening it into a hash join over all rows (the row-level
+  -- security policy makes its estimate of visible dashboards far too high).
+  CROSS JOIN LATERAL (SELECT * FROM dashboards x WHERE x.id = m.dashboard_id OFFSET 0) d
+  JOIN users u ON u.id = d.owner_id
  WHERE d.is_archived = $2
    AND ($3::timestamptz IS NULL OR (d.updated_at, d.id) < ($3, $4::uuid))
  ORDER BY d.updated_at DESC, d.id DESC
@@ -48,7 +53,9 @@ SELECT {_COLUMNS},
        ts_headline('simple', {_TEXT}, query.q,
                    'StartSel=\ue000, StopSel=\ue001, MaxWords=24, MinWords=8, MaxFragments=2')
            AS snippet
-  FROM mine m JOIN dashboards d ON d.id = m.dashboard_id JOIN users u ON u.id = d.owner_id,
+  FROM mine m
+  CROSS JOIN LATERAL (SELECT * FROM dashboards x WHERE x.id = m.dashboard_id OFFSET 0) d
+  JOIN users u ON u.id = d.owner_id,
        query
  WHERE d.search_vector @@ query.q AND d.is_archived = $2
  ORDER BY ts_rank(d.search_vector, query.q) DESC, d.updated_at DESC, d.id DESC
