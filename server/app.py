@@ -1,11 +1,13 @@
 """The Starlette application: ``/ws`` (the ShareDB gateway), ``/api`` (the HTTP API,
-:mod:`server.api`), ``/healthz`` and ``/readyz``.
+:mod:`server.api`), ``/healthz``, ``/readyz`` and ``/metrics``.
 
 :func:`create_app` builds it from one :class:`~server.core.settings.Settings`; its lifespan starts
 whatever the process needs, in order: embedded PostgreSQL and Redis when no URLs are set, the
 migrations (``migrate_on_start``), this month's and the coming months' partitions, the store,
-the Redis client and the hub. Shutdown runs the other way round, after every connection was told
-the server is going away. Other parts of the server add routes with ``extra_routes`` and reach
+the Redis client and the hub. On SIGTERM the process drains (:mod:`server.probe`): ``/readyz``
+fails at once, then the server stops listening and tells every client to reconnect elsewhere
+(close code 1012), the hub finishes the batches under way and releases its locks, calling the
+other sequencers for what is still queued, and the services close the other way round. Other parts of the server add routes with ``extra_routes`` and reach
 the running services through ``app.state.services``. The browser app's files
 (:mod:`server.webapp`) come last.
 """
@@ -16,25 +18,25 @@ import asyncio
 import contextlib
 import dataclasses
 import gc
+import os
 import secrets
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from redis.exceptions import RedisError
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
-from server import api, webapp
+from server import api, probe, webapp
 from server.access.revalidate import Revalidator
 from server.access.roles import Roles
 from server.api.context import ApiServices
 from server.api.limits import HttpLimits
-from server.core import log
-from server.core.errors import TandemError
+from server.core import log, metrics
 from server.core.settings import Settings
 from server.embedded import EmbeddedServices
 from server.gateway import handshake
@@ -62,7 +64,6 @@ from server.store.postgres import PostgresStore
 
 _log = log.get(__name__)
 
-READY_TIMEOUT = 2.0
 # Every message allocates many short-lived objects. With CPython's default thresholds (700, 10,
 # 10) a young collection runs every few messages and a full one, which walks every long-lived
 # object (connections, feeds, cached documents), stalls the event loop every few seconds. A
@@ -85,6 +86,7 @@ class Running:
     catalog: Catalog
     audit: AuditLog
     api: ApiServices
+    lifecycle: probe.Lifecycle
 
 
 @contextlib.asynccontextmanager
@@ -178,10 +180,12 @@ async def _services(settings: Settings) -> AsyncIterator[Running]:
                         password_attempts=settings.password_attempts_per_minute,
                     ),
                 ),
+                lifecycle=probe.Lifecycle(),
             )
             try:
                 yield running
             finally:
+                running.lifecycle.drain()
                 await running.gateway.close()
                 await revalidator.close()
                 await failed_auth.flush()
@@ -206,8 +210,10 @@ def create_app(
         install_log_redaction()
         async with _services(settings) as running:
             app.state.services = running
+            running.lifecycle.on_sigterm(settings.drain_seconds)
             _log.info("app.started", host=settings.host, port=settings.port)
             yield
+        metrics.process_exited(os.getpid())
         _log.info("app.stopped")
 
     class WebSocketEndpoint:
@@ -225,31 +231,26 @@ def create_app(
 
     async def readyz(request: Request) -> JSONResponse:
         running: Running = request.app.state.services
-        problems = []
-        try:
-            async with asyncio.timeout(READY_TIMEOUT):
-                with translated():
-                    await running.store.pool.fetchval("SELECT 1")
-        except (TimeoutError, TandemError) as exc:
-            problems.append(f"postgresql: {type(exc).__name__}")
-        try:
-            async with asyncio.timeout(READY_TIMEOUT):
-                await running.redis.ping()
-        except (TimeoutError, RedisError, OSError) as exc:
-            problems.append(f"redis: {type(exc).__name__}")
-        if problems:
-            return JSONResponse({"status": "unavailable", "problems": problems}, status_code=503)
-        return JSONResponse({"status": "ready"})
+
+        async def postgresql() -> None:
+            with translated():
+                await running.store.pool.fetchval("SELECT 1")
+
+        async def redis() -> None:
+            await running.redis.ping()
+
+        return await probe.readiness(running.lifecycle, {"postgresql": postgresql, "redis": redis})
 
     routes: list[BaseRoute] = [
         WebSocketRoute("/ws", WebSocketEndpoint()),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         *api.routes(),
+        Route("/metrics", probe.metrics_endpoint),
         *extra_routes,
         *webapp.routes(),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(probe.Instrumented)])
 
 
 def app_from_env() -> Starlette:

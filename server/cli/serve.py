@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import os
+import shutil
 import signal
 import sys
+from collections.abc import Iterator
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -27,7 +30,7 @@ from server.cli import (
     EXIT_USAGE,
 )
 from server.cli.context import services
-from server.core import log
+from server.core import log, metrics
 from server.core.errors import StoreUnavailable, TandemError
 from server.core.ids import UserId
 from server.core.settings import Settings
@@ -138,7 +141,8 @@ def _serve(args: argparse.Namespace) -> int:
     # unwinds through here, so the embedded services this process started are stopped too.
     previous = signal.signal(signal.SIGTERM, _stopped)
     try:
-        with services(base, redis=True) as settings:
+        with contextlib.ExitStack() as stack:
+            settings = stack.enter_context(services(base, redis=True))
             assert settings.database_url is not None and settings.redis_url is not None
             demo = asyncio.run(_prepare(settings, args.demo))
             if args.json:
@@ -151,6 +155,7 @@ def _serve(args: argparse.Namespace) -> int:
             # and at the address given here (the public origin and the logs name it).
             os.environ["TANDEM_HOST"] = settings.host
             os.environ["TANDEM_PORT"] = str(settings.port)
+            stack.enter_context(_metrics_dir(settings))
             uvicorn.run(
                 "server.app:app_from_env",
                 factory=True,
@@ -168,6 +173,24 @@ def _serve(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
     return EXIT_OK
+
+
+@contextlib.contextmanager
+def _metrics_dir(settings: Settings) -> Iterator[None]:
+    """Several workers keep their metrics in files (see :mod:`server.core.metrics`): a fresh
+    directory for this server's, unless the environment names one already."""
+    if settings.workers <= 1 or metrics.multiprocess_dir() is not None:
+        yield
+        return
+    directory = settings.home.resolve() / "metrics" / str(os.getpid())
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    os.environ[metrics.MULTIPROCESS_ENV] = str(directory)
+    try:
+        yield
+    finally:
+        del os.environ[metrics.MULTIPROCESS_ENV]
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 class _Stop(Exception):

@@ -37,6 +37,7 @@ class CloseCode(IntEnum):
     POLICY = 1008  # Origin refused before accept: the client sees HTTP 403
     TOO_LARGE = 1009
     INTERNAL = 1011
+    SERVICE_RESTART = 1012  # the server is restarting: reconnect (to another process)
     UNAUTHENTICATED = 4001  # a bad or expired token, no auth before the deadline, or revoked
     ACCESS_REVOKED = 4003  # the user lost access to a dashboard the connection watches
     TOO_MANY_ERRORS = 4008  # too many malformed messages

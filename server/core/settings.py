@@ -93,6 +93,9 @@ class Settings:
     lock_ttl_ms: int = _tunable(5000, minimum=1)
     batch_size: int = _tunable(200, minimum=1)
     submit_timeout: float = _tunable(30.0, minimum=0)
+    # On SIGTERM, how long /readyz fails before the process stops listening (a load balancer's
+    # time to notice); 0 stops at once.
+    drain_seconds: float = _tunable(0.0, minimum=0)
     migrate_on_start: bool = True
     pool_min_size: int = _tunable(2, minimum=0)
     pool_max_size: int = _tunable(10, minimum=1)

@@ -24,10 +24,11 @@ from collections import Counter, deque
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+import structlog
 from starlette.types import Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from server.core import log
+from server.core import log, metrics
 from server.core.codes import CloseCode, Code
 from server.core.errors import TandemError
 from server.gateway.auth import TOKEN_QUERY_PARAM, handshake_token, origin_allowed
@@ -111,6 +112,7 @@ class Connection:
         self._wake.set()
 
     def _slow(self, reason: str) -> None:
+        metrics.SLOW_CONSUMERS.inc()
         _log.warning("ws.slow_consumer", connection=self.id, queued=len(self._outbox))
         self.close(CloseCode.SLOW_CONSUMER, reason, flush=False)
 
@@ -157,6 +159,8 @@ class Connection:
             await ws.close(code=CloseCode.POLICY)  # before accept: the client gets HTTP 403
             return
         await ws.accept()
+        # Every line logged for this client from here on (its tasks copy this context) names it.
+        structlog.contextvars.bind_contextvars(connection=self.id)
         started = time.monotonic()
         self.send(self.session.greeting())
         writer = asyncio.create_task(self._write(), name="ws.writer")
@@ -221,11 +225,13 @@ class Connection:
                     texts = list(self._outbox)
                     self._outbox.clear()
                     self._room.set()
+                    metrics.FRAMES_SENT.inc(len(texts))
                     await self._send_many({"type": SEND_MANY, "texts": texts})
                     continue
                 text = self._outbox.popleft()
                 if len(self._outbox) <= half:
                     self._room.set()
+                metrics.FRAMES_SENT.inc()
                 await self.websocket.send_text(text.decode())
         except (WebSocketDisconnect, RuntimeError, OSError):
             self._peer_gone = True
@@ -254,6 +260,7 @@ class Connection:
                 self._peer_gone = True
                 self.close(event.get("code") or CloseCode.NORMAL, "peer closed", flush=False)
                 return
+            metrics.FRAMES_RECEIVED.inc()
             frame = event.get("text")
             if frame is None:
                 frame = event.get("bytes") or b""
@@ -341,17 +348,21 @@ class Gateway:
         connection.admitted = authenticated
         self.connections.add(connection)
         self._idle.clear()
+        metrics.CONNECTIONS_OPEN.inc()
         try:
             await connection.run()
         finally:
             connection.authenticated()
+            metrics.CONNECTIONS_OPEN.dec()
             self.connections.discard(connection)
             if not self.connections:
                 self._idle.set()
 
     async def close(self) -> None:
-        """Tell every client the server is going away, and wait (briefly) for them to go."""
+        """Tell every client to reconnect (to another process), and wait briefly for them to go.
+        Under uvicorn they have been told already (it closes every WebSocket with 1012 when it
+        stops); this covers other servers and connections that raced the shutdown."""
         for connection in list(self.connections):
-            connection.close(CloseCode.GOING_AWAY, "server shutting down")
+            connection.close(CloseCode.SERVICE_RESTART, "server restarting")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._idle.wait(), CLOSE_TIMEOUT * 2)

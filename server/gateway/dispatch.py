@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from server.access.roles import EDIT_ROLES, Miss
-from server.core import log
+from server.core import log, metrics
 from server.core.codes import CloseCode, Code
 from server.core.errors import TandemError
 from server.core.ids import DashboardId, UserId
@@ -262,6 +262,16 @@ class Dispatcher:
     # -- submits ---------------------------------------------------------------------------
 
     async def _submit(self, message: m.Submit) -> None:
+        metrics.OPS_RECEIVED.inc()
+        started = time.perf_counter()
+        try:
+            record = await self._admit_submit(message)
+        except (ProtocolError, TandemError) as exc:
+            metrics.OPS_REJECTED.labels(exc.code).inc()
+            raise
+        self.link.spawn(self._run_submit(record, started), "ws.submit")
+
+    async def _admit_submit(self, message: m.Submit) -> SubmitRecord:
         where = echo(message)
         dashboard = dashboard_id(message.collection, message.doc, where)
         role = await self._role(dashboard, where)
@@ -276,17 +286,26 @@ class Dispatcher:
             or not (limiter.allow_leased(self.user) or await limiter.allow(self.user))
         ):
             raise ProtocolError(Code.RATE_LIMITED, "too many ops; slow down", echo=where)
-        record = self.session.submit_record(message, dashboard)
-        self.link.spawn(self._run_submit(record), "ws.submit")
+        return self.session.submit_record(message, dashboard)
 
-    async def _run_submit(self, record: SubmitRecord) -> None:
+    async def _run_submit(self, record: SubmitRecord, started: float) -> None:
         try:
             committed = await self.hub.submit(record)
         except TandemError as exc:
+            metrics.OPS_REJECTED.labels(exc.code).inc()
             for reply in self.session.submit_failed(record, exc.code, exc.message):
                 self.link.send(reply)
             _log.info("op.refused", dashboard=str(record.dashboard_id), code=exc.code)
             return
+        seconds = time.perf_counter() - started
+        metrics.ACK_SECONDS.observe(seconds)
+        # The one summary line per submit (filtered out, at no cost, above debug).
+        _log.debug(
+            "op.acked",
+            dashboard=str(record.dashboard_id),
+            version=committed.version,
+            ms=round(seconds * 1000, 2),
+        )
         out = self.session.submit_committed(record, committed)
         for reply in out.messages:
             self.link.send(reply)
@@ -374,6 +393,7 @@ class Dispatcher:
         if not self._presence.take(time.monotonic()):
             raise ProtocolError(Code.RATE_LIMITED, "too many presence updates", echo=where)
         self.presence.check(message.presence_id, message.value, where)
+        metrics.PRESENCE_UPDATES.inc()
         max_lag = self.services.settings.presence_max_lag
         update = self.session.presence_update(message, dashboard, max_lag=max_lag)
         if await self.presence.admit(update, where):

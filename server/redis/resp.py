@@ -38,6 +38,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from server.core import metrics
+
 Arg = str | bytes | int | float
 
 
@@ -147,9 +149,11 @@ class _Protocol(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._fail(RedisConnectionError(f"connection to Redis lost: {exc or 'closed'}"))
 
-    def _fail(self, problem: Exception) -> None:
+    def _fail(self, problem: Exception, *, closing: bool = False) -> None:
         if self.lost is None:
             self.lost = problem
+            if not closing:
+                metrics.REDIS_ERRORS.inc()
         if self._transport is not None:
             self._transport.abort()
         if self._watch is not None:
@@ -161,7 +165,7 @@ class _Protocol(asyncio.Protocol):
                 future.set_exception(problem)
 
     def close(self) -> None:
-        self._fail(RedisConnectionError("the client is closed"))
+        self._fail(RedisConnectionError("the client is closed"), closing=True)
 
 
 def pack(args: tuple[Arg, ...]) -> bytes:
@@ -274,7 +278,9 @@ async def open_connection(endpoint: Endpoint, factory: Callable[[], P], limit: f
                     factory, endpoint.host or "localhost", endpoint.port, ssl=context
                 )
     except TimeoutError as exc:
+        metrics.REDIS_ERRORS.inc()
         raise RedisTimeoutError(f"cannot connect to Redis in {limit} s") from exc
     except OSError as exc:
+        metrics.REDIS_ERRORS.inc()
         raise RedisConnectionError(f"cannot connect to Redis: {exc}") from exc
     return protocol

@@ -21,7 +21,7 @@ from typing import Any, cast
 
 from ot import json0
 from ot.errors import OTError
-from server.core import log
+from server.core import log, metrics
 from server.core.codes import Code
 from server.core.errors import BadData, Conflict, NotFound, StaleFence, TandemError
 from server.core.submission import Committed, SubmitRecord
@@ -236,6 +236,12 @@ class Sequencer:
         self._accept(batch)
         if outcome:
             await self._deliver(outcome)
+        if batch.committed:
+            metrics.OPS_COMMITTED.inc(len(batch.committed))
+            metrics.BATCH_OPS.observe(len(batch.committed))
+        if batch.duplicates:
+            metrics.OPS_DEDUPLICATED.inc(len(batch.duplicates))
+        metrics.BATCH_COMMIT_SECONDS.observe(time.perf_counter() - started)
         _log.info(
             "op.batch_committed",
             dashboard=str(self._dashboard_id),
@@ -263,6 +269,7 @@ class Sequencer:
                 document=batch.document,
             )
         except StaleFence:
+            metrics.FENCE_REFUSALS.inc()
             _log.warning("op.batch_fenced", dashboard=str(self._dashboard_id))
             return None
         return True

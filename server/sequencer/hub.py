@@ -13,6 +13,7 @@ and kept in Redis (:mod:`server.presence.relay`).
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Callable, Coroutine
 from datetime import datetime
 from typing import Any
@@ -168,7 +169,9 @@ class RedisHub:
             await self._resp.aclose()
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
-        task = asyncio.create_task(coro, name=name)
+        # A context of its own: the hub's work is the process's, not that of the connection
+        # whose submit happened to start it (its log lines carry no connection id).
+        task = asyncio.create_task(coro, name=name, context=contextvars.Context())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task

@@ -18,7 +18,7 @@ from uuid import UUID
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from server.core import log
+from server.core import log, metrics
 from server.core.errors import TandemError
 from server.core.ids import DashboardId
 from server.core.settings import Settings
@@ -94,6 +94,7 @@ class Scheduler:
                 if lock is None:
                     # The holder re-checks the queue after releasing, so our record is its.
                     return
+                metrics.LOCK_ACQUISITIONS.inc()
                 sequencer = Sequencer(
                     Holding(
                         plant=self._plant,
@@ -105,6 +106,14 @@ class Scheduler:
                     )
                 )
                 await sequencer.drain()
+                if sequencer.lost:
+                    metrics.HANDOVER_LOST.inc()
+                elif self.closing:
+                    metrics.HANDOVER_SHUTDOWN.inc()
+                    if sequencer.left:
+                        await self._hand_over(dashboard_id)
+                else:
+                    metrics.HANDOVER_RELEASED.inc()
                 self._remember(dashboard_id, sequencer.memory())
                 if sequencer.lost or drain.wake:
                     continue  # taking the lock again fails fast if someone else has it
@@ -122,6 +131,18 @@ class Scheduler:
         finally:
             if self._drains.get(dashboard_id) is drain:
                 del self._drains[dashboard_id]
+
+    @property
+    def closing(self) -> bool:
+        return self._closing
+
+    async def _hand_over(self, dashboard_id: DashboardId) -> None:
+        """Released on shutdown with records still queued: call whoever sequences, so one of
+        them takes the queue now rather than when its watchdog next looks."""
+        try:
+            await self._resp.call("PUBLISH", self._keys.sequencers_channel(), str(dashboard_id))
+        except RedisError as exc:
+            _log.warning("hub.sequencers_unreachable", error=str(exc))
 
     def on_private_message(self, kind: str, data: bytes | None) -> None:
         """Another process queued records for a dashboard whose lock this one holds (_PUSH)."""
@@ -150,6 +171,10 @@ class Scheduler:
                 await self._scan_pending()
             except RedisError as exc:
                 _log.warning("watchdog.failed", error=str(exc))
+            except Exception:
+                # The outermost point of the watchdog, which must outlive any one failure (a
+                # connection closing under a command can raise the event loop's RuntimeError).
+                _log.exception("watchdog.failed")
 
     async def _scan_pending(self) -> None:
         """Drain queues nobody holds (their holder died); forget dashboards with empty queues."""
@@ -161,13 +186,16 @@ class Scheduler:
                 dashboards.append(DashboardId(UUID(member.decode())))
             except ValueError:
                 await self._redis.srem(pending, member)
+        metrics.QUEUES_PENDING.set(len(dashboards))
         if not dashboards:
+            metrics.QUEUE_DEPTH.set(0)
             return
         async with self._redis.pipeline(transaction=False) as pipe:
             for d in dashboards:
                 pipe.llen(self._keys.queue(d))
                 pipe.exists(self._keys.lock(d))
             answers = await pipe.execute()
+        metrics.QUEUE_DEPTH.set(sum(answers[0::2]))
         for i, d in enumerate(dashboards):
             length, locked = answers[2 * i], answers[2 * i + 1]
             if length == 0:

@@ -13,6 +13,7 @@ from typing import Any
 import asyncpg
 import orjson
 
+from server.core import metrics
 from server.core.errors import BadData, Conflict, NotFound, StoreUnavailable, TandemError
 
 SERVER_SETTINGS = {"application_name": "tandem", "timezone": "UTC"}
@@ -58,6 +59,7 @@ def translated() -> Iterator[None]:
         OSError,
         TimeoutError,
     ) as exc:
+        metrics.POSTGRES_ERRORS.inc()
         raise StoreUnavailable(f"PostgreSQL unavailable: {exc}") from exc
 
 
