@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,15 +69,31 @@ def gateways(e2e_env: dict[str, str], gateway_logs: Path) -> Iterator[list[Gatew
             gateway.stop()
 
 
+GatewayPair = Callable[[Mapping[str, str]], Iterator[list[Gateway]]]
+
+
 @pytest.fixture
-def spare_gateways(e2e_env: dict[str, str], gateway_logs: Path) -> Iterator[list[Gateway]]:
+def gateway_pair(e2e_env: dict[str, str], gateway_logs: Path) -> GatewayPair:
+    """Two gateways of the calling test's own, with more environment (a generator: the
+    gateways stop when it is closed)."""
+
+    def pair(extra: Mapping[str, str]) -> Iterator[list[Gateway]]:
+        started = start_gateways(
+            2, {**e2e_env, **extra}, gateway_logs, f"spare-{uuid.uuid4().hex[:6]}"
+        )
+        try:
+            yield started
+        finally:
+            for gateway in started:
+                gateway.stop()
+
+    return pair
+
+
+@pytest.fixture
+def spare_gateways(gateway_pair: GatewayPair) -> Iterator[list[Gateway]]:
     """Two gateways of this test's own, so it may kill them."""
-    started = start_gateways(2, e2e_env, gateway_logs, f"spare-{uuid.uuid4().hex[:6]}")
-    try:
-        yield started
-    finally:
-        for gateway in started:
-            gateway.stop()
+    yield from gateway_pair({})
 
 
 def _create_account(env: dict[str, str], name: str) -> Account:

@@ -298,3 +298,31 @@ class LiveScenario:
         for stream in (self.process.stdout, self.process.stderr):
             if stream is not None:
                 stream.close()
+
+
+def editing_scenario(
+    node_dir: Path,
+    urls: Sequence[str],
+    tokens: Sequence[str],
+    dashboard: str,
+    *,
+    clients: int,
+    ops: int,
+    interval_ms: int,
+    seed: int,
+) -> LiveScenario:
+    """Reconnecting stock clients that each insert ``ops`` unique markers into one list
+    (``tests/node/e2e_crash.js``); client i starts on ``urls[i % len(urls)]``."""
+    return LiveScenario(
+        node_dir,
+        "e2e_crash.js",
+        {
+            "urls": list(urls),
+            "tokens": list(tokens),
+            "dashboard": dashboard,
+            "clients": clients,
+            "ops": ops,
+            "interval_ms": interval_ms,
+            "seed": seed,
+        },
+    )

@@ -16,7 +16,7 @@ import pytest
 from server.core.ids import DashboardId
 from server.redis.keys import Keys
 from tests.e2e.conftest import Account
-from tests.e2e.harness import Gateway, LiveScenario, run_cli
+from tests.e2e.harness import Gateway, editing_scenario, run_cli
 from tests.e2e.lockholder import freeze_holder
 from tests.e2e.oplog import assert_sound_log
 
@@ -52,18 +52,15 @@ def test_killing_the_lock_holder_loses_and_duplicates_nothing(
     redis_keys = Keys(prefix=e2e_env["TANDEM_REDIS_PREFIX"])
     lock_key = redis_keys.lock(DashboardId(uuid.UUID(dashboard)))
     queue_key = redis_keys.queue(DashboardId(uuid.UUID(dashboard)))
-    scenario = LiveScenario(
+    scenario = editing_scenario(
         node_dir,
-        "e2e_crash.js",
-        {
-            "urls": [g.url for g in gateways],
-            "tokens": [accounts["owner"].token, accounts["editor"].token],
-            "dashboard": dashboard,
-            "clients": CLIENTS,
-            "ops": OPS_PER_CLIENT,
-            "interval_ms": INTERVAL_MS,
-            "seed": 6,
-        },
+        [g.url for g in gateways],
+        [accounts["owner"].token, accounts["editor"].token],
+        dashboard,
+        clients=CLIENTS,
+        ops=OPS_PER_CLIENT,
+        interval_ms=INTERVAL_MS,
+        seed=6,
     )
     try:
         assert scenario.next_event(timeout=30)["event"] == "ready"

@@ -18,8 +18,8 @@ import websockets
 
 from server.core.ids import DashboardId
 from server.redis.keys import Keys
-from tests.e2e.conftest import Account
-from tests.e2e.harness import Gateway, LiveScenario, run_cli, start_gateways
+from tests.e2e.conftest import Account, GatewayPair
+from tests.e2e.harness import Gateway, editing_scenario, run_cli
 from tests.e2e.lockholder import named_by
 from tests.e2e.oplog import assert_sound_log
 
@@ -30,14 +30,8 @@ LOCK_TTL_MS = 15_000
 
 
 @pytest.fixture
-def long_ttl_gateways(e2e_env: dict[str, str], gateway_logs: Path) -> Iterator[list[Gateway]]:
-    env = {**e2e_env, "TANDEM_LOCK_TTL_MS": str(LOCK_TTL_MS)}
-    started = start_gateways(2, env, gateway_logs, f"term-{uuid.uuid4().hex[:6]}")
-    try:
-        yield started
-    finally:
-        for gateway in started:
-            gateway.stop()
+def long_ttl_gateways(gateway_pair: GatewayPair) -> Iterator[list[Gateway]]:
+    yield from gateway_pair({"TANDEM_LOCK_TTL_MS": str(LOCK_TTL_MS)})
 
 
 async def _close_code(url: str, token: str, done: asyncio.Event) -> int | None:
@@ -69,18 +63,15 @@ def test_sigterm_hands_over_at_once_and_rejects_nothing(
     dashboard = new_dashboard()
     keys = Keys(prefix=e2e_env["TANDEM_REDIS_PREFIX"])
     lock_key = keys.lock(DashboardId(uuid.UUID(dashboard)))
-    scenario = LiveScenario(
+    scenario = editing_scenario(
         node_dir,
-        "e2e_crash.js",
-        {
-            "urls": [g.url for g in gateways],
-            "tokens": [accounts["owner"].token, accounts["editor"].token],
-            "dashboard": dashboard,
-            "clients": 4,
-            "ops": 150,
-            "interval_ms": 20,
-            "seed": 12,
-        },
+        [g.url for g in gateways],
+        [accounts["owner"].token, accounts["editor"].token],
+        dashboard,
+        clients=4,
+        ops=150,
+        interval_ms=20,
+        seed=12,
     )
     client = redis.Redis.from_url(redis_url)
     loop = asyncio.new_event_loop()
