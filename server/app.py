@@ -45,6 +45,7 @@ from server.gateway.auth import install_log_redaction, public_origin
 from server.gateway.connection import Gateway
 from server.gateway.handshake import GuardedHttp
 from server.gateway.limits import ConnectionLimiter, UserRateLimiter
+from server.gateway.patience import PatientHub
 from server.gateway.services import Services
 from server.gateway.wsbatch import PROTOCOL, SEND_MANY
 from server.history.undo import UserUndo
@@ -142,7 +143,7 @@ async def _services(settings: Settings) -> AsyncIterator[Running]:
                 gateway=Gateway(
                     Services(
                         settings=settings,
-                        hub=hub,
+                        hub=PatientHub(hub, settings.submit_timeout),
                         sessions=SessionsAndGuests(accounts, guests),
                         roles=roles,
                         revalidator=revalidator,

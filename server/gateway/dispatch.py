@@ -12,13 +12,14 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from server.access.roles import EDIT_ROLES, Miss
 from server.core import log, metrics
 from server.core.codes import CloseCode, Code
 from server.core.errors import TandemError
 from server.core.ids import DashboardId, UserId
+from server.core.retry import retrying
 from server.core.submission import Committed, PresenceUpdate, SubmitRecord
 from server.gateway.auth import session_for_token
 from server.gateway.limits import LEASE_RENEWAL, TokenBucket
@@ -36,6 +37,7 @@ from server.store.model import Role
 
 _log = log.get(__name__)
 
+T = TypeVar("T")
 JSON0_NAMES = frozenset({outgoing.JSON0_URI, "json0"})
 
 
@@ -59,7 +61,8 @@ class Dispatcher:
 
     async def authenticate(self, token: str, source: str) -> bool:
         """Check a token; on failure the connection is closed (4001 or 4031)."""
-        live = await session_for_token(self.services.sessions, token)
+        sessions = self.services.sessions
+        live = await self._patiently(lambda: session_for_token(sessions, token), "auth")
         if live is None:
             _log.info("ws.auth_failed", source=source, ip=self.link.ip)
             await self.services.failed_auth.failed(self.link.ip, f"websocket-{source}")
@@ -74,7 +77,8 @@ class Dispatcher:
             return False
         user = live.user_id
         limiter = self.services.connection_limiter
-        if not await limiter.acquire(user, self.session.connection_id):
+        connection_id = self.session.connection_id
+        if not await self._patiently(lambda: limiter.acquire(user, connection_id), "lease"):
             self.link.error(
                 ProtocolError(
                     Code.TOO_MANY_CONNECTIONS,
@@ -101,15 +105,22 @@ class Dispatcher:
             except TandemError as exc:
                 _log.warning("ws.lease_renewal_failed", error=exc.code)
 
+    def _patiently(self, work: Callable[[], Awaitable[T]], what: str) -> Awaitable[T]:
+        """``work()``, retried through an outage for as long as the submit deadline lasts."""
+        return retrying(work, within=self.services.settings.submit_timeout, what=what)
+
     @property
     def user(self) -> UserId:
         assert self.session.user_id is not None
         return self.session.user_id
 
     async def _role(self, dashboard: DashboardId, where: dict[str, object]) -> Role:
-        role = self.services.roles.cached(dashboard, self.user)
-        if isinstance(role, Miss):
-            role = await self.services.roles.role(dashboard, self.user)
+        cached = self.services.roles.cached(dashboard, self.user)
+        if isinstance(cached, Miss):
+            roles, user = self.services.roles, self.user
+            role = await self._patiently(lambda: roles.role(dashboard, user), "role")
+        else:
+            role = cached
         if role is None:
             raise not_found(where)
         return role
@@ -283,7 +294,10 @@ class Dispatcher:
         if (
             self.session.pending_submits() >= self.services.settings.max_pending_submits
             or not self._ops.take(time.monotonic())
-            or not (limiter.allow_leased(self.user) or await limiter.allow(self.user))
+            or not (
+                limiter.allow_leased(self.user)
+                or await self._patiently(lambda: limiter.allow(self.user), "rate")
+            )
         ):
             raise ProtocolError(Code.RATE_LIMITED, "too many ops; slow down", echo=where)
         return self.session.submit_record(message, dashboard)
@@ -454,12 +468,15 @@ class Dispatcher:
         if message.collection != outgoing.COLLECTION:
             raise not_found(where)
         query = parse_query(message.query, echo=where)
-        rows = await self.services.catalog.dashboards_for(
-            self.user,
-            title_contains=query.title,
-            search=query.search,
-            limit=query.limit,
-            skip=query.skip,
+        rows = await self._patiently(
+            lambda: self.services.catalog.dashboards_for(
+                self.user,
+                title_contains=query.title,
+                search=query.search,
+                limit=query.limit,
+                skip=query.skip,
+            ),
+            "query",
         )
         ids = [DashboardId(row.id) for row in rows]
         snapshots = await asyncio.gather(*(self.hub.snapshot(d) for d in ids))

@@ -11,14 +11,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
-from server.core.errors import StoreUnavailable
 from server.core.ids import UserId
+from server.redis.errors import translated
 from server.redis.keys import Keys
 from server.redis.resp import Resp
 
@@ -29,14 +26,6 @@ LEASE_RENEWAL = CONNECTION_LEASE / 3
 LEASES_PER_WINDOW = 50
 # Users whose leases are remembered before those of past windows are dropped.
 MAX_LEASED_USERS = 10_000
-
-
-@contextmanager
-def _translated() -> Iterator[None]:
-    try:
-        yield
-    except RedisError as exc:
-        raise StoreUnavailable(f"Redis unavailable: {exc}") from exc
 
 
 class TokenBucket:
@@ -103,7 +92,7 @@ class UserRateLimiter:
             return leased
         window = int(time.time() if now is None else now)
         key = self._keys.rate_limit(self._scope, str(user_id), window)
-        with _translated():
+        with translated():
             count, _ = await self._redis.pipeline(("INCRBY", key, self._lease), ("EXPIRE", key, 2))
         granted = min(self._lease, self._limit - (int(count) - self._lease))
         self._forget_old(window)
@@ -133,7 +122,7 @@ class ConnectionLimiter:
         """Take a lease; False (and nothing kept) when the user is at the limit."""
         key = self._keys.connections(user_id)
         now = time.time()
-        with _translated():
+        with translated():
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.zremrangebyscore(key, "-inf", now)
                 pipe.zadd(key, {connection_id: now + CONNECTION_LEASE})
@@ -147,12 +136,12 @@ class ConnectionLimiter:
 
     async def renew(self, user_id: UserId, connection_id: str) -> None:
         key = self._keys.connections(user_id)
-        with _translated():
+        with translated():
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.zadd(key, {connection_id: time.time() + CONNECTION_LEASE}, xx=True)
                 pipe.expire(key, int(CONNECTION_LEASE) + 1)
                 await pipe.execute()
 
     async def release(self, user_id: UserId, connection_id: str) -> None:
-        with _translated():
+        with translated():
             await self._redis.zrem(self._keys.connections(user_id), connection_id)

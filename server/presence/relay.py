@@ -34,6 +34,7 @@ from server.core.settings import Settings
 from server.core.submission import Claim, Committed, PresenceListener, PresenceUpdate
 from server.fanout.subscriber import Subscriber
 from server.presence.throttle import Throttle
+from server.redis.errors import translated
 from server.redis.keys import Keys
 from server.sequencer.records import committed_from_stored
 from server.store.model import OpLog
@@ -276,7 +277,8 @@ class PresenceRelay:
         self._next_key = 0
 
     async def publish(self, update: PresenceUpdate) -> None:
-        await self._throttle.offer(update)
+        with translated():
+            await self._throttle.offer(update)
 
     async def claim(self, update: PresenceUpdate, limit: int) -> Claim:
         return await self._values.claim(update, limit)
@@ -303,7 +305,9 @@ class PresenceRelay:
         """Live presences, each carried through the ops committed since its version."""
         loaded: dict[int, list[Committed] | None] = {}
         out = []
-        for update in await self._values.snapshot(dashboard_id):
+        with translated():
+            values = await self._values.snapshot(dashboard_id)
+        for update in values:
             current = await self._to_head(update, loaded)
             if current.value is not None:
                 out.append(current)

@@ -20,6 +20,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from server.core import log, metrics
 from server.core.codes import Code
 from server.core.errors import StoreUnavailable, TandemError
 from server.core.ids import DashboardId
@@ -50,6 +51,8 @@ from server.sequencer.records import (
 )
 from server.sequencer.schedule import Scheduler
 from server.store.model import OpLog, Snapshot
+
+_log = log.get(__name__)
 
 
 class SubmitRejected(TandemError):
@@ -127,6 +130,9 @@ class RedisHub:
         )
         self._waiters: dict[tuple[DashboardId, str, int], list[asyncio.Future[Committed]]] = {}
         self._waiting_on: dict[DashboardId, int] = {}  # submits in flight per dashboard
+        # The queued record of each submit in flight, to queue again if Redis lost it.
+        self._inflight: dict[tuple[DashboardId, str, int], bytes] = {}
+        self._subscribed_before = False
         self._closing = False
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -138,9 +144,7 @@ class RedisHub:
 
     async def start(self) -> None:
         await self._subscriber.start()
-        self._subscriber.route(
-            self._keys.hub_channel(self._gateway_id), self._scheduler.on_private_message
-        )
+        self._subscriber.route(self._keys.hub_channel(self._gateway_id), self._on_private_message)
         if self._settings.sequencer:
             self._subscriber.route(
                 self._keys.sequencers_channel(), self._scheduler.on_sequencers_message
@@ -203,7 +207,9 @@ class RedisHub:
                     ready.cancel()
                 if future.done():
                     return future.result()  # the deadline passed first
-            await self._enqueuer.enqueue(d, encode_record(record))
+            raw = encode_record(record)
+            self._inflight[key] = raw
+            await self._enqueuer.enqueue(d, raw)
             return await future
         finally:
             deadline.cancel()
@@ -212,11 +218,39 @@ class RedisHub:
                 waiters.remove(future)
             if not waiters:
                 self._waiters.pop(key, None)
+                self._inflight.pop(key, None)
             self._waiting_on[d] -= 1
             if not self._waiting_on[d]:
                 del self._waiting_on[d]
             feed.users -= 1
             self._feeds.release(d)
+
+    def _on_private_message(self, kind: str, data: bytes | None) -> None:
+        """A nudge for the scheduler; or this process's pub/sub connection is subscribed again
+        after losing Redis."""
+        if kind != "subscribe":
+            self._scheduler.on_private_message(kind, data)
+            return
+        if self._subscribed_before:
+            self._spawn(self._queue_again(), "hub.queue_again")
+        self._subscribed_before = True
+
+    async def _queue_again(self) -> None:
+        """Queue every record still waiting for its answer again: a Redis that restarted empty
+        lost them, and one that did not holds a copy that the sequencer answers from the log
+        (a record queued twice is recognised by its ``(src, seq)`` and committed once)."""
+        waiting = list(self._inflight.items())
+        if not waiting:
+            return
+        metrics.RETRIES_REDIS.inc(len(waiting))
+        _log.info("hub.queued_again", records=len(waiting))
+        results = await asyncio.gather(
+            *(self._enqueuer.enqueue(d, raw) for (d, _, _), raw in waiting),
+            return_exceptions=True,
+        )
+        failed = [r for r in results if isinstance(r, BaseException)]
+        if failed:
+            _log.warning("hub.queue_again_failed", records=len(failed), error=str(failed[0]))
 
     def _resolver(self, dashboard_id: DashboardId) -> Resolver:
         """What a dashboard's feed does with the outcomes of this process's submitters."""
