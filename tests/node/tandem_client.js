@@ -394,8 +394,9 @@ function runScenario(main, deadlineMs = 60000) {
     .then(main)
     .then((result) => {
       clearTimeout(timer);
-      output(result);
-      process.exit(0);
+      // Exit once the line is written: a pipe takes a large result in several writes, and
+      // process.exit would cut it off after the first.
+      process.stdout.write(JSON.stringify(result) + '\n', () => process.exit(0));
     })
     .catch((err) => {
       clearTimeout(timer);
