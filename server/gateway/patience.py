@@ -16,6 +16,7 @@ from typing import TypeVar
 from server.core.ids import DashboardId
 from server.core.retry import retrying
 from server.core.submission import (
+    Claim,
     Committed,
     Hub,
     OpListener,
@@ -58,6 +59,9 @@ class PatientHub:
 
     async def publish_presence(self, update: PresenceUpdate) -> None:
         await self.patiently(lambda: self._hub.publish_presence(update), "presence")
+
+    async def claim_presence(self, update: PresenceUpdate, limit: int) -> Claim:
+        return await self.patiently(lambda: self._hub.claim_presence(update, limit), "claim")
 
     def listen_presence(
         self, dashboard_id: DashboardId, listener: PresenceListener

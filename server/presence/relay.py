@@ -281,7 +281,8 @@ class PresenceRelay:
             await self._throttle.offer(update)
 
     async def claim(self, update: PresenceUpdate, limit: int) -> Claim:
-        return await self._values.claim(update, limit)
+        with translated():
+            return await self._values.claim(update, limit)
 
     def listen(self, dashboard_id: DashboardId, listener: PresenceListener) -> Callable[[], None]:
         listeners = self._listeners.get(dashboard_id)
