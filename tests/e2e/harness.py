@@ -100,7 +100,7 @@ class Gateway:
                 start_new_session=True,
             )
 
-    def wait_healthy(self, timeout: float = STARTUP_TIMEOUT) -> None:
+    def wait_healthy(self, timeout: float = STARTUP_TIMEOUT, path: str = "/healthz") -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert self.process is not None
@@ -109,7 +109,7 @@ class Gateway:
                     f"gateway on port {self.port} exited with {self.process.returncode}\n{self.log_tail()}"
                 )
             try:
-                with urllib.request.urlopen(f"{self.http}/healthz", timeout=2) as response:
+                with urllib.request.urlopen(f"{self.http}{path}", timeout=2) as response:
                     if response.status == 200:
                         return
             except (urllib.error.URLError, OSError):

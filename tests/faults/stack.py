@@ -4,7 +4,6 @@ two front gateways that take the clients and two sequencer processes, all ``tand
 from __future__ import annotations
 
 import contextlib
-import time
 import urllib.error
 import urllib.request
 import uuid
@@ -55,17 +54,7 @@ class Stack:
 
 
 def wait_ready(gateway: Gateway, timeout: float = READY_TIMEOUT) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert gateway.alive(), gateway.log_tail()
-        try:
-            with urllib.request.urlopen(f"{gateway.http}/readyz", timeout=3) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"{gateway.gateway_id} not ready in {timeout}s\n{gateway.log_tail()}")
+    gateway.wait_healthy(timeout, path="/readyz")
 
 
 def counter(gateway: Gateway, name: str, **labels: str) -> float:

@@ -143,22 +143,16 @@ def test_restart_postgresql(stack: Stack, node_dir: Path) -> None:
     edit_through(stack, node_dir, lambda _: stack.postgres.restart(), ops=200, seed=5)
 
 
-def test_cut_the_connections_to_postgresql(stack: Stack, node_dir: Path) -> None:
+@pytest.mark.parametrize("service", ["postgresql", "redis"])
+def test_cut_the_connections_to(service: str, stack: Stack, node_dir: Path) -> None:
+    proxy = stack.pg_proxy if service == "postgresql" else stack.redis_proxy
+
     def fault(dashboard: str) -> None:
-        stack.pg_proxy.cut()
+        proxy.cut()
         time.sleep(OUTAGE)
-        stack.pg_proxy.restore()
+        proxy.restore()
 
-    edit_through(stack, node_dir, fault, ops=240, seed=6)
-
-
-def test_cut_the_connections_to_redis(stack: Stack, node_dir: Path) -> None:
-    def fault(dashboard: str) -> None:
-        stack.redis_proxy.cut()
-        time.sleep(OUTAGE)
-        stack.redis_proxy.restore()
-
-    edit_through(stack, node_dir, fault, ops=240, seed=7)
+    edit_through(stack, node_dir, fault, ops=240, seed=6 if service == "postgresql" else 7)
 
 
 def test_restart_every_process_one_by_one(stack: Stack, node_dir: Path) -> None:
