@@ -11,7 +11,7 @@ WEB_STAMP   := web/dist/.built
 WEB_SOURCES := $(shell find web/src -type f 2>/dev/null) web/build.mjs
 WITH_NODE   := PATH="$(CURDIR)/$(BIN):$$PATH"
 
-.PHONY: run test lint types bench load clean node web
+.PHONY: run test lint types bench load clean soak node web
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Tandem needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
@@ -53,6 +53,10 @@ test: $(STAMP) lint types web
 
 bench: $(STAMP) node web
 	$(BIN)/python -m loadtests.bench
+
+# A long run at half the measured peak with presence (not part of make test): SOAK_MINUTES=30.
+soak: $(STAMP) node
+	$(BIN)/python -m loadtests.soak
 
 load: $(STAMP)
 	$(BIN)/python -m loadtests.load
