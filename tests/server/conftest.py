@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis
@@ -10,6 +12,7 @@ from redis.asyncio import Redis
 from server.core.settings import Settings
 from server.redis.resp import Resp
 from server.sequencer.lock import connect
+from tests.server.gateway_harness import Gateway, running_gateway
 
 
 @pytest.fixture
@@ -30,3 +33,19 @@ async def resp(redis_url: str) -> AsyncIterator[Resp]:
         yield client
     finally:
         await client.aclose()
+
+
+Serve = Callable[..., AbstractAsyncContextManager[Gateway]]
+
+
+@pytest.fixture(scope="session")
+def served(database_url: str, redis_url: str, redis_prefix: str) -> Serve:
+    """A gateway on this run's database and Redis prefix, with these settings changed."""
+
+    def serve(**more: Any) -> AbstractAsyncContextManager[Gateway]:
+        settings = Settings(
+            database_url=database_url, redis_url=redis_url, redis_prefix=redis_prefix, **more
+        )
+        return running_gateway(settings)
+
+    return serve

@@ -10,23 +10,16 @@ from collections.abc import AsyncIterator
 import pytest
 from websockets.exceptions import InvalidStatus
 
-from server.core.settings import Settings
-from tests.server.gateway_harness import Gateway, open_client, running_gateway
+from tests.server.conftest import Serve
+from tests.server.gateway_harness import Gateway, open_client
 
 DEADLINE = 0.5
 PER_IP = 3
 
 
 @pytest.fixture(scope="module")
-async def gateway(database_url: str, redis_url: str, redis_prefix: str) -> AsyncIterator[Gateway]:
-    settings = Settings(
-        database_url=database_url,
-        redis_url=redis_url,
-        redis_prefix=redis_prefix,
-        handshake_timeout=DEADLINE,
-        max_unauthenticated_per_ip=PER_IP,
-    )
-    async with running_gateway(settings) as gw:
+async def gateway(served: Serve) -> AsyncIterator[Gateway]:
+    async with served(handshake_timeout=DEADLINE, max_unauthenticated_per_ip=PER_IP) as gw:
         yield gw
 
 

@@ -12,25 +12,18 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from server.core.settings import Settings
 from server.gateway.audit import FailedAuthAudit
 from server.gateway.auth import new_token
-from tests.server.gateway_harness import Gateway, open_client, running_gateway
+from tests.server.conftest import Serve
+from tests.server.gateway_harness import Gateway, open_client
 
 MAX_DOCUMENT = 20_000
 AUDITED = 3
 
 
 @pytest.fixture(scope="module")
-async def gateway(database_url: str, redis_url: str, redis_prefix: str) -> AsyncIterator[Gateway]:
-    settings = Settings(
-        database_url=database_url,
-        redis_url=redis_url,
-        redis_prefix=redis_prefix,
-        max_document_bytes=MAX_DOCUMENT,
-        failed_auth_audit_per_minute=AUDITED,
-    )
-    async with running_gateway(settings) as gw:
+async def gateway(served: Serve) -> AsyncIterator[Gateway]:
+    async with served(max_document_bytes=MAX_DOCUMENT, failed_auth_audit_per_minute=AUDITED) as gw:
         yield gw
 
 

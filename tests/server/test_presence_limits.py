@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from server.core.settings import Settings
-from tests.server.gateway_harness import Client, Gateway, open_client, running_gateway, title_op
+from tests.server.conftest import Serve
+from tests.server.gateway_harness import Client, Gateway, open_client, title_op
 
 PER_CONNECTION = 3
 PER_DASHBOARD = 5
@@ -17,18 +17,14 @@ MAX_LAG = 2
 
 
 @pytest.fixture(scope="module")
-async def gateway(database_url: str, redis_url: str, redis_prefix: str) -> AsyncIterator[Gateway]:
-    settings = Settings(
-        database_url=database_url,
-        redis_url=redis_url,
-        redis_prefix=redis_prefix,
+async def gateway(served: Serve) -> AsyncIterator[Gateway]:
+    async with served(
         presence_throttle=0.0,
         presence_max_bytes=1000,
         presence_per_connection=PER_CONNECTION,
         presence_per_dashboard=PER_DASHBOARD,
         presence_max_lag=MAX_LAG,
-    )
-    async with running_gateway(settings) as gw:
+    ) as gw:
         yield gw
 
 

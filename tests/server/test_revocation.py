@@ -15,19 +15,18 @@ import pytest
 
 from server.access.changes import AccessChange, announce
 from server.core.ids import DashboardId
-from server.core.settings import Settings
 from server.gateway.auth import issue_token, token_hash
 from server.redis.keys import Keys
-from tests.server.gateway_harness import Client, Gateway, open_client, running_gateway, title_op
+from tests.server.conftest import Serve
+from tests.server.gateway_harness import Client, Gateway, open_client, title_op
 from tests.server.test_auth_cli import TANDEM, environment, tandem
 
 WITHIN = 1.0  # seconds: what the design promises for every kind of change
 
 
 @pytest.fixture(scope="module")
-async def gateway(database_url: str, redis_url: str, redis_prefix: str) -> AsyncIterator[Gateway]:
-    settings = Settings(database_url=database_url, redis_url=redis_url, redis_prefix=redis_prefix)
-    async with running_gateway(settings) as gw:
+async def gateway(served: Serve) -> AsyncIterator[Gateway]:
+    async with served() as gw:
         yield gw
 
 
