@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute, Match, Route, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from server.api import accounts, audit, collaborators, dashboards, share_links
+from server.api import accounts, audit, changes, collaborators, dashboards, share_links, sync
 from server.api.endpoint import Endpoint, not_found, router
 from server.api.openapi import Docs
 
@@ -25,6 +25,8 @@ def endpoints() -> list[Endpoint]:
         *collaborators.ENDPOINTS,
         *share_links.ENDPOINTS,
         *audit.ENDPOINTS,
+        *sync.ENDPOINTS,
+        *changes.ENDPOINTS,
     ]
 
 

@@ -19,16 +19,17 @@ from pydantic import BaseModel, Field
 from ot.dashboard.document import MAX_DESCRIPTION, MAX_TITLE, new_document
 from server.access.changes import AccessChange, announce
 from server.api.endpoint import Call, Endpoint, Reply
+from server.api.idempotency import Attempt, once
 from server.api.models import DashboardParams, Limit, Page, PageQuery, Request, UserRef
 from server.api.principal import acting
-from server.api.problem import invalid
 from server.api.roles import ApiRole, require
 from server.core.codes import Code
 from server.core.errors import BadCursor, Conflict, Forbidden, NotFound, TandemError
 from server.core.ids import DashboardId
-from server.sequencer.direct import api_src, submit_as
+from server.sequencer.direct import submit_as
 from server.store.catalog import Catalog
 from server.store.cursor import decode_cursor, encode_cursor
+from server.store.idempotency import IdempotencyKeys
 from server.store.listing import (
     MARK_END,
     MARK_START,
@@ -40,7 +41,6 @@ from server.store.listing import (
 
 Title = Annotated[str, Field(min_length=1, max_length=MAX_TITLE)]
 Description = Annotated[str, Field(max_length=MAX_DESCRIPTION)]
-MAX_IDEMPOTENCY_KEY = 200
 # Dashboards created with an Idempotency-Key get an id derived from it (and the user).
 IDEMPOTENT_IDS = uuid.UUID("6f1c3d2a-6a43-4c61-9d8e-3f7f4b8a2c10")
 
@@ -192,29 +192,31 @@ async def get(call: Call) -> Dashboard:
 
 
 async def create(call: Call) -> Reply:
+    """With an Idempotency-Key (:mod:`server.api.idempotency`) a retry creates nothing again
+    and gets the first answer; without a client-chosen id, the id is derived from the key."""
     body = call.take("body", Create)
     user = call.user.user_id
-    key = call.request.headers.get("idempotency-key")
-    if key is not None and not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY:
-        raise invalid("header.idempotency-key", f"must be 1..{MAX_IDEMPOTENCY_KEY} characters")
-    if body.id is not None:
-        dashboard = DashboardId(body.id)
-    elif key is not None:
-        dashboard = DashboardId(uuid.uuid5(IDEMPOTENT_IDS, f"{user}:{key}"))
-    else:
-        dashboard = DashboardId(uuid.uuid4())
-    src = api_src(f"create:{user}:{key}") if key is not None else None
-    try:
-        await submit_as(
-            call.api.hub, user, dashboard, version=0,
-            create=new_document(body.title, body.description), src=src,
-        )  # fmt: skip
-    except TandemError as exc:
-        if exc.code == Code.ALREADY_CREATED:
-            raise Conflict(f"dashboard {dashboard} already exists") from exc
-        raise
-    await call.api.audit.write_audit("dashboard.created", user, dashboard, ip=call.ip)
-    return Reply(await _dashboard(call, dashboard), 201)
+
+    async def work(attempt: Attempt) -> tuple[Dashboard, int]:
+        if body.id is not None:
+            dashboard = DashboardId(body.id)
+        elif attempt.key is not None:
+            dashboard = DashboardId(uuid.uuid5(IDEMPOTENT_IDS, f"{user}:{attempt.key}"))
+        else:
+            dashboard = DashboardId(uuid.uuid4())
+        try:
+            await submit_as(
+                call.api.hub, user, dashboard, version=0,
+                create=new_document(body.title, body.description), src=attempt.src,
+            )  # fmt: skip
+        except TandemError as exc:
+            if exc.code == Code.ALREADY_CREATED:
+                raise Conflict(f"dashboard {dashboard} already exists") from exc
+            raise
+        await call.api.audit.write_audit("dashboard.created", user, dashboard, ip=call.ip)
+        return await _dashboard(call, dashboard), 201
+
+    return await once(call, IdempotencyKeys(call.api.pool), Dashboard, work)
 
 
 async def patch(call: Call) -> Dashboard:

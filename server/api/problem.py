@@ -44,6 +44,7 @@ def problem(
     *,
     errors: list[dict[str, str]] | None = None,
     headers: Mapping[str, str] | None = None,
+    extensions: Mapping[str, Any] | None = None,
 ) -> Response:
     body: dict[str, Any] = {
         "type": TYPE_PREFIX + code,
@@ -54,14 +55,20 @@ def problem(
     }
     if errors:
         body["errors"] = errors
+    body.update(extensions or {})
     return Response(
         orjson.dumps(body), status_code=status, media_type=MEDIA_TYPE, headers=dict(headers or {})
     )
 
 
 def from_error(exc: TandemError, headers: Mapping[str, str] | None = None) -> Response:
-    errors = exc.errors if isinstance(exc, ValidationFailed) else None
-    return problem(exc.code.status, str(exc.code), exc.message, errors=errors, headers=headers)
+    # ``errors`` (paths) and other members (a sync's ``conflicts``) where the error has them.
+    errors = getattr(exc, "errors", None) or None
+    extensions = getattr(exc, "extensions", None)
+    return problem(
+        exc.code.status, str(exc.code), exc.message, errors=errors, headers=headers,
+        extensions=extensions,
+    )  # fmt: skip
 
 
 def json_path(location: str, loc: Iterable[int | str]) -> str:
