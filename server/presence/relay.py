@@ -134,7 +134,7 @@ class PresenceStore:
         self._gateway_id = gateway_id
         self._ttl_ms = int(ttl * 1000)
 
-    async def put(self, update: PresenceUpdate) -> None:
+    async def put(self, update: PresenceUpdate, *, release: bool = True) -> None:
         """Store (or, for a None value, delete) the client's presence and relay the change."""
         d = update.dashboard_id
         message = encode_presence(update, self._gateway_id)
@@ -142,7 +142,8 @@ class PresenceStore:
             if update.value is None:  # the owner's removal also releases the id
                 pipe.hdel(self._keys.presence_values(d), update.client_id)
                 pipe.zrem(self._keys.presence_expiry(d), update.client_id)
-                pipe.hdel(self._keys.presence_owners(d), update.client_id)
+                if release:
+                    pipe.hdel(self._keys.presence_owners(d), update.client_id)
             else:
                 pipe.hset(self._keys.presence_values(d), update.client_id, message)
                 pipe.zadd(self._keys.presence_expiry(d), {update.client_id: self._expiry()})
@@ -340,7 +341,9 @@ class PresenceRelay:
             self._own.discard(key)
         else:
             self._own.add(key)
-        await self._values.put(current)
+        # A value dropped on the way (too old, or no longer fitting) clears what was shown, but
+        # the id stays its connection's: only the owner's own removal releases it.
+        await self._values.put(current, release=update.value is None)
 
     async def _relay(self, dashboard_id: DashboardId, data: bytes | None) -> None:
         if data is None:
