@@ -110,8 +110,9 @@ async def _merge(hub: Hub, request: SyncRequest) -> tuple[int, Merge]:
             local = apply_patch(base.document, request.changes or {})
     except DocumentError as exc:
         raise invalid(exc) from exc
-    remote: list[JsonOp] = [c.op for c in since if c.op is not None]
-    times = [c.created_at.timestamp() if c.created_at else 0.0 for c in since if c.op]
+    ops = [c for c in since if c.op is not None]
+    remote: list[JsonOp] = [c.op for c in ops if c.op is not None]
+    times = [c.created_at.timestamp() if c.created_at else 0.0 for c in ops]
     try:
         result = merge(
             base.document, local, remote, request.strategy,
