@@ -127,7 +127,8 @@ async def test_the_url_selects_the_database_and_authenticates(
 ) -> None:
     user, password = acl_user
     parts = urlsplit(redis_url)
-    url = urlunsplit(parts._replace(netloc=f"{user}:{password}@{parts.netloc}", path="/5"))
+    where = f"{parts.hostname}:{parts.port}"  # without the URL's own credentials, if any
+    url = urlunsplit(parts._replace(netloc=f"{user}:{password}@{where}", path="/5"))
     client = Resp.from_url(url)
     five = Redis.from_url(urlunsplit(parts._replace(path="/5")))
     zero = Redis.from_url(urlunsplit(parts._replace(path="/0")))
@@ -141,9 +142,7 @@ async def test_the_url_selects_the_database_and_authenticates(
         await client.aclose()
         await five.aclose()
         await zero.aclose()
-    wrong = Resp.from_url(
-        urlunsplit(parts._replace(netloc=f"{user}:wrong@{parts.netloc}", path="/5"))
-    )
+    wrong = Resp.from_url(urlunsplit(parts._replace(netloc=f"{user}:wrong@{where}", path="/5")))
     with pytest.raises(ResponseError):
         await wrong.call("PING")
     await wrong.aclose()
