@@ -180,6 +180,7 @@ async def _services(settings: Settings) -> AsyncIterator[Running]:
                         per_address=settings.http_requests_per_second_per_address,
                         password_attempts=settings.password_attempts_per_minute,
                     ),
+                    store=store,
                 ),
                 lifecycle=probe.Lifecycle(),
             )

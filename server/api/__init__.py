@@ -11,7 +11,18 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute, Match, Route, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from server.api import accounts, audit, changes, collaborators, dashboards, share_links, sync
+from server.api import (
+    accounts,
+    audit,
+    changes,
+    collaborators,
+    dashboards,
+    history,
+    revert,
+    share_links,
+    sync,
+    transfer,
+)
 from server.api.endpoint import Endpoint, not_found, router
 from server.api.openapi import Docs
 
@@ -21,12 +32,16 @@ VERSION = "1.0.0"
 def endpoints() -> list[Endpoint]:
     return [
         *accounts.ENDPOINTS,
+        # Before /dashboards/{id}: routes match in order, and "import" would be taken for an id.
+        *transfer.ENDPOINTS,
         *dashboards.ENDPOINTS,
         *collaborators.ENDPOINTS,
         *share_links.ENDPOINTS,
         *audit.ENDPOINTS,
         *sync.ENDPOINTS,
         *changes.ENDPOINTS,
+        *history.ENDPOINTS,
+        *revert.ENDPOINTS,
     ]
 
 

@@ -13,6 +13,7 @@ from server.store.access import Access
 from server.store.accounts import Accounts
 from server.store.audit import AuditLog
 from server.store.guests import GuestSessions
+from server.store.postgres import PostgresStore
 
 
 @dataclass(frozen=True)
@@ -28,3 +29,4 @@ class ApiServices:
     access: Access
     audit: AuditLog
     limits: HttpLimits
+    store: PostgresStore

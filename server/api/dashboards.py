@@ -26,6 +26,7 @@ from server.api.roles import ApiRole, require
 from server.core.codes import Code
 from server.core.errors import BadCursor, Conflict, Forbidden, NotFound, TandemError
 from server.core.ids import DashboardId
+from server.history.transfer import template_copy
 from server.sequencer.direct import submit_as
 from server.store.catalog import Catalog
 from server.store.cursor import decode_cursor, encode_cursor
@@ -38,6 +39,7 @@ from server.store.listing import (
     search_dashboards,
     widgets,
 )
+from server.store.templates import Templates
 
 Title = Annotated[str, Field(min_length=1, max_length=MAX_TITLE)]
 Description = Annotated[str, Field(max_length=MAX_DESCRIPTION)]
@@ -85,6 +87,7 @@ class Create(Request):
     title: Title
     description: Description = ""
     id: UUID | None = None
+    template_id: UUID | None = None  # start from a template (fresh widget ids)
 
 
 class Patch(Request):
@@ -189,6 +192,9 @@ async def _dashboard(call: Call, dashboard: DashboardId, at_least: ApiRole = "vi
     )
 
 
+dashboard_view = _dashboard  # the answer other resources give for a dashboard they made
+
+
 async def get(call: Call) -> Dashboard:
     return await _dashboard(call, DashboardId(call.take("params", DashboardParams).id))
 
@@ -206,10 +212,15 @@ async def create(call: Call) -> Reply:
             dashboard = DashboardId(uuid.uuid5(IDEMPOTENT_IDS, f"{user}:{attempt.key}"))
         else:
             dashboard = DashboardId(uuid.uuid4())
+        document = new_document(body.title, body.description)
+        if body.template_id is not None:
+            document = await template_copy(
+                Templates(call.api.pool), template_id=body.template_id, user_id=user,
+                title=body.title, description=body.description,
+            )  # fmt: skip
         try:
             await submit_as(
-                call.api.hub, user, dashboard, version=0,
-                create=new_document(body.title, body.description), src=attempt.src,
+                call.api.hub, user, dashboard, version=0, create=document, src=attempt.src,
             )  # fmt: skip
         except TandemError as exc:
             if exc.code == Code.ALREADY_CREATED:

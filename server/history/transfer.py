@@ -18,22 +18,23 @@ from typing import Any
 from ot.dashboard import export
 from ot.errors import DocumentError
 from server.core.codes import Code
-from server.core.errors import BadRequest, TandemError
+from server.core.errors import TandemError, ValidationFailed
 from server.core.ids import DashboardId, UserId
 from server.store.postgres import PostgresStore
 from server.store.templates import Template, TemplateId, Templates
 from server.store.versions import Versions
 
 
-class ImportRefused(BadRequest):
+class ImportRefused(ValidationFailed):
     """The file is not a dashboard this server can import; ``path`` is where the first
-    problem is (a JSON path into the file, as a list of keys and indexes)."""
+    problem is (a JSON path into the file, as a list of keys and indexes), also given as
+    ``errors[0].path`` (``$.dashboard.document…``) for an HTTP caller."""
 
     code = Code.IMPORT_INVALID
 
     def __init__(self, path: list[str | int], problem: str) -> None:
-        shown = "/".join(str(p) for p in path) or "(the file)"
-        super().__init__(f"{shown}: {problem}")
+        pointer = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
+        super().__init__(f"{pointer}: {problem}", [{"path": pointer, "message": problem}])
         self.path = path
         self.problem = problem
 
@@ -109,18 +110,17 @@ async def create_template(
     return template, count
 
 
-async def instantiate_template(
-    store: PostgresStore,
+async def template_copy(
     templates: Templates,
     *,
     template_id: TemplateId,
-    owner_id: UserId,
+    user_id: UserId,
     title: str | None = None,
     description: str | None = None,
-    dashboard_id: DashboardId | None = None,
-) -> DashboardId:
-    """A new dashboard from a template (public, or the caller's own), with fresh widget ids."""
-    document = await templates.template_document(template_id, owner_id)
+) -> dict[str, Any]:
+    """The document of a template the user may use (public, or their own), with fresh widget
+    ids, ready to create a dashboard from. NotFound for any other template."""
+    document = await templates.template_document(template_id, user_id)
     try:
         fresh = export.rekey_widgets(document, fresh_widget_id)
     except DocumentError as error:  # a template is checked when made; this is a bug
@@ -129,11 +129,4 @@ async def instantiate_template(
         fresh["title"] = title
     if description is not None:
         fresh["description"] = description
-    head = await store.create_dashboard(
-        owner_id=owner_id,
-        title=str(fresh.get("title", "")),
-        document=fresh,
-        dashboard_id=dashboard_id,
-        src=f"template:{secrets.token_hex(8)}",
-    )
-    return head.dashboard_id
+    return fresh

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from server.cli import EXIT_OK, EXIT_USAGE, main
+from server.cli import EXIT_OK, EXIT_PROBLEM, main
 from server.core.codes import Code
 from server.core.ids import UserId
 from server.history.transfer import (
@@ -18,7 +18,7 @@ from server.history.transfer import (
     create_template,
     export_dashboard,
     import_dashboard,
-    instantiate_template,
+    template_copy,
 )
 from server.store.accounts import Accounts
 from server.store.postgres import PostgresStore
@@ -142,9 +142,7 @@ async def test_template_is_redacted_and_instantiated_with_fresh_widget_ids(
     template, count = await create_template(pg_store, templates, dashboard_id=d, owner_id=owner,
                                             name="Ops board", public=True)  # fmt: skip
     assert count == 3
-    new = await instantiate_template(pg_store, templates, template_id=template.id,
-                                     owner_id=user, title="Mine")  # fmt: skip
-    made = (await pg_store.load(new)).document
+    made = await template_copy(templates, template_id=template.id, user_id=user, title="Mine")
     assert made["title"] == "Mine"
     assert not set(made["widgets"]) & set(doc["widgets"]) and len(made["widgets"]) == 2
     assert [made["widgets"][w]["title"] for w in made["layout"]] == ["CPU", "Notes"]
@@ -178,5 +176,5 @@ async def test_cli_export_then_import(
     bad.write_text('{"format": "tandem.dashboard"')
     before = await count_owned(pg_store, owner)
     code, _, err = await _cli(capsys, "import", str(bad), "--owner", user.username)
-    assert code == EXIT_USAGE and "is not valid JSON" in err
+    assert code == EXIT_PROBLEM and "is not valid JSON" in err
     assert await count_owned(pg_store, owner) == before
