@@ -4,20 +4,21 @@ export/import, templates; real PostgreSQL, Redis and the sequencer behind the AP
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from ot import json0
 from server.core.ids import DashboardId, UserId
-from server.core.submission import SubmitRecord
+from server.sequencer.direct import submit_as
 from tests.api.conftest import Account, Api
 from tests.store.conftest import widget
 
 
 async def edit(api: Api, dashboard: str, user: Account, dop: dict[str, Any]) -> int:
-    hub = api.services.hub
-    head = await api.services.store.get_head(DashboardId(dashboard))  # type: ignore[arg-type]
-    committed = await hub.submit(SubmitRecord(
-        dashboard_id=DashboardId(dashboard), src=f"t-{user.id}", seq=head.version,  # type: ignore[arg-type]
-        version=head.version, user_id=UserId(user.id), dop=[dop]))  # type: ignore[arg-type]  # fmt: skip
+    """A domain op as ``user`` through the sequencer; the version after it."""
+    d = DashboardId(UUID(dashboard))
+    head = await api.services.store.get_head(d)
+    committed = await submit_as(api.services.hub, UserId(UUID(user.id)), d,
+                                version=head.version, dop=[dop])  # fmt: skip
     return committed.version + 1
 
 
