@@ -4,7 +4,8 @@ Sections are modules of this package with a ``main() -> None``: ``ot`` (OT core 
 references), ``store`` (PostgreSQL log), ``history`` (export, import, restore, diff, widget history of a
 big dashboard), ``api`` (the HTTP API on 100,000 dashboards and 1,000,000 ops), ``gateway`` (protocol-level load against a ShareDB
 reference server), ``abuse`` (what hostile messages cost the server), ``web`` (the browser app in
-headless Chromium).
+headless Chromium), ``sync`` (offline sync through the HTTP API: a big merge, a drained queue,
+the changes feed).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-SECTIONS = ("ot", "store", "history", "api", "gateway", "abuse", "web")
+SECTIONS = ("ot", "store", "history", "api", "gateway", "abuse", "web", "sync")
 
 
 def main(argv: list[str]) -> int:
