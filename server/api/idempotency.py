@@ -105,9 +105,15 @@ async def once(
     keys: IdempotencyKeys,
     model: type[M],
     work: Callable[[Attempt], Awaitable[tuple[M, int]]],
+    *,
+    keep: Callable[[M], Any] | None = None,
+    restore: Callable[[Any], Awaitable[M]] | None = None,
 ) -> Reply:
     """Run ``work`` once per Idempotency-Key (every time without one) and answer with the
-    model it returns and its status, or with the first attempt's answer on a retry."""
+    model it returns and its status, or with the first attempt's answer on a retry.
+
+    ``keep`` and ``restore`` let an endpoint store less than its whole answer (a sync keeps
+    its version, not the document, which the log gives back exactly for that version)."""
     user = call.user.user_id
     key = request_key(call)
     if key is None:
@@ -126,6 +132,8 @@ async def once(
         call.headers[REPLAYED_HEADER] = "true"
         if claim.status >= 400:
             raise StoredRefusal(claim.body)
+        if restore is not None:
+            return Reply(await restore(claim.body), claim.status)
         return Reply(model.model_validate(claim.body), claim.status)
     assert isinstance(claim, Claimed)
     attempt = Attempt(keys, user, key, claim.plan, submitter(user, key))
@@ -141,5 +149,6 @@ async def once(
         await keys.release(user, key)
         raise
     # Cancelled: nothing awaited; the claim's lease runs out and a retry takes over.
-    await keys.settle(user, key, status, result.model_dump(mode="json"))
+    stored = keep(result) if keep is not None else result.model_dump(mode="json")
+    await keys.settle(user, key, status, stored)
     return Reply(result, status)

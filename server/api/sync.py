@@ -106,7 +106,14 @@ async def post(call: Call) -> Reply:
         )
         return answer, 200
 
-    return await once(call, IdempotencyKeys(pool), SyncAnswer, work)
+    def keep(answer: SyncAnswer) -> Any:
+        return answer.model_dump(mode="json", exclude={"document"})
+
+    async def restore(kept: Any) -> SyncAnswer:
+        snapshot = await call.api.hub.snapshot(dashboard, version=int(kept["version"]))
+        return SyncAnswer.model_validate({**kept, "document": snapshot.document})
+
+    return await once(call, IdempotencyKeys(pool), SyncAnswer, work, keep=keep, restore=restore)
 
 
 ENDPOINTS = [
