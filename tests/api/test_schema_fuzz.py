@@ -41,7 +41,11 @@ def served(database_url: str, redis_url: str, redis_prefix: str) -> Iterator[dic
     """The app in uvicorn on its own thread and loop (schemathesis calls it synchronously)."""
     app = create_app(api_settings(database_url, redis_url, redis_prefix + "fuzz:"))
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+        # loop="asyncio": the default would install uvloop's policy for the whole process,
+        # and the tests after this one would find no event loop in the main thread.
+        uvicorn.Config(
+            app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", loop="asyncio"
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
