@@ -126,13 +126,19 @@ class Accounts:
 
     async def session_for(self, token_hash: bytes) -> LiveSession | None:
         """The live session (not revoked, not expired, active user) a token opens; notes its
-        use."""
+        use (``last_seen_at``, to the minute)."""
+        # Every HTTP request authenticates: the use is noted at most once a minute, so most
+        # lookups write nothing (a write would wait for its WAL flush).
         with translated():
             row = await self._pool.fetchrow(
-                "UPDATE sessions s SET last_seen_at = now() FROM users u"
-                " WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now()"
-                " AND u.id = s.user_id AND u.is_active"
-                " RETURNING s.id, s.user_id",
+                "WITH live AS (SELECT s.id, s.user_id, s.last_seen_at"
+                "   FROM sessions s JOIN users u ON u.id = s.user_id"
+                "  WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now()"
+                "    AND u.is_active),"
+                " seen AS (UPDATE sessions SET last_seen_at = now() FROM live"
+                "  WHERE sessions.id = live.id"
+                "    AND live.last_seen_at < now() - interval '1 minute')"
+                " SELECT id, user_id FROM live",
                 token_hash,
             )
         return None if row is None else LiveSession(row["id"], UserId(row["user_id"]))
