@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ot.dashboard.diff import diff
 from ot.dashboard.export import error_path
 from ot.dashboard.merge import Merge, merge
 from ot.dashboard.patch import apply_patch
@@ -91,7 +92,13 @@ async def _merge(hub: Hub, request: SyncRequest) -> tuple[int, Merge]:
     """The merge against the head as it is now, and that head's version."""
     d = request.dashboard
     try:
-        since = await hub.ops_since(d, request.base_version)
+        if request.changed_at:
+            since = await hub.ops_since(d, request.base_version)
+            head = None
+        else:
+            # No client times, so no op's time matters: the head's document stands for the
+            # ops since (a checkpoint and a short replay, not the whole tail of the log).
+            head = await hub.snapshot(d)
         base = await hub.snapshot(d, version=request.base_version)
     except VersionNotFound as exc:
         raise SyncBaseAhead(f"base_version {request.base_version} is past the head") from exc
@@ -102,7 +109,6 @@ async def _merge(hub: Hub, request: SyncRequest) -> tuple[int, Merge]:
             f"version {request.base_version} is older than the log kept: fetch the dashboard,"
             " redo your changes on its document and sync with its version as the base"
         ) from exc
-    head_version = request.base_version + len(since)
     try:
         if request.document is not None:
             local = request.document
@@ -110,13 +116,21 @@ async def _merge(hub: Hub, request: SyncRequest) -> tuple[int, Merge]:
             local = apply_patch(base.document, request.changes or {})
     except DocumentError as exc:
         raise invalid(exc) from exc
-    ops = [c for c in since if c.op is not None]
-    remote: list[JsonOp] = [c.op for c in ops if c.op is not None]
-    times = [c.created_at.timestamp() if c.created_at else 0.0 for c in ops]
+    if head is not None:
+        if head.version < request.base_version:
+            raise SyncBaseAhead(f"base_version {request.base_version} is past the head")
+        remote: list[JsonOp] = [diff(base.document, head.document)]
+        times: list[float] = []
+        head_version = head.version
+    else:
+        ops = [c for c in since if c.op is not None]
+        remote = [c.op for c in ops if c.op is not None]
+        times = [c.created_at.timestamp() if c.created_at else 0.0 for c in ops]
+        head_version = request.base_version + len(since)
     try:
         result = merge(
             base.document, local, remote, request.strategy,
-            changed_at=request.changed_at, remote_changed_at=times,
+            changed_at=request.changed_at, remote_changed_at=times if head is None else None,
         )  # fmt: skip
     except DocumentError as exc:
         raise invalid(exc) from exc
