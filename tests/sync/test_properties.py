@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest_asyncio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -30,11 +31,19 @@ def cases(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any], dict[str, An
     return base, local, remote, draw(st.sampled_from(STRATEGIES)), draw(st.booleans())
 
 
+@pytest_asyncio.fixture(scope="session")
+async def loop() -> asyncio.AbstractEventLoop:
+    """The loop the session's fixtures (the hub) run on; hypothesis drives it from a sync test."""
+    return asyncio.get_running_loop()
+
+
 @settings(
     max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(case=cases())
-def test_sync_keeps_what_it_must(hub: RedisHub, user: UserId, case: Any) -> None:
+def test_sync_keeps_what_it_must(
+    hub: RedisHub, user: UserId, loop: asyncio.AbstractEventLoop, case: Any
+) -> None:
     base, local, remote, strategy, as_patch = case
 
     async def run() -> None:
@@ -51,4 +60,4 @@ def test_sync_keeps_what_it_must(hub: RedisHub, user: UserId, case: Any) -> None
         head = await hub.snapshot(d)
         assert (head.version, head.document) == (result.version, result.document)
 
-    asyncio.get_event_loop().run_until_complete(run())
+    loop.run_until_complete(run())
