@@ -102,14 +102,15 @@ def _load_ms(page: Any, url: str) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-WATCH = """id => new Promise(resolve => {
+WATCH = """id => {
   const el = document.querySelector(`.widget[data-id='${id}']`);
   const before = el.style.left;
+  window.benchSeen = null;
   const seen = new MutationObserver(() => {
-    if (el.style.left !== before) { seen.disconnect(); resolve(performance.timeOrigin + performance.now()); }
+    if (el.style.left !== before) { seen.disconnect(); window.benchSeen = performance.timeOrigin + performance.now(); }
   });
   seen.observe(el, {attributes: true, attributeFilter: ['style']});
-})"""
+}"""
 PRESS = """([id, key]) => {
   const el = document.querySelector(`.widget[data-id='${id}']`);
   el.focus();
@@ -120,9 +121,11 @@ PRESS = """([id, key]) => {
 
 
 def _edit_ms(sender: Any, watcher: Any, widget: str, key: str) -> float:
-    seen = watcher.evaluate_handle(WATCH, widget)
+    watcher.evaluate(WATCH, widget)
     pressed: float = sender.evaluate(PRESS, [widget, key])
-    arrived: float = seen.json_value()
+    arrived: float = watcher.wait_for_function(
+        "() => window.benchSeen", timeout=10_000
+    ).json_value()
     return arrived - pressed
 
 

@@ -137,8 +137,9 @@ export class Board {
     if (widget.type === "text") {
       const host = h("div", { class: "text-host" });
       body.append(host);
-      card.binding = new TextBinding(host, id, widget.body, {
+      card.binding = new TextBinding(host, id, {
         readOnly: this.readOnly || widget.isLocked,
+        bodyOf: () => (this.doc.widgets[id] || {}).body,
         onDelta: (ops) => this.hooks.textDelta(id, ops),
         onSelection: (range) => this.hooks.textSelection(id, range),
       });

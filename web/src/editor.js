@@ -19,23 +19,17 @@ export async function editorPage(root, id, { me, navigate }) {
   const guest = guestSession();
   const asGuest = guest && guest.dashboard_id === id && me.guest ? guest : null;
   let role = asGuest ? asGuest.role : null;
-  let summary = null;
-  try {
-    summary = await get(`/dashboards/${id}`);
-    role = summary.role || role;
-  } catch (err) {
-    // A plain 404 (no problem code) is a server without the HTTP API: the socket decides.
-    if (err instanceof ApiError && (err.status === 403 || (err.status === 404 && err.code !== "http_404"))) {
-      fill(root, h("main", { class: "center-page" }, h("h1", {}, "Dashboard not available"), h("p", {}, "It does not exist, or you have no access to it."), button("Back to dashboards", () => navigate("/"), { kind: "primary" })));
-      return () => {};
-    }
-  }
-  let readOnly = role !== null && !EDIT_ROLES.has(role);
+  // Everything the page waits for starts at once: the role, the copy kept on this device, the
+  // socket. Until the role is known the page is read-only.
+  const summaryP = get(`/dashboards/${id}`).then((summary) => ({ summary }), (err) => ({ err }));
+  const recordP = load(`${me.id}:${id}`);
+  let readOnly = true;
+  let disposed = false;
 
   const live = new Live({ token: asGuest ? asGuest.token : null });
   const connection = live.connection;
   const doc = connection.get(COLLECTION, id);
-  const offline = new OfflineStore(doc, `${me.id}:${id}`, { title: summary ? summary.title : "" });
+  const offline = new OfflineStore(doc, `${me.id}:${id}`, {});
   const undo = new UndoManager(doc);
 
   // -- layout ----------------------------------------------------------------------------
@@ -233,13 +227,24 @@ export async function editorPage(root, id, { me, navigate }) {
   }
 
   // -- start -----------------------------------------------------------------------------
-  setReadOnly(readOnly);
-  const record = await load(offline.key);
+  setReadOnly(true);
+  summaryP.then(({ summary, err }) => {
+    if (disposed) return;
+    // A plain 404 (no problem code) is a server without the HTTP API: the socket decides.
+    if (err instanceof ApiError && (err.status === 403 || (err.status === 404 && err.code !== "http_404"))) {
+      cleanup();
+      fill(root, h("main", { class: "center-page" }, h("h1", {}, "Dashboard not available"), h("p", {}, "It does not exist, or you have no access to it."), button("Back to dashboards", () => navigate("/"), { kind: "primary" })));
+      return;
+    }
+    if (summary) {
+      role = summary.role || role;
+      offline.meta.title = summary.title;
+    }
+    setReadOnly(role !== null && !EDIT_ROLES.has(role));
+  });
+  const record = await recordP;
   const restored = offline.restore(record);
-  if (doc.type) {
-    board.render(doc.data, { force: true });
-    renderDoc(new Set());
-  } else {
+  if (!doc.type) {
     canvas.append(h("p", { class: "loading" }, "Loading dashboard…"));
   }
   if (restored) toast(`${restored} change${restored === 1 ? "" : "s"} from your last visit will be sent.`);
@@ -259,12 +264,15 @@ export async function editorPage(root, id, { me, navigate }) {
   renderStatus();
   presence.render();
 
-  return () => {
+  function cleanup() {
+    if (disposed) return;
+    disposed = true;
     window.removeEventListener("keydown", onKey, true);
     document.removeEventListener("click", onDocClick);
     document.body.classList.remove("is-read-only");
     closePanel();
     presence.close();
     live.close();
-  };
+  }
+  return cleanup;
 }

@@ -125,8 +125,9 @@ export class Presence {
       const sel = value.sel;
       const binding = sel && this.textBinding(sel.w);
       if (!binding) continue;
+      const boxes = binding.boxes(sel.index, sel.length);
       const host = binding.quill.container;
-      for (const box of binding.boxes(sel.index, sel.length)) {
+      for (const box of boxes) {
         const el = h("div", { class: `remote-sel ${box.caret ? "caret" : ""}`, "aria-hidden": "true", title: value.name });
         el.style.setProperty("--who", value.color);
         el.style.left = `${box.left}px`;
