@@ -47,6 +47,7 @@ export async function editorPage(root, id, { me, navigate }) {
   }, { icon: "plus", kind: "primary", "aria-haspopup": "menu", class: "btn primary add-btn" });
   addMenu.addEventListener("keydown", (e) => { if (e.key === "Escape") { addMenu.hidden = true; addBtn.focus(); } });
   const roleBadge = h("span", { class: "badge", hidden: true });
+  const settingsBtn = iconButton("gear", "Dashboard settings", () => !readOnly && doc.data && dashboardSettings(doc.data, submit));
   const canvas = h("div", { class: "canvas", "aria-label": "Dashboard canvas" });
   const scroller = h("div", { class: "canvas-scroll" }, canvas);
   const side = h("aside", { class: "side", hidden: true, "aria-label": "Panel" });
@@ -65,7 +66,7 @@ export async function editorPage(root, id, { me, navigate }) {
       undoBtn, redoBtn,
       iconButton("clock", "History", () => togglePanel("history")),
       asGuest ? null : iconButton("share", "Share", () => togglePanel("share")),
-      iconButton("gear", "Dashboard settings", () => !readOnly && doc.data && dashboardSettings(doc.data, submit))),
+      settingsBtn),
   );
   fill(root, h("div", { class: "editor" }, top, banner, h("div", { class: "editor-main" }, scroller, side)));
 
@@ -129,7 +130,7 @@ export async function editorPage(root, id, { me, navigate }) {
     titleInput.readOnly = value;
     for (const el of [addBtn, undoBtn, redoBtn]) el.disabled = value;
     addBtn.hidden = value;
-    undoBtn.hidden = redoBtn.hidden = value;
+    undoBtn.hidden = redoBtn.hidden = settingsBtn.hidden = value;
     roleBadge.hidden = !value;
     roleBadge.textContent = value ? "View only" : "";
     board.setReadOnly(value);

@@ -7,7 +7,7 @@ import { avatar, button, field, h, icon, iconButton, timeAgo, toast, fill } from
 const ROLES = ["viewer", "editor", "admin"];
 
 function roleSelect(value, label, roles = ROLES) {
-  const select = h("select", { "aria-label": label }, roles.map((r) => h("option", { value: r }, r[0].toUpperCase() + r.slice(1))));
+  const select = h("select", { "aria-label": label || null }, roles.map((r) => h("option", { value: r }, r[0].toUpperCase() + r.slice(1))));
   select.value = value;
   return select;
 }
@@ -24,7 +24,7 @@ export function openShare(side, ctx) {
   const inviteRole = roleSelect("editor", "Role for the invited person");
   const inviteForm = h("form", { class: "inline-form invite" }, login, inviteRole, h("button", { type: "submit", class: "btn primary" }, "Invite"));
 
-  const linkRole = roleSelect("viewer", "Role for people with the link", ["viewer", "editor"]);
+  const linkRole = roleSelect("viewer", null, ["viewer", "editor"]); // labelled by its field
   const password = h("input", { type: "password", autocomplete: "new-password", placeholder: "optional" });
   const expires = h("input", { type: "date" });
   const linkForm = h("form", { class: "form link-form" },
