@@ -215,6 +215,15 @@ class Resp:
                 raise reply
         return replies
 
+    async def replies(self, commands: list[tuple[Arg, ...]]) -> list[Any]:
+        """Send ``commands`` in one write; each one's reply or error (as an exception object).
+        Raises only when no connection could be opened, so nothing was sent."""
+        protocol = self._protocol
+        if protocol is None or protocol.lost is not None:
+            protocol = await self._connect()
+        futures = [protocol.send(pack(c)) for c in commands]
+        return list(await asyncio.gather(*futures, return_exceptions=True))
+
     async def run(self, script: Script, keys: tuple[Arg, ...], args: tuple[Arg, ...]) -> Any:
         """EVALSHA, loading the script (EVAL) the first time a server does not know it."""
         try:
