@@ -49,10 +49,9 @@ from server.gateway.patience import PatientHub
 from server.gateway.services import Services
 from server.gateway.wsbatch import PROTOCOL, SEND_MANY
 from server.history.undo import UserUndo
+from server.redis.clients import open_clients
 from server.redis.keys import Keys
-from server.redis.resp import Resp
 from server.sequencer.hub import RedisHub
-from server.sequencer.lock import connect
 from server.store.access import Access
 from server.store.accounts import Accounts
 from server.store.audit import AuditLog
@@ -114,8 +113,7 @@ async def _services(settings: Settings) -> AsyncIterator[Running]:
             max_size=settings.pool_max_size,
         )
         try:
-            redis = connect(settings.redis_url, max_connections=settings.redis_pool_size)
-            resp = Resp.from_url(settings.redis_url)
+            redis, resp = open_clients(settings, settings.redis_url)
             hub = RedisHub(
                 redis=redis,
                 resp=resp,

@@ -23,8 +23,8 @@ from server.cli.context import emit, run
 from server.core.errors import NotFound
 from server.core.settings import Settings
 from server.gateway.auth import hash_password, issue_token, token_hash
+from server.redis.clients import open_redis
 from server.redis.keys import Keys
-from server.sequencer.lock import connect
 from server.store.access import Access
 from server.store.accounts import Accounts
 from server.store.audit import AuditLog
@@ -48,7 +48,7 @@ def _days(text: str) -> int:
 async def _announce(settings: Settings, change: AccessChange) -> bool:
     """Tell the gateways; False (with a warning) when Redis cannot be reached."""
     assert settings.redis_url is not None
-    redis = connect(settings.redis_url, max_connections=2)
+    redis = open_redis(settings, settings.redis_url, max_connections=2)
     try:
         await announce(redis, Keys(settings.redis_prefix), change)
         return True

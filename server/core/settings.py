@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from server.core.codes import Code
 from server.core.errors import BadRequest
@@ -52,6 +53,8 @@ class Settings:
     redis_url: str | None = _tunable(None, env="REDIS_URL", secret=True)
     home: Path = Path(".tandem")
     redis_prefix: str = "tandem:"
+    # REDIS_URL names one node of a Redis Cluster (any; the others are found from it).
+    redis_cluster: bool = False
 
     # HTTP / WebSocket
     host: str = "127.0.0.1"
@@ -173,6 +176,10 @@ class Settings:
             choices = f.metadata.get("choices")
             if choices is not None and value not in choices:
                 raise InvalidSetting(f"{env_name(f)} must be one of {', '.join(choices)}")
+        if self.redis_cluster and self.redis_url is None:
+            raise InvalidSetting("TANDEM_REDIS_CLUSTER needs REDIS_URL (a node of the cluster)")
+        if self.redis_cluster and urlsplit(self.redis_url or "").path.strip("/") not in ("", "0"):
+            raise InvalidSetting("TANDEM_REDIS_CLUSTER: a Redis Cluster has only database 0")
         if self.pool_min_size > self.pool_max_size:
             raise InvalidSetting("TANDEM_POOL_MIN_SIZE must not exceed TANDEM_POOL_MAX_SIZE")
 

@@ -50,14 +50,14 @@ def command_key(command: tuple[Arg, ...]) -> Arg | None:
     return command[1]
 
 
-class ClusterResp:
-    """A :class:`Resp` look-alike that routes every command by slot."""
+class ClusterResp(Resp):
+    """A :class:`Resp` that routes every command by slot (its own single connection unused)."""
 
     def __init__(self, seed: Endpoint, *, timeout: float = 5.0) -> None:
         if seed.db:
             raise ValueError("a Redis Cluster has only database 0")
+        super().__init__(seed, timeout=timeout)
         self._seed = seed
-        self._timeout = timeout
         self._nodes: dict[Address, Resp] = {}
         self._slots: list[Address | None] = [None] * SLOTS
         self._scripts: dict[str, Script] = {}
@@ -86,6 +86,9 @@ class ClusterResp:
             if isinstance(reply, BaseException):
                 raise reply
         return replies
+
+    async def replies(self, commands: list[tuple[Arg, ...]]) -> list[Any]:
+        return await self._execute(commands)
 
     async def run(self, script: Script, keys: tuple[Arg, ...], args: tuple[Arg, ...]) -> Any:
         self._scripts[script.sha] = script

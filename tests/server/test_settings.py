@@ -85,3 +85,15 @@ def test_the_cli_refuses_a_bad_setting_before_doing_anything(
     monkeypatch.setenv("TANDEM_MIGRATE_ON_START", "maybe")
     assert main(["migrate"]) == EXIT_USAGE
     assert "TANDEM_MIGRATE_ON_START must be a boolean" in capsys.readouterr().err
+
+
+def test_redis_cluster_needs_a_node_and_database_zero() -> None:
+    assert Settings.from_env({}).redis_cluster is False
+    on = Settings.from_env({"TANDEM_REDIS_CLUSTER": "true", "REDIS_URL": "redis://h:7000"})
+    assert on.redis_cluster is True
+    with pytest.raises(InvalidSetting, match="needs REDIS_URL"):
+        Settings.from_env({"TANDEM_REDIS_CLUSTER": "yes"})
+    with pytest.raises(InvalidSetting, match="only database 0"):
+        Settings.from_env({"TANDEM_REDIS_CLUSTER": "1", "REDIS_URL": "redis://h:7000/3"})
+    with pytest.raises(InvalidSetting, match="TANDEM_REDIS_CLUSTER must be a boolean"):
+        Settings.from_env({"TANDEM_REDIS_CLUSTER": "maybe", "REDIS_URL": "redis://h:7000"})
