@@ -124,6 +124,22 @@ class RedisCluster:
         os.kill(self.processes[port].pid, signal.SIGKILL)
         self.processes[port].wait(timeout=10)
 
+    def revive(self) -> None:
+        """Start the killed nodes again: each rejoins (from its nodes.conf) as a replica."""
+        server, _ = binaries()
+        for port, process in list(self.processes.items()):
+            if process.poll() is not None:
+                self._start_node(server, port)
+        self.wait_ok()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with self.client(self.ports[0]) as c:
+                nodes = c.execute_command("CLUSTER", "NODES").decode().splitlines()
+            if sum(" slave " in n or " replica " in n for n in nodes if "fail" not in n) == 3:
+                return
+            time.sleep(0.1)
+        raise AssertionError("the revived nodes did not rejoin as replicas")
+
     def stop(self) -> None:
         for process in self.processes.values():
             _reap(process, signal.SIGTERM)
