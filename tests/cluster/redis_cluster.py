@@ -131,7 +131,7 @@ class RedisCluster:
             if process.poll() is not None:
                 self._start_node(server, port)
         self.wait_ok()
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             with self.client(self.ports[0]) as c:
                 nodes = c.execute_command("CLUSTER", "NODES").decode().splitlines()
