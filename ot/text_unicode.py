@@ -22,17 +22,14 @@ from __future__ import annotations
 from typing import Any, Final
 
 from ot.errors import ApplyError, DocumentError, InvalidOpError, NotInvertibleError
-from ot.jsvalue import MAX_SAFE_INTEGER
 from ot.subtype import Side
+from ot.text_unicode_grammar import MAX_COUNT, check_component, check_op
 
 Component = int | str | dict[str, int | str]
 Op = list[Component]
 
 NAME: Final = "text-unicode"
 URI: Final = "http://sharejs.org/types/text-unicode"
-
-# JavaScript peers hold counts in doubles; anything above this is not an exact integer there.
-MAX_COUNT: Final = MAX_SAFE_INTEGER
 
 
 def create(initial: Any = "") -> str:
@@ -41,60 +38,6 @@ def create(initial: Any = "") -> str:
     if type(initial) is not str:
         raise DocumentError("a text-unicode document is a string")
     return initial
-
-
-def _delete_length(d: Any) -> int:
-    """The length of a delete's payload; raises for anything but a count or the text."""
-    if type(d) is int:
-        if not 0 <= d <= MAX_COUNT:
-            raise InvalidOpError(f"delete count out of range: {d}")
-        return d
-    if type(d) is str:
-        return len(d)
-    raise InvalidOpError("a delete is {'d': count} or {'d': text}")
-
-
-def _check_component(c: Any) -> None:
-    """Shape and sign of one component; empty components are left to the caller."""
-    kind = type(c)
-    if kind is int:
-        if not 0 <= c <= MAX_COUNT:
-            raise InvalidOpError(f"skip out of range: {c}")
-    elif kind is dict:
-        if len(c) != 1 or "d" not in c:
-            raise InvalidOpError("a delete component has exactly one key, 'd'")
-        _delete_length(c["d"])
-    elif kind is not str:
-        raise InvalidOpError(f"not a text-unicode component: {type(c).__name__}")
-
-
-def check_op(op: Any) -> None:
-    """Raise InvalidOpError unless ``op`` is a valid op (the reference's ``checkOp`` rules)."""
-    if type(op) is not list:
-        raise InvalidOpError("a text-unicode op is a list of components")
-    last_is_skip = False
-    for c in op:
-        kind = type(c)
-        if kind is int:
-            if last_is_skip or not 0 < c <= MAX_COUNT:
-                raise InvalidOpError("skips are ints > 0, never two in a row")
-            last_is_skip = True
-            continue
-        if kind is str:
-            if not c:
-                raise InvalidOpError("inserts must not be empty")
-        elif kind is dict and len(c) == 1:
-            d = c.get("d")
-            if type(d) is int:
-                if not 0 < d <= MAX_COUNT:
-                    raise InvalidOpError("a delete count is an int > 0")
-            elif type(d) is not str or not d:
-                raise InvalidOpError("a delete is {'d': count} or {'d': text}, never empty")
-        else:
-            raise InvalidOpError(f"not a text-unicode component: {type(c).__name__}")
-        last_is_skip = False
-    if last_is_skip:
-        raise InvalidOpError("an op has no trailing skip")
 
 
 def _append(out: list[Any], c: Any) -> None:
@@ -137,7 +80,7 @@ def normalize(op: Any) -> Op:
         raise InvalidOpError("a text-unicode op is a list of components")
     out: list[Any] = []
     for c in op:
-        _check_component(c)
+        check_component(c)
         _append(out, c)
     return _trim(out)
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ot.dashboard.document import ABSENT
+from ot.dashboard.paths import ABSENT
 from ot.errors import InvalidOpError, UnknownTypeError
 from ot.json0.checked import components
 from ot.jsvalue import js_equal

@@ -38,14 +38,13 @@ from ot.dashboard.document import (
     POSITION_OPTIONAL_FIELDS,
     WIDGET_FIELDS,
     WIDGET_OPTIONAL_FIELDS,
-    PathLike,
     check_integer,
     check_text,
     check_widget_id,
-    fail,
     is_rich_body,
     validate_document,
 )
+from ot.dashboard.paths import PathLike, fail
 from ot.errors import DocumentError
 from ot.jsvalue import MAX_SAFE_INTEGER
 

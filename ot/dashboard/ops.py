@@ -82,7 +82,6 @@ from typing import Any
 from ot import json0
 from ot.dashboard.classify import classify
 from ot.dashboard.document import (
-    ABSENT,
     MAX_TEXT,
     MAX_WIDGETS,
     WIDGET_TYPES,
@@ -90,21 +89,16 @@ from ot.dashboard.document import (
     check_position_field,
     check_rich_boundary,
     check_widget_id,
-    fail,
     is_rich_body,
-    layout_of,
-    lookup,
     new_document,
-    replaced,
     rich_length,
     validate_after,
     validate_change,
     validate_document,
     validate_widget,
-    widget_of,
-    widgets_of,
 )
 from ot.dashboard.domain_op import OPERATION_TYPES, DomainOp, parse_domain_op
+from ot.dashboard.paths import ABSENT, fail, layout_of, lookup, replaced, widget_of, widgets_of
 from ot.errors import InvalidOpError, OTError
 from ot.jsvalue import js_equal, utf16_length
 

@@ -24,7 +24,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-from ot.dashboard.document import check_widget_id, fail, validate_document
+from ot.dashboard.document import check_widget_id, validate_document
+from ot.dashboard.paths import fail
 
 __all__ = ["PATCH_FIELDS", "apply_patch"]
 

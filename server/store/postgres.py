@@ -32,14 +32,13 @@ from server.store.history import (
     created_document,
     is_create_record,
     plan_batch,
-    replay,
 )
 from server.store.model import Checkpoint, Head, NewOp, Snapshot, StoredOp
 from server.store.pool import open_pool, translated
 from server.store.projection import WidgetChanges, WidgetRow, widget_rows
+from server.store.replay import replay_range, version_at
 
 Clock = Callable[[], datetime]
-REPLAY_CHUNK = 2000
 
 
 def _widget_records(rows: Sequence[WidgetRow]) -> list[dict[str, Any]]:
@@ -274,7 +273,7 @@ class PostgresStore:
         with translated():
             async with self._pool.acquire() as conn:
                 if at is not None:
-                    version = await self._version_at(conn, dashboard_id, at)
+                    version = await version_at(conn, dashboard_id, at)
                 row = await conn.fetchrow(
                     sql.HEAD_AND_CHECKPOINT, dashboard_id, version, from_scratch
                 )
@@ -291,25 +290,10 @@ class PostgresStore:
                 if row["cp_version"] == target:
                     return Snapshot(dashboard_id, target, row["cp_document"], row["cp_created_at"])
                 start = 0 if row["cp_version"] is None else int(row["cp_version"])
-                document, created_at = await _replay_range(
+                document, created_at = await replay_range(
                     conn, dashboard_id, start, target, row["cp_document"], progress
                 )
         return Snapshot(dashboard_id, target, document, created_at)
-
-    async def _version_at(
-        self, conn: asyncpg.Connection, dashboard_id: DashboardId, at: datetime
-    ) -> int:
-        found = await conn.fetchval(sql.VERSION_AT, dashboard_id, at)
-        if found is not None:
-            return int(found) + 1
-        created = await conn.fetchval(
-            "SELECT created_at FROM dashboards WHERE id = $1", dashboard_id
-        )
-        if created is None:
-            raise NotFound(f"dashboard {dashboard_id} not found")
-        if at < created:
-            return 0
-        raise VersionUnavailable(f"history of dashboard {dashboard_id} at {at} is no longer kept")
 
     async def create_checkpoint(
         self,
@@ -395,37 +379,3 @@ def _present(**fields: Any) -> dict[str, Any]:
     """A record for ``jsonb_to_recordset`` with its None fields left out: a missing key reads as
     SQL NULL, where a JSON null in a ``jsonb`` column would be the JSON value null."""
     return {k: v for k, v in fields.items() if v is not None}
-
-
-async def _replay_range(
-    conn: asyncpg.Connection,
-    dashboard_id: DashboardId,
-    start: int,
-    target: int,
-    document: Any,
-    progress: Progress | None,
-) -> tuple[Any, datetime | None]:
-    """``document`` at ``start`` (None when ``start`` is 0) brought to ``target`` by the log."""
-    created_at: datetime | None = None
-    version = start
-    while version < target:
-        end = min(version + REPLAY_CHUNK, target)
-        rows = await conn.fetch(sql.OPS_FOR_REPLAY, dashboard_id, version, end)
-        if len(rows) != end - version or (rows and rows[0]["version"] != version):
-            if version == start and (not rows or rows[0]["version"] != version):
-                raise VersionUnavailable(
-                    f"version {target} of dashboard {dashboard_id} is no longer kept"
-                )
-            raise ReplayFailed(f"log of dashboard {dashboard_id} is damaged near {version}")
-        ops = []
-        for row in rows:
-            if row["version"] == 0 and is_create_record(row["operation"]):
-                document = created_document(row["operation"])
-            else:
-                ops.append(as_json0(row["operation"]))
-        document = replay(document, ops, first_version=version)
-        created_at = rows[-1]["created_at"]
-        version = end
-        if progress is not None:
-            progress(version - start, target - start)
-    return document, created_at

@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 
 from ot import json0, rich_text
 from ot.dashboard.document import (
-    ABSENT,
     WIDGET_TYPES,
     is_rich_body,
     new_document,
@@ -18,6 +17,7 @@ from ot.dashboard.document import (
     validate_document,
 )
 from ot.dashboard.ops import OPERATION_TYPES, build
+from ot.dashboard.paths import ABSENT
 from ot.errors import OTError
 
 ALPHABET = "ab \né😀"

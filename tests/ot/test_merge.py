@@ -11,10 +11,11 @@ from hypothesis import strategies as st
 
 from ot import json0
 from ot.dashboard.diff import diff
-from ot.dashboard.document import ABSENT, validate_document
+from ot.dashboard.document import validate_document
 from ot.dashboard.merge import STRATEGIES, merge, merge_documents
 from ot.dashboard.ops import build
 from ot.dashboard.patch import apply_patch
+from ot.dashboard.paths import ABSENT
 from ot.errors import DocumentError, OTError
 from tests.ot.dashboard_strategies import board, documents, domain_ops, edits, json_values, value_at
 
