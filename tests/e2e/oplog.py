@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,3 +65,35 @@ def assert_sound_log(database_url: str, dashboard: str, head: int) -> list[Logge
     )
     assert row["head_version"] == head
     return ops
+
+
+def inserted_markers(op: Any) -> list[str]:
+    """The markers an editing-scenario op inserted into ``widgets.log.data.marks``."""
+    if not isinstance(op, list):
+        return []
+    return [
+        c["li"]
+        for c in op
+        if isinstance(c.get("li"), str) and c["p"][:4] == ["widgets", "log", "data", "marks"]
+    ]
+
+
+def assert_acked_once(
+    result: dict[str, Any], database_url: str, dashboard: str, expected: int
+) -> dict[str, Any]:
+    """An editing scenario's outcome: all ``expected`` ops acknowledged once and none rejected;
+    every client holds the fresh document; the document and the log (versions gapless,
+    ``(src, seq)`` unique) hold each acknowledged marker exactly once. Returns the fresh doc."""
+    assert result["unacked_error"] is None and result["unacked"] == [], result["unacked_error"]
+    assert result["rejected"] == [], result["rejected"][:5]
+    assert result["converge_error"] is None, result["converge_error"]
+    acked = result["acked"]
+    assert len(acked) == len(set(acked)) == expected
+    fresh: dict[str, Any] = result["fresh"]
+    assert Counter(fresh["data"]["widgets"]["log"]["data"]["marks"]) == Counter(acked)
+    for client in result["clients"]:
+        assert client["data"] == fresh["data"], client["name"]
+        assert client["v"] == fresh["v"], client["name"]
+    log = assert_sound_log(database_url, dashboard, fresh["v"])
+    assert Counter(m for op in log for m in inserted_markers(op.op)) == Counter(acked)
+    return fresh
