@@ -41,8 +41,8 @@ _UNAVAILABLE = ("TRYAGAIN", "CLUSTERDOWN", "READONLY", "MASTERDOWN", "LOADING")
 def command_key(command: tuple[Arg, ...]) -> Arg | None:
     """The key that routes ``command``: EVAL/EVALSHA's first key, else the first argument;
     None for commands without a key (PUBLISH's channel routes it all the same)."""
-    name = str(command[0]).upper() if not isinstance(command[0], bytes) else command[0].decode()
-    name = name.upper()
+    head = command[0]
+    name = (head.decode() if isinstance(head, bytes) else str(head)).upper()
     if name in ("EVAL", "EVALSHA"):
         return command[3] if int(command[2]) > 0 else None
     if name in ("SCRIPT", "PING", "ASKING", "CLUSTER", "INFO") or len(command) < 2:
@@ -63,7 +63,6 @@ class ClusterResp(Resp):
         self._scripts: dict[str, Script] = {}
         self._refreshing: asyncio.Lock | None = None
         self._generation = 0  # how many maps were read
-        self._closed = False
 
     @classmethod
     def from_url(cls, url: str, *, timeout: float = 5.0) -> ClusterResp:
@@ -79,15 +78,9 @@ class ClusterResp(Resp):
             raise reply
         return reply
 
-    async def pipeline(self, *commands: tuple[Arg, ...]) -> list[Any]:
-        """As :meth:`Resp.pipeline`: commands are grouped by master, one write to each."""
-        replies = await self._execute(list(commands))
-        for reply in replies:
-            if isinstance(reply, BaseException):
-                raise reply
-        return replies
-
     async def replies(self, commands: list[tuple[Arg, ...]]) -> list[Any]:
+        """As :meth:`Resp.replies` (and so :meth:`Resp.pipeline`): commands are grouped by
+        master, one write to each."""
         return await self._execute(commands)
 
     async def run(self, script: Script, keys: tuple[Arg, ...], args: tuple[Arg, ...]) -> Any:

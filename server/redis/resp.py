@@ -205,11 +205,7 @@ class Resp:
     async def pipeline(self, *commands: tuple[Arg, ...]) -> list[Any]:
         """Run several commands in one write; their replies, in order. The first error reply
         is raised once every reply has arrived (the others have run all the same)."""
-        protocol = self._protocol
-        if protocol is None or protocol.lost is not None:
-            protocol = await self._connect()
-        futures = [protocol.send(pack(c)) for c in commands]
-        replies = await asyncio.gather(*futures, return_exceptions=True)
+        replies = await self.replies(list(commands))
         for reply in replies:
             if isinstance(reply, BaseException):
                 raise reply
