@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cluster.redis_cluster import RedisCluster, binaries
+from loadtests.redis_cluster import RedisCluster, binaries
 
 
 @pytest.fixture(scope="session")

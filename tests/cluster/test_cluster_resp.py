@@ -7,10 +7,10 @@ import secrets
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from loadtests.redis_cluster import RedisCluster, live_replicas
 from server.redis.cluster import ClusterResp
 from server.redis.resp import Script
 from server.redis.slots import key_slot
-from tests.cluster.redis_cluster import RedisCluster
 
 
 def _tag() -> str:
@@ -120,6 +120,14 @@ async def test_a_killed_master_is_replaced_and_commands_resume(redis_cluster: Re
     finally:
         await asyncio.to_thread(redis_cluster.revive)
         await client.aclose()
+
+
+def test_every_node_sees_the_three_replicas(redis_cluster: RedisCluster) -> None:
+    # A replica's own line reads "myself,slave": it counts like any other.
+    for port in redis_cluster.alive():
+        with redis_cluster.client(port) as c:
+            nodes = c.execute_command("CLUSTER", "NODES").decode()
+        assert len(live_replicas(nodes)) == 3, nodes
 
 
 def _is_master(cluster: RedisCluster, port: int) -> bool:

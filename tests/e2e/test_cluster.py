@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from loadtests.redis_cluster import RedisCluster
 from server.core.ids import DashboardId
 from server.redis.keys import Keys
 from tests.cluster.conftest import redis_cluster  # noqa: F401 - the session's cluster
-from tests.cluster.redis_cluster import RedisCluster
 from tests.e2e.conftest import Account
 from tests.e2e.harness import Gateway, editing_scenario, run_cli, start_gateways
 from tests.e2e.oplog import assert_acked_once

@@ -14,11 +14,10 @@ import shutil
 import signal
 import socket
 import subprocess
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-START_TIMEOUT = 30.0
+from loadtests.processes import reap, wait_until
 
 
 def _answers(port: int, probe: bytes, expect: bytes) -> bool:
@@ -30,27 +29,6 @@ def _answers(port: int, probe: bytes, expect: bytes) -> bool:
             return s.recv(64).startswith(expect)
     except OSError:
         return False
-
-
-def _wait(condition: object, what: str, log: Path | None = None) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while not condition():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            tail = log.read_text(errors="replace")[-3000:] if log and log.exists() else ""
-            raise AssertionError(f"{what} did not start in {START_TIMEOUT}s\n{tail}")
-        time.sleep(0.05)
-
-
-def _reap(process: subprocess.Popen[bytes] | None, sig: int, timeout: float = 20.0) -> None:
-    if process is None or process.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        process.send_signal(sig)
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
 
 
 @dataclass
@@ -105,7 +83,7 @@ class Postgres:
             user=self._user(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
         log.close()
-        _wait(self._ready, "PostgreSQL", self.root / "postgres.log")
+        wait_until(self._ready, "PostgreSQL", self.root / "postgres.log")
 
     def _ready(self) -> bool:
         assert self.process is not None
@@ -130,7 +108,7 @@ class Postgres:
 
     def stop(self) -> None:
         """A fast shutdown: every connection is ended, and the server exits."""
-        _reap(self.process, signal.SIGINT)
+        reap(self.process, signal.SIGINT)
         self.process = None
 
     def restart(self) -> None:
@@ -162,12 +140,14 @@ class Redis:
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
         log.close()
-        _wait(lambda: _answers(self.port, b"PING\r\n", b"+PONG"), "Redis", self.root / "redis.log")
+        wait_until(
+            lambda: _answers(self.port, b"PING\r\n", b"+PONG"), "Redis", self.root / "redis.log"
+        )
 
     def kill(self) -> None:
-        _reap(self.process, signal.SIGKILL)
+        reap(self.process, signal.SIGKILL)
         self.process = None
 
     def stop(self) -> None:
-        _reap(self.process, signal.SIGTERM)
+        reap(self.process, signal.SIGTERM)
         self.process = None

