@@ -112,7 +112,10 @@ class Sequencer:
                     return
         finally:
             # Shielded: a hub shutting down should not leave the lock to expire on its own.
-            self.left = await asyncio.shield(self._lock.release_counting(self._queue))
+            ours, self.left = await asyncio.shield(self._lock.release_counting(self._queue))
+            # Gone before the release (it expired while this process stood still, say): the
+            # dashboard changed hands under this holding, even if nothing it wrote was fenced.
+            self.lost = self.lost or not ours
 
     async def _linger(self, idle_since: float) -> bool:
         """Keep the lock a moment once the queue is empty: the next records (the next ops of

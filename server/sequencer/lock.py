@@ -33,10 +33,12 @@ return 0
 # Release KEYS[1] if it holds our token, and count the records left in the queue KEYS[2] at that
 # same instant: one pushed before is counted, one pushed after finds the lock free.
 _RELEASE_COUNTING = Script("""
+local ours = 0
 if redis.call('get', KEYS[1]) == ARGV[1] then
     redis.call('del', KEYS[1])
+    ours = 1
 end
-return redis.call('llen', KEYS[2])
+return {ours, redis.call('llen', KEYS[2])}
 """)
 
 # After a batch's COMMIT, in one round trip: drop its ARGV[2] records from the queue KEYS[2],
@@ -106,10 +108,11 @@ class Lock:
         """Push the expiry ``ttl_ms`` into the future; False when the lock is no longer ours."""
         return bool(await self._redis.run(_EXTEND, (self.key,), (self.token, self.ttl_ms)))
 
-    async def release_counting(self, queue_key: str) -> int:
-        """Delete the lock if it is still ours (not once it expired or changed hands), and
-        say how many records ``queue_key`` held at that moment."""
-        return int(await self._redis.run(_RELEASE_COUNTING, (self.key, queue_key), (self.token,)))
+    async def release_counting(self, queue_key: str) -> tuple[bool, int]:
+        """Delete the lock if it is still ours (not once it expired or changed hands); whether
+        it was, and how many records ``queue_key`` held at that moment."""
+        ours, left = await self._redis.run(_RELEASE_COUNTING, (self.key, queue_key), (self.token,))
+        return bool(ours), int(left)
 
     async def settle(
         self,

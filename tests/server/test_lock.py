@@ -127,10 +127,10 @@ async def test_release_counting_tells_what_is_left_in_the_queue(
     lock = await Lock.acquire(resp, key, 5000)
     assert lock is not None
     await redis.rpush(queue, b"a", b"b")
-    assert await lock.release_counting(queue) == 2
+    assert await lock.release_counting(queue) == (True, 2)
     assert await redis.get(key) is None
     other = await Lock.acquire(resp, key, 5000)
     assert other is not None
-    assert await lock.release_counting(queue) == 2  # stale: counts, releases nothing
+    assert await lock.release_counting(queue) == (False, 2)  # stale: counts, releases nothing
     assert await redis.get(key) is not None
     await redis.delete(key, queue)
