@@ -115,7 +115,7 @@ export async function editorPage(root, id, { me, navigate }) {
   });
 
   const myName = me.full_name || me.username || me.display_name || "You";
-  const presence = new Presence(doc, id, { id: me.id, name: myName, color: me.avatar_color || colorFor(me.id) }, {
+  const presence = new Presence(doc, { id: me.id, name: myName, color: me.avatar_color || colorFor(me.id) }, {
     avatars, canvas, textBinding: (wid) => board.binding(wid),
   });
   canvas.addEventListener("pointermove", (event) => {
@@ -165,9 +165,10 @@ export async function editorPage(root, id, { me, navigate }) {
   });
   titleInput.addEventListener("keydown", (e) => { if (e.key === "Enter") titleInput.blur(); });
 
-  // Every applied component: rich text into Quill (unless Quill made it), presence moved.
+  // Every applied component: rich text into Quill (unless Quill made it). The doc presence
+  // moves selections through the same ops (selection.js).
   let dirtyBodies = new Set();
-  doc.on("op", (op, source, src) => {
+  doc.on("op", (op, source) => {
     for (const c of op) {
       const [head, wid, field] = c.p;
       if (head === "widgets" && c.t === "rich-text" && field === "body" && c.p.length === 3) {
@@ -175,7 +176,6 @@ export async function editorPage(root, id, { me, navigate }) {
           const binding = board.binding(wid);
           if (binding) binding.apply(c.o);
         }
-        presence.transform(c, source ? null : src);
       } else if (head === "widgets" && (c.p.length <= 3)) {
         if (wid === undefined) for (const w of Object.keys(doc.data.widgets)) dirtyBodies.add(w);
         else dirtyBodies.add(wid);
@@ -260,7 +260,7 @@ export async function editorPage(root, id, { me, navigate }) {
       return;
     }
     root.querySelector(".editor").dataset.ready = "true";
-    presence.send();
+    presence.start();
   });
   renderStatus();
   presence.render();

@@ -1,14 +1,16 @@
 // The ShareDB connection over /ws: the stock client with rich-text and text-unicode registered on
-// json0, a socket that authenticates guests with {a:'auth', token} before ShareDB's handshake
+// json0 (and a transformPresence, so its doc presence works), a socket that authenticates guests with {a:'auth', token} before ShareDB's handshake
 // (people who logged in are authenticated by the session cookie), reconnection with backoff,
 // and a connection state for the UI.
 import ShareDB from "sharedb/lib/client";
 import richText from "rich-text";
 import { type as textUnicode } from "ot-text-unicode";
+import { transformPresence } from "./selection.js";
 
 export const json0 = ShareDB.types.defaultType;
 json0.registerSubtype(richText.type);
 json0.registerSubtype(textUnicode);
+json0.transformPresence = transformPresence; // what the client's doc presence needs (selection.js)
 export const Delta = richText.Delta;
 export const COLLECTION = "dashboards";
 

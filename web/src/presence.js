@@ -1,38 +1,35 @@
-// Who else is here: channel presence on 'dashboards.<id>' (ShareDB's doc presence needs a json0
-// transformPresence the stock type lacks). Each value: {user, name, color, src, pointer, sel};
-// `sel` is a range inside a text widget, moved here through every op by someone else, so it
-// stays on the same characters while people type.
-import { Delta } from "./live.js";
+// Who else is here: the stock client's doc presence on the dashboard (json0's transformPresence
+// is selection.js). Each value: {user, name, color, src, pointer, selection}; `selection` is a
+// range inside a text widget ({p: ["widgets", id, "body"], index, length}). As in ShareDB, a
+// value is sent only when this page has no op waiting for the server, stamped with the version
+// it refers to; a value received for a version this page has not reached waits for it, one for
+// an older version is carried through the ops since (the server does that too), and a shown
+// selection is moved through every op applied to its text, its author's own included, so it
+// stays on the same characters while anyone types.
+import { COLLECTION } from "./live.js";
 import { avatar, h, fill } from "./ui.js";
 
 const POINTER_MS = 40;
 
 export class Presence {
-  constructor(doc, dashboardId, me, { avatars, canvas, textBinding }) {
-    const connection = doc.connection;
+  constructor(doc, me, { avatars, canvas, textBinding }) {
     this.doc = doc;
     this.me = me;
     this.remote = new Map(); // presence id -> value
     this.avatars = avatars;
     this.canvas = canvas;
     this.textBinding = textBinding; // widget id -> TextBinding | undefined
-    this.channel = connection.getPresence(`${"dashboards"}.${dashboardId}`);
-    this.channel.subscribe();
-    this.local = this.channel.create();
-    this.value = { user: me.id, name: me.name, color: me.color, src: null, pointer: null, sel: null };
+    this.connection = doc.connection;
+    this.channel = null;
+    this.local = null;
+    this.value = { user: me.id, name: me.name, color: me.color, src: null, pointer: null, selection: null };
     this.pointers = new Map();
     this.lastPointerAt = 0;
     this.pointerTimer = null;
-    this.channel.on("receive", (id, value) => {
-      if (value && value.user === me.id && value.src === connection.id) return;
-      if (value) this.remote.set(id, value);
-      else this.remote.delete(id);
-      this.render();
-    });
-    this.connection = connection;
-    connection.on("state", (state) => {
-      // Tandem takes a presence once the dashboard is subscribed (it knows the version then).
-      if (state === "connected") doc.whenNothingPending(() => this.send());
+    this.drawQueued = false;
+    this.connection.on("state", (state) => {
+      // The server forgets a connection's presence when it closes: tell the new one again.
+      if (state === "connected") this.send();
       else {
         this.remote.clear();
         this.render();
@@ -40,8 +37,31 @@ export class Presence {
     });
   }
 
-  send() {
-    if (this.connection.state !== "connected" || !this.doc.subscribed) return;
+  // Once the dashboard is loaded: a doc presence subscribed before would lose what it hears
+  // to the document's first load.
+  start() {
+    if (this.channel) return;
+    const connection = this.connection;
+    this.channel = connection.getDocPresence(COLLECTION, this.doc.id);
+    this.channel.subscribe();
+    this.local = this.channel.create();
+    this.channel.on("receive", (id, value) => {
+      if (value && value.user === this.me.id && value.src === connection.id) return;
+      if (value) this.remote.set(id, value);
+      else this.remote.delete(id);
+      this.queueRender();
+    });
+    // A value that no longer fits is dropped by the client; the author's next one replaces it.
+    this.channel.on("error", (err) => console.warn("presence:", err.message));
+    this.local.on("error", (err) => console.warn("presence:", err.message));
+    this.send();
+  }
+
+  // Sends this page's value; the selection is the last one set, carried through every op since
+  // (the local presence transforms it), unless a fresh one was just set.
+  send({ fresh = false } = {}) {
+    if (!this.local || this.connection.state !== "connected" || !this.doc.type) return;
+    if (!fresh && this.local.value) this.value.selection = this.local.value.selection;
     this.value.src = this.connection.id;
     this.local.submit({ ...this.value }, () => {});
   }
@@ -59,25 +79,18 @@ export class Presence {
   }
 
   selection(widgetId, range) {
-    this.value.sel = range ? { w: widgetId, index: range.index, length: range.length } : null;
-    this.send();
+    this.value.selection = range ? { p: ["widgets", widgetId, "body"], index: range.index, length: range.length } : null;
+    this.send({ fresh: true });
   }
 
-  // An op component was applied locally: move remote selections in that text (not the author's).
-  transform(component, src) {
-    if (component.t !== "rich-text" || component.p[0] !== "widgets" || component.p[2] !== "body") return;
-    const widgetId = component.p[1];
-    const delta = new Delta(component.o);
-    let moved = false;
-    for (const value of this.remote.values()) {
-      const sel = value.sel;
-      if (!sel || sel.w !== widgetId || (src && value.src === src)) continue;
-      const start = delta.transformPosition(sel.index);
-      const end = delta.transformPosition(sel.index + sel.length);
-      value.sel = { ...sel, index: start, length: Math.max(0, end - start) };
-      moved = true;
-    }
-    if (moved) this.renderSelections();
+  // Remote values change on every op; draw once after the op has reached the page (Quill too).
+  queueRender() {
+    if (this.drawQueued) return;
+    this.drawQueued = true;
+    queueMicrotask(() => {
+      this.drawQueued = false;
+      this.render();
+    });
   }
 
   people() {
@@ -122,8 +135,8 @@ export class Presence {
   renderSelections() {
     for (const el of this.canvas.querySelectorAll(".remote-sel")) el.remove();
     for (const value of this.remote.values()) {
-      const sel = value.sel;
-      const binding = sel && this.textBinding(sel.w);
+      const sel = value.selection;
+      const binding = sel && Array.isArray(sel.p) && this.textBinding(sel.p[1]);
       if (!binding) continue;
       const boxes = binding.boxes(sel.index, sel.length);
       const host = binding.quill.container;
@@ -140,6 +153,8 @@ export class Presence {
   }
 
   close() {
+    clearTimeout(this.pointerTimer);
+    if (!this.channel) return;
     try {
       this.local.destroy();
       this.channel.destroy();
