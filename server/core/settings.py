@@ -75,9 +75,6 @@ class Settings:
     connections_per_user: int = _tunable(50, minimum=1)
     # Submits of one connection waiting for their answer; more are refused as rate_limited.
     max_pending_submits: int = _tunable(100, minimum=1)
-    # A submit is acknowledged by the dashboard's stream almost always before its call returns;
-    # only after this long does the connection read the log itself (seconds).
-    catch_up_grace: float = _tunable(0.5, minimum=0)
     # How often every open connection's session, user and roles are re-checked (one query for
     # all of a process's connections): the bound on how long a change made directly in
     # PostgreSQL takes to reach open sockets. Changes Tandem makes are announced at once.

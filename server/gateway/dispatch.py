@@ -31,7 +31,7 @@ from server.gateway.standing import Standing
 from server.protocol import message as m
 from server.protocol.errors import ProtocolError, not_found
 from server.protocol.names import echo
-from server.protocol.session import CatchUp, Output, Session
+from server.protocol.session import Output, Session
 from server.store.model import Role
 
 _log = log.get(__name__)
@@ -150,25 +150,6 @@ class Dispatcher:
                 self.link.send(message)
             else:
                 self.link.push(message)
-        if out.catch_up is not None:
-            self.link.spawn(self.catch_up(out.catch_up), "ws.catch_up")
-
-    async def catch_up(self, catch_up: CatchUp) -> None:
-        if catch_up.deferred:
-            await asyncio.sleep(self.services.settings.catch_up_grace)
-            if not self.session.claim(catch_up):
-                return
-        ops = await self.ops_or_nothing(catch_up)
-        self.emit(self.session.ops_loaded(catch_up.dashboard_id, ops))
-
-    async def ops_or_nothing(self, catch_up: CatchUp) -> list[Committed]:
-        """The ops a catch-up needs; none when the log cannot give them (the client refetches
-        on the gap it then sees, as ShareDB's client does)."""
-        try:
-            return await self.hub.ops_since(catch_up.dashboard_id, catch_up.from_version)
-        except TandemError as exc:
-            _log.warning("ws.catch_up_failed", dashboard=str(catch_up.dashboard_id), error=exc.code)
-            return []
 
     def unlisten(self, dashboard: DashboardId) -> None:
         unlisten = self.listeners.pop(dashboard, None)

@@ -2,6 +2,9 @@
 
 Admission (role, op type, pending and rate limits) happens in order on the reader; the submit
 itself runs as its own task so one slow commit does not hold the connection's other messages.
+On a dashboard the client subscribes to, its ack is its own op arriving in the subscription's
+stream (:meth:`~server.protocol.session.Session.op_committed`); the hub's answer acknowledges
+only a submit the client is not subscribed for, after the ops it was transformed against.
 """
 
 from __future__ import annotations
@@ -13,11 +16,12 @@ from server.access.roles import EDIT_ROLES
 from server.core import log, metrics
 from server.core.codes import Code
 from server.core.errors import TandemError
-from server.core.submission import SubmitRecord
+from server.core.submission import Committed, SubmitRecord
 from server.protocol import message as m
 from server.protocol import outgoing
 from server.protocol.errors import ProtocolError
 from server.protocol.names import dashboard_id, echo
+from server.protocol.session import CatchUp
 
 if TYPE_CHECKING:
     from server.gateway.dispatch import Dispatcher
@@ -82,12 +86,20 @@ async def _run(d: Dispatcher, record: SubmitRecord, started: float) -> None:
         link.send(reply)
     if out.catch_up is None:
         return
-    if out.catch_up.deferred:
-        await d.catch_up(out.catch_up)
-        return
-    ops = await d.ops_or_nothing(out.catch_up)
+    # Not subscribed: like ShareDB's agent, the ops the submit was transformed against first.
+    ops = await _ops_or_nothing(d, out.catch_up)
     for reply in session.submit_ops_loaded(record, ops):
         link.send(reply)
+
+
+async def _ops_or_nothing(d: Dispatcher, catch_up: CatchUp) -> list[Committed]:
+    """The ops a submit's ack follows; none when the log cannot give them (the client refetches
+    on the gap it then sees, as ShareDB's client does)."""
+    try:
+        return await d.hub.ops_since(catch_up.dashboard_id, catch_up.from_version)
+    except TandemError as exc:
+        _log.warning("ws.catch_up_failed", dashboard=str(catch_up.dashboard_id), error=exc.code)
+        return []
 
 
 async def revert(d: Dispatcher, message: m.Undo) -> None:

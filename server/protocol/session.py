@@ -6,12 +6,15 @@ owns the rules that make the stock ShareDB client work:
 
 - ``hs`` is answered only once the connection is authenticated, so a client never believes it
   is connected (and starts subscribing) before ``auth`` has been accepted;
-- ops reach a subscribed client in version order, without gaps or duplicates, and the client's
-  own op is acknowledged at its place in that order (ShareDB's client ignores an ack whose
-  version is not the one it expects next). When the order has a gap the session asks for a
-  catch-up (:class:`CatchUp`) and holds later ops until it arrives;
-- a submit on a dashboard the client has not subscribed to is answered like ShareDB's agent:
-  the ops it was transformed against first, then the ack;
+- ops reach a subscribed client in version order, without gaps or duplicates: the hub's feed
+  delivers them so from the loaded version on, and the session drops what the client was sent
+  already (the feed repairs gaps; the session has none to repair);
+- a subscribed client's ack is its own op arriving in that stream, at its place (ShareDB's
+  client ignores an ack whose version is not the one it expects next). The hub's answer to the
+  submit adds only what the stream cannot carry any more: the commit of an op it has already
+  passed (inside a snapshot the client was sent, or a resubmit committed long before);
+- a submit on a dashboard the client has not subscribed to is answered from the hub's answer,
+  like ShareDB's agent: the ops it was transformed against first (:class:`CatchUp`), then the ack;
 - a client id (``src``, which ops are deduplicated by) is bound to its user: a reconnecting
   client keeps its previous id, but nobody can take another user's, which would let them make
   that user's next op look like a duplicate.
@@ -35,16 +38,12 @@ from server.protocol.presence import PresenceState
 
 @dataclass(frozen=True)
 class CatchUp:
-    """Fetch the committed ops from ``from_version`` and pass them to ``ops_loaded``.
-
-    ``deferred``: the hub's stream is expected to deliver them by itself any moment; fetch only
-    if, after a grace period, :meth:`Session.claim` says it has not.
-    """
+    """For a submit on a dashboard the client has not subscribed to: fetch the committed ops from
+    ``from_version`` and pass them to :meth:`Session.submit_ops_loaded`."""
 
     dashboard_id: DashboardId
     from_version: int
-    until_version: int | None = None
-    deferred: bool = False
+    until_version: int
 
 
 @dataclass(frozen=True)
@@ -57,8 +56,7 @@ class Output:
 class _Subscription:
     doc: str
     next_version: int | None = None  # None while the first snapshot or ops are loading
-    held: list[Committed] = field(default_factory=list)
-    catching_up: bool = False
+    held: list[Committed] = field(default_factory=list)  # arrived while loading
 
 
 @dataclass
@@ -165,26 +163,28 @@ class Session(PresenceState):
         ops: list[Committed] | None = None,
         from_version: int | None = None,
     ) -> Output:
-        """The subscription's data: a snapshot (sent in ``reply``), or ``ops`` from ``from_version``."""
+        """The subscription's data: a snapshot (sent in ``reply``), or ``ops`` from ``from_version``.
+
+        The client's submits whose op it now has are acknowledged before the reply."""
         sub = self._subs.get(dashboard)
         if sub is None:  # unsubscribed while loading
             return Output((reply,))
+        held, sub.held = sub.held, []
+        for op in held:
+            self._learn(dashboard, op)
         out: list[Out] = []
         if snapshot is not None:
             sub.next_version = snapshot.version
-            out.extend(self._acks_below(dashboard, snapshot.version))
-            out.append(reply)
+            out.extend(self._acks(dashboard, sub.next_version))
         else:
             sub.next_version = from_version if from_version is not None else 0
+            out.extend(self._acks(dashboard, sub.next_version))
             for op in ops or []:
-                out.extend(self._deliver(dashboard, sub, op))
-            out.append(reply)
-        held, sub.held = sub.held, []
-        catch_up = None
+                out.extend(self._stream(dashboard, sub, op))
+        out.append(reply)
         for op in held:
-            more, catch_up = self._stream(dashboard, sub, op)
-            out.extend(more)
-        return Output(tuple(out), catch_up)
+            out.extend(self._stream(dashboard, sub, op))
+        return Output(tuple(out))
 
     def subscribe_failed(self, dashboard: DashboardId) -> bool:
         """Forget a subscription whose load failed; True: remove its listener."""
@@ -198,76 +198,46 @@ class Session(PresenceState):
         sub = self._subs.get(committed.dashboard_id)
         if sub is None:
             return Output()
-        if sub.next_version is None or sub.catching_up:
+        if sub.next_version is None:
             sub.held.append(committed)
             return Output()
-        out, catch_up = self._stream(committed.dashboard_id, sub, committed)
-        return Output(tuple(out), catch_up)
+        return Output(tuple(self._stream(committed.dashboard_id, sub, committed)))
 
-    def ops_loaded(self, dashboard: DashboardId, ops: list[Committed]) -> Output:
-        """The result of a :class:`CatchUp` for a subscription (possibly empty, on failure)."""
-        sub = self._subs.get(dashboard)
-        if sub is None or sub.next_version is None:
-            return Output()
-        sub.catching_up = False
-        out: list[Out] = []
-        for op in ops:
-            out.extend(self._deliver(dashboard, sub, op))
-        held, sub.held = sorted(sub.held, key=lambda c: c.version), []
-        for op in held:
-            # After a catch-up the order is as good as the log makes it: ops still past a gap
-            # go out anyway, and the client fetches what it lacks (it does on any gap).
-            if op.version >= sub.next_version:
-                sub.next_version = op.version
-            out.extend(self._deliver(dashboard, sub, op))
-        return Output(tuple(out))
-
-    def claim(self, catch_up: CatchUp) -> bool:
-        """For a deferred catch-up, after its grace period: True if the stream has still not
-        passed ``until_version`` (the subscription then holds new ops until ``ops_loaded``)."""
-        sub = self._subs.get(catch_up.dashboard_id)
-        if sub is None or sub.next_version is None or sub.catching_up:
-            return False
-        if catch_up.until_version is not None and sub.next_version > catch_up.until_version:
-            return False
-        sub.catching_up = True
-        return True
-
-    def _stream(
-        self, dashboard: DashboardId, sub: _Subscription, op: Committed
-    ) -> tuple[list[Out], CatchUp | None]:
+    def _stream(self, dashboard: DashboardId, sub: _Subscription, op: Committed) -> list[Out]:
+        """One op of the subscription's stream, which the hub's feed makes gapless and ordered
+        from the loaded version on (gaps are repaired there, never here). The op at the next
+        version goes out, unless it is the client's own: then it is the client's ack. One below
+        it is in what the client was sent already."""
         assert sub.next_version is not None
-        if op.version > sub.next_version:
-            sub.held.append(op)
-            if sub.catching_up:
-                return [], None
-            sub.catching_up = True
-            return [], CatchUp(dashboard, sub.next_version, op.version)
-        return self._deliver(dashboard, sub, op), None
-
-    def _deliver(self, dashboard: DashboardId, sub: _Subscription, op: Committed) -> list[Out]:
-        """Send ``op`` if it is the next version; the client's own op becomes its ack."""
-        assert sub.next_version is not None
-        pending = self._pending.get((op.src, op.seq))
-        own = pending is not None and pending.record.dashboard_id == dashboard
-        if op.version != sub.next_version:
-            if own and op.version < sub.next_version:
-                # Already inside the snapshot the client was sent: acknowledge, do not resend.
-                return [self._ack(pending, op)] if pending else []
-            return []
+        pending = self._learn(dashboard, op)
+        if op.version < sub.next_version:
+            return self._acks(dashboard, sub.next_version) if pending is not None else []
         sub.next_version = op.version + 1
-        if own and pending is not None:
-            return [self._ack(pending, op)]
-        return [outgoing.op(sub.doc, op)]
+        if pending is None:
+            return [outgoing.op(sub.doc, op)]
+        return self._acks(dashboard, sub.next_version)
 
-    def _acks_below(self, dashboard: DashboardId, version: int) -> list[Out]:
-        """Acks for submits already committed inside a snapshot about to be sent."""
-        acks = []
-        for pending in list(self._pending.values()):
-            c = pending.committed
-            if c is not None and c.dashboard_id == dashboard and c.version < version:
-                acks.append(self._ack(pending, c))
-        return acks
+    def _learn(self, dashboard: DashboardId, op: Committed) -> _Pending | None:
+        """The client's submit that ``op`` is the commit of, now known to be committed."""
+        pending = self._pending.get((op.src, op.seq))
+        if pending is None or pending.record.dashboard_id != dashboard:
+            return None
+        pending.committed = op
+        return pending
+
+    def _acks(self, dashboard: DashboardId, next_version: int) -> list[Out]:
+        """The one rule for a subscribed client's acks: a submit is acknowledged once its commit
+        is known and the stream has reached it, at its place (its op came next, or was already
+        in what the client was sent), in version order."""
+        ready = [
+            (c, p)
+            for p in self._pending.values()
+            if (c := p.committed) is not None
+            and p.record.dashboard_id == dashboard
+            and c.version < next_version
+        ]
+        ready.sort(key=lambda cp: cp[0].version)
+        return [self._ack(p, c) for c, p in ready]
 
     # -- submits ---------------------------------------------------------------------------
 
@@ -299,6 +269,9 @@ class Session(PresenceState):
         return record
 
     def submit_committed(self, record: SubmitRecord, committed: Committed) -> Output:
+        """The hub's answer to a submit. On a subscribed dashboard it only tells when the op
+        committed (the stream acknowledges it); on any other, the ack follows the ops the submit
+        was transformed against (a :class:`CatchUp` when there were any)."""
         pending = self._pending.get((record.src, record.seq))
         if pending is None:  # acknowledged already, at its place in the subscription stream
             return Output()
@@ -306,16 +279,8 @@ class Session(PresenceState):
         sub = self._subs.get(record.dashboard_id)
         if sub is not None:
             if sub.next_version is None:
-                return Output()  # the subscription's load will place the ack
-            if committed.version < sub.next_version:
-                return Output((self._ack(pending, committed),))
-            # The stream carries every op up to this one and will ack it in order; if it lags
-            # (a dropped pub/sub message), the deferred catch-up fetches what it missed.
-            return Output(
-                catch_up=CatchUp(
-                    record.dashboard_id, sub.next_version, committed.version, deferred=True
-                )
-            )
+                return Output()  # the subscription's load acknowledges it
+            return Output(tuple(self._acks(record.dashboard_id, sub.next_version)))
         if committed.version <= record.version or record.create is not None:
             return Output((self._ack(pending, committed),))
         return Output(catch_up=CatchUp(record.dashboard_id, record.version, committed.version))

@@ -162,25 +162,17 @@ def test_subscribe_from_a_version_sends_the_ops_then_the_reply() -> None:
     assert actions(out.messages) == [("op", 2, True), ("op", 3, True), ("s", None, False)]
 
 
-def test_a_gap_asks_for_a_catch_up_and_holds_later_ops() -> None:
+def test_the_session_asks_for_no_catch_up_of_its_own() -> None:
+    # The hub's feed delivers a listener's stream gapless from the loaded version: were an op
+    # ever to skip ahead, it goes out and the client fetches what it lacks (ShareDB's client
+    # does on any gap); the session never holds the stream for a read of the log.
     s = session()
     subscribed_at(s, 3)
     out = s.op_committed(op(5))
-    assert out.messages == ()
-    assert out.catch_up == CatchUp(DASH, 3, 5)
-    assert s.op_committed(op(6)).messages == ()  # held while catching up
-    out = s.ops_loaded(DASH, [op(3), op(4), op(5)])
-    assert actions(out.messages) == [("op", 3, True), ("op", 4, True), ("op", 5, True),
-                                     ("op", 6, True)]  # fmt: skip
-
-
-def test_a_failed_catch_up_still_releases_held_ops() -> None:
-    s = session()
-    subscribed_at(s, 3)
-    assert s.op_committed(op(5)).catch_up is not None
-    # the log could not be read: the client gets v5 anyway and fetches what it lacks itself
-    assert actions(s.ops_loaded(DASH, []).messages) == [("op", 5, True)]
+    assert actions(out.messages) == [("op", 5, True)]
+    assert out.catch_up is None
     assert actions(s.op_committed(op(6)).messages) == [("op", 6, True)]
+    assert s.op_committed(op(4)).messages == ()  # passed already
 
 
 def test_ops_for_other_or_unsubscribed_dashboards_are_ignored() -> None:
@@ -223,29 +215,33 @@ def test_own_op_in_the_stream_is_acknowledged_in_place() -> None:
     assert s.pending_submits() == 0
 
 
-def test_submit_returning_before_the_stream_defers_a_catch_up() -> None:
+def test_submit_returning_before_the_stream_is_acked_by_the_stream() -> None:
     s = session()
     subscribed_at(s, 3)
     record = submit(s, 3)
     out = s.submit_committed(record, Committed(DASH, 4, SRC, 1, op=[]))
     assert out.messages == ()
-    assert out.catch_up == CatchUp(DASH, 3, 4, deferred=True)
-    assert s.claim(out.catch_up)  # still behind after the grace period
-    assert s.op_committed(op(3)).messages == ()  # held while catching up
-    done = s.ops_loaded(DASH, [op(3), Committed(DASH, 4, SRC, 1, op=[])])
-    assert actions(done.messages) == [("op", 3, True), ("op", 4, False)]
+    assert out.catch_up is None  # the stream carries it, after v3
+    assert s.pending_submits() == 1
+    assert actions(s.op_committed(op(3)).messages) == [("op", 3, True)]
+    out = s.op_committed(Committed(DASH, 4, SRC, 1, op=[]))
+    assert out.messages == (outgoing.ack(DOC, 4, SRC, 1),)
+    assert s.pending_submits() == 0
+    assert s.op_committed(Committed(DASH, 4, SRC, 1, op=[])).messages == ()
 
 
-def test_deferred_catch_up_is_dropped_when_the_stream_arrived() -> None:
+def test_own_op_held_during_a_load_and_inside_the_snapshot_is_acked_before_the_reply() -> None:
     s = session()
     subscribed_at(s, 3)
-    record = submit(s, 3)
-    out = s.submit_committed(record, Committed(DASH, 3, SRC, 1, op=[]))
-    assert out.catch_up is not None
-    assert s.op_committed(Committed(DASH, 3, SRC, 1, op=[])).messages == (
-        outgoing.ack(DOC, 3, SRC, 1),
-    )
-    assert not s.claim(out.catch_up)
+    first, second = submit(s, 3, seq=1), submit(s, 3, seq=2)
+    assert not s.subscribe_started(DASH, DOC)  # resubscribed in place while both are in flight
+    assert s.op_committed(Committed(DASH, 3, SRC, 1, op=[])).messages == ()  # held
+    assert s.op_committed(Committed(DASH, 4, SRC, 2, op=[])).messages == ()  # held
+    out = s.subscribe_loaded(DASH, {"a": "s"}, snapshot=Snapshot(DASH, 5, {}))
+    assert actions(out.messages) == [("op", 3, False), ("op", 4, False), ("s", None, False)]
+    assert s.pending_submits() == 0
+    for record, version in ((first, 3), (second, 4)):
+        assert s.submit_committed(record, Committed(DASH, version, SRC, record.seq)).messages == ()
 
 
 def test_submit_on_unsubscribed_dashboard_sends_missing_ops_then_ack() -> None:

@@ -44,7 +44,7 @@ def test_every_setting_is_read_from_its_variable() -> None:
         "TANDEM_HOLD_LINGER": "0.25",
         "TANDEM_WATCHDOG_INTERVAL": "3",
         "TANDEM_FEED_RECENT_OPS": "9",
-        "TANDEM_CATCH_UP_GRACE": "1.5",
+        "TANDEM_FEED_POLL_INTERVAL": "1.5",
         "TANDEM_SEQUENCER": "off",
         "TANDEM_ALLOWED_ORIGINS": "https://a.example, https://b.example",
         "TANDEM_LOG_LEVEL": "WARNING",
@@ -52,7 +52,7 @@ def test_every_setting_is_read_from_its_variable() -> None:
     }
     settings = Settings.from_env(env)
     assert (settings.batch_size, settings.hold_linger, settings.watchdog_interval) == (7, 0.25, 3)
-    assert (settings.feed_recent_ops, settings.catch_up_grace) == (9, 1.5)
+    assert (settings.feed_recent_ops, settings.feed_poll_interval) == (9, 1.5)
     assert settings.sequencer is False
     assert settings.allowed_origins == ("https://a.example", "https://b.example")
     assert settings.log_level == "warning"
