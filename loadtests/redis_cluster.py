@@ -161,17 +161,22 @@ class RedisCluster:
         self.processes[port].wait(timeout=10)
 
     def revive(self) -> None:
-        """Start the killed nodes again: each rejoins (from its nodes.conf) as a replica."""
+        """Start the killed nodes again: each rejoins (from its nodes.conf) as a replica, until
+        every node sees three replicas."""
         server, _ = binaries()
         for port, process in list(self.processes.items()):
             if process.poll() is not None:
                 self._start_node(server, port)
         self.wait_ok()
         deadline = time.monotonic() + 90
+        nodes = ""
         while time.monotonic() < deadline:
-            with self.client(self.alive()[0]) as c:
-                nodes = c.execute_command("CLUSTER", "NODES").decode()
-            if len(live_replicas(nodes)) == NODES // 2:
+            views = []
+            for port in self.alive():  # every node's view: gossip reaches them one by one
+                with self.client(port) as c:
+                    views.append(c.execute_command("CLUSTER", "NODES").decode())
+            nodes = next((v for v in views if len(live_replicas(v)) != NODES // 2), "")
+            if not nodes:
                 return
             time.sleep(0.1)
         raise AssertionError(f"the revived nodes did not rejoin as replicas:\n{nodes}")
