@@ -9,6 +9,10 @@ Every committed batch and every nudge between gateways crosses this connection, 
 RESP itself, parsed by hiredis, as :mod:`server.redis.resp` does. When the connection breaks it
 reconnects, backing off, and subscribes again to every routed channel; each confirmation is
 passed on, so the hub's feeds catch up from the log on what they missed meanwhile.
+
+On a Redis Cluster every node relays every publication, so any node will do: when its node
+cannot be reached, the subscriber moves to the first of the cluster's other nodes (``nodes``)
+that answers, and stays there.
 """
 
 from __future__ import annotations
@@ -67,8 +71,17 @@ class _Connection(asyncio.Protocol):
 
 
 class Subscriber:
-    def __init__(self, endpoint: Endpoint, *, private_channel: str, timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        *,
+        private_channel: str,
+        timeout: float = 5.0,
+        nodes: Callable[[], Awaitable[list[Endpoint]]] | None = None,
+    ) -> None:
         self._endpoint = endpoint
+        self._nodes = nodes  # where else to subscribe when ``endpoint`` cannot be reached
+        self._known: list[Endpoint] = []  # what ``nodes`` said while the cluster answered
         self._private_channel = private_channel
         self._timeout = timeout
         self._routes: dict[str, Handler] = {}
@@ -79,8 +92,15 @@ class Subscriber:
         self._connection: _Connection | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
+    @property
+    def endpoint(self) -> Endpoint:
+        """The node subscribed on (or to subscribe on next)."""
+        return self._endpoint
+
     async def start(self) -> None:
-        await self._connect()
+        await self._connect(self._endpoint)
+        if self._nodes is not None:
+            self._known = await self._nodes()  # while the node answers, to ask it the others
         self._spawn(self._read())
         self._spawn(self._stay_connected())
 
@@ -115,12 +135,12 @@ class Subscriber:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _connect(self) -> None:
+    async def _connect(self, endpoint: Endpoint) -> None:
         inbox, wake = self._inbox, self._wake
         connection = await open_connection(
-            self._endpoint, lambda: _Connection(inbox, wake), self._timeout
+            endpoint, lambda: _Connection(inbox, wake), self._timeout
         )
-        for command in self._endpoint.handshake():
+        for command in endpoint.handshake():
             if command[0] == "AUTH":  # SELECT does not matter to pub/sub
                 connection.send(*(str(a) for a in command))
         self._active.clear()
@@ -137,12 +157,36 @@ class Subscriber:
                 _log.warning("pubsub.disconnected")
                 self._connection = None
             try:
-                await self._connect()
+                await self._reconnect()
                 delay = RETRY_FIRST
             except RedisError as exc:
                 _log.warning("pubsub.reconnect_failed", error=str(exc))
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RETRY_MAX)
+
+    async def _reconnect(self) -> None:
+        """To the same node, or else to the first other node (``nodes``) that answers."""
+        try:
+            await self._connect(self._endpoint)
+            return
+        except RedisError as exc:
+            if self._nodes is None:
+                raise
+            problem = exc
+        fresh = await self._nodes()
+        self._known = [*dict.fromkeys([*fresh, *self._known])]
+        for endpoint in self._known:
+            if endpoint == self._endpoint:
+                continue
+            try:
+                await self._connect(endpoint)
+            except RedisError as exc:
+                problem = exc
+                continue
+            _log.warning("pubsub.moved", host=endpoint.host, port=endpoint.port)
+            self._endpoint = endpoint
+            return
+        raise problem
 
     async def _read(self) -> None:
         while True:

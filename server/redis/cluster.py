@@ -22,6 +22,7 @@ loads it on that master and runs the command again (it did not run).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 from typing import Any
 
@@ -63,6 +64,7 @@ class ClusterResp(Resp):
         self._scripts: dict[str, Script] = {}
         self._refreshing: asyncio.Lock | None = None
         self._generation = 0  # how many maps were read
+        self._known: list[Address] = []  # every node the last map named, masters first
 
     @classmethod
     def from_url(cls, url: str, *, timeout: float = 5.0) -> ClusterResp:
@@ -102,6 +104,14 @@ class ClusterResp(Resp):
         for node in nodes:
             await node.aclose()
 
+    async def nodes(self) -> list[Endpoint]:
+        """Every node of the cluster, masters first, then replicas, then the seed (if the map
+        did not name it), from a map read afresh where a node answers (else the last one)."""
+        with contextlib.suppress(RedisConnectionError):
+            await self.refresh()
+        seed = (self._seed.host or "localhost", self._seed.port)
+        return [self._endpoint_of(a) for a in dict.fromkeys([*self._known, seed])]
+
     def slot_owner(self, slot: int) -> Address | None:
         """The master this client sends ``slot``'s commands to."""
         return self._slots[slot]
@@ -130,11 +140,16 @@ class ClusterResp(Resp):
                     problem = exc
                     continue
                 slots: list[Address | None] = [None] * SLOTS
-                for start, end, master, *_ in reply:
-                    host = master[0].decode() if master[0] else address[0]
+                masters: list[Address] = []
+                replicas: list[Address] = []
+                for start, end, master, *copies in reply:
+                    owner = _address(master, address[0])
+                    masters.append(owner)
+                    replicas += (_address(c, address[0]) for c in copies)
                     for slot in range(int(start), int(end) + 1):
-                        slots[slot] = (host, int(master[1]))
+                        slots[slot] = owner
                 self._slots = slots
+                self._known = [*dict.fromkeys([*masters, *replicas])]
                 self._generation += 1
                 return
             raise RedisConnectionError(f"cannot read the cluster's slot map: {problem}")
@@ -142,9 +157,12 @@ class ClusterResp(Resp):
     def _node(self, address: Address) -> Resp:
         node = self._nodes.get(address)
         if node is None:
-            endpoint = dataclasses.replace(self._seed, host=address[0], port=address[1], path=None)
-            node = self._nodes[address] = Resp(endpoint, timeout=self._timeout)
+            node = self._nodes[address] = Resp(self._endpoint_of(address), timeout=self._timeout)
         return node
+
+    def _endpoint_of(self, address: Address) -> Endpoint:
+        """The seed's credentials and TLS, at another node's address."""
+        return dataclasses.replace(self._seed, host=address[0], port=address[1], path=None)
 
     def _route(self, command: tuple[Arg, ...]) -> Address | None:
         key = command_key(command)
@@ -246,6 +264,12 @@ class ClusterResp(Resp):
 
     def _source(self, command: tuple[Arg, ...]) -> str:
         return self._scripts[_text(command[1])].source
+
+
+def _address(node: list[Any], default_host: str) -> Address:
+    """A node in a ``CLUSTER SLOTS`` reply (``[host, port, id, ...]``; an empty host is the
+    answering node's own)."""
+    return (node[0].decode() if node[0] else default_host, int(node[1]))
 
 
 def _text(value: Arg) -> str:

@@ -231,6 +231,10 @@ class Resp:
         """SCRIPT LOAD: for pipelines that run a script by its SHA1 alone."""
         await self.call("SCRIPT", "LOAD", script.source)
 
+    async def nodes(self) -> list[Endpoint]:
+        """Every server this client's data lives on: here, its one endpoint."""
+        return [self._endpoint]
+
     async def aclose(self) -> None:
         self._closed = True
         if self._protocol is not None:

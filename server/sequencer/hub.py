@@ -24,6 +24,7 @@ from server.core import log, metrics
 from server.core.codes import Code
 from server.core.errors import StoreUnavailable, TandemError
 from server.core.ids import DashboardId
+from server.core.retry import pauses
 from server.core.settings import Settings
 from server.core.submission import (
     Claim,
@@ -96,7 +97,7 @@ class RedisHub:
         self._keys = Keys(settings.redis_prefix)
         self._tasks: set[asyncio.Task[None]] = set()
         self._subscriber = Subscriber(
-            resp.endpoint, private_channel=self._keys.hub_channel(gateway_id)
+            resp.endpoint, private_channel=self._keys.hub_channel(gateway_id), nodes=resp.nodes
         )
         self._feeds = FeedRegistry(
             store=store,
@@ -238,19 +239,35 @@ class RedisHub:
     async def _queue_again(self) -> None:
         """Queue every record still waiting for its answer again: a Redis that restarted empty
         lost them, and one that did not holds a copy that the sequencer answers from the log
-        (a record queued twice is recognised by its ``(src, seq)`` and committed once)."""
+        (a record queued twice is recognised by its ``(src, seq)`` and committed once). Pushes
+        that fail (a cluster's master still being failed over) are tried again, a growing pause
+        apart, while their submits wait."""
         waiting = list(self._inflight.items())
         if not waiting:
             return
         metrics.RETRIES_REDIS.inc(len(waiting))
         _log.info("hub.queued_again", records=len(waiting))
-        results = await asyncio.gather(
-            *(self._enqueuer.enqueue(d, raw) for (d, _, _), raw in waiting),
-            return_exceptions=True,
-        )
-        failed = [r for r in results if isinstance(r, BaseException)]
-        if failed:
-            _log.warning("hub.queue_again_failed", records=len(failed), error=str(failed[0]))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._settings.submit_timeout
+        next_pause = pauses()
+        while True:
+            results = await asyncio.gather(
+                *(self._enqueuer.enqueue(d, raw) for (d, _, _), raw in waiting),
+                return_exceptions=True,
+            )
+            failed = [
+                (entry, r)
+                for entry, r in zip(waiting, results, strict=True)
+                if isinstance(r, BaseException)
+            ]
+            waiting = [(key, raw) for (key, raw), _ in failed if key in self._inflight]
+            if not waiting:
+                return
+            _log.warning("hub.queue_again_failed", records=len(waiting), error=str(failed[0][1]))
+            pause = next_pause()
+            if self._closing or loop.time() + pause > deadline:
+                return
+            await asyncio.sleep(pause)
 
     def _resolver(self, dashboard_id: DashboardId) -> Resolver:
         """What a dashboard's feed does with the outcomes of this process's submitters."""
