@@ -45,7 +45,18 @@ export async function editorPage(root, id, { me, navigate }) {
     addMenu.hidden = !addMenu.hidden;
     if (!addMenu.hidden) addMenu.querySelector("button").focus();
   }, { icon: "plus", kind: "primary", "aria-haspopup": "menu", class: "btn primary add-btn" });
-  addMenu.addEventListener("keydown", (e) => { if (e.key === "Escape") { addMenu.hidden = true; addBtn.focus(); } });
+  addMenu.addEventListener("keydown", (e) => {
+    const items = [...addMenu.querySelectorAll(".menu-item")];
+    const at = items.indexOf(document.activeElement);
+    const to = { ArrowDown: at + 1, ArrowUp: at - 1, Home: 0, End: items.length - 1 }[e.key];
+    if (to !== undefined) {
+      e.preventDefault();
+      items[(to + items.length) % items.length].focus();
+    } else if (e.key === "Escape" || e.key === "Tab") {
+      addMenu.hidden = true;
+      if (e.key === "Escape") addBtn.focus();
+    }
+  });
   const roleBadge = h("span", { class: "badge", hidden: true });
   const settingsBtn = iconButton("gear", "Dashboard settings", () => !readOnly && doc.data && dashboardSettings(doc.data, submit));
   const canvas = h("div", { class: "canvas", "aria-label": "Dashboard canvas" });
@@ -211,21 +222,33 @@ export async function editorPage(root, id, { me, navigate }) {
   document.addEventListener("click", onDocClick);
 
   // -- panels ----------------------------------------------------------------------------
+  // A panel takes the focus when it opens; Escape (or its close button) closes it and gives the
+  // focus back to the control that opened it.
   let panel = null;
   function togglePanel(kind, options = {}) {
     if (panel && panel.kind === kind && !options.widget) return closePanel();
-    closePanel();
+    const opener = panel ? panel.opener : document.activeElement;
+    closePanel({ refocus: false });
     side.hidden = false;
     const close = () => closePanel();
     const ctx = { id, doc, me, role, readOnly: () => readOnly, board, canvas, banner, close, navigate };
-    panel = { kind, dispose: kind === "history" ? openHistory(side, ctx, options) : openShare(side, ctx) };
+    panel = { kind, opener, dispose: kind === "history" ? openHistory(side, ctx, options) : openShare(side, ctx) };
+    if (!side.contains(document.activeElement)) side.querySelector("input, select, .panel-section button")?.focus();
   }
-  function closePanel() {
+  function closePanel({ refocus = true } = {}) {
+    const opener = panel && panel.opener;
     if (panel && panel.dispose) panel.dispose();
     panel = null;
     side.hidden = true;
     fill(side);
+    if (refocus && opener && opener.isConnected) opener.focus();
   }
+  side.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && !event.defaultPrevented) {
+      event.preventDefault();
+      closePanel();
+    }
+  });
 
   // -- start -----------------------------------------------------------------------------
   setReadOnly(true);
@@ -271,7 +294,7 @@ export async function editorPage(root, id, { me, navigate }) {
     window.removeEventListener("keydown", onKey, true);
     document.removeEventListener("click", onDocClick);
     document.body.classList.remove("is-read-only");
-    closePanel();
+    closePanel({ refocus: false });
     presence.close();
     live.close();
   }

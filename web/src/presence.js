@@ -93,9 +93,10 @@ export class Presence {
     });
   }
 
+  // Everyone else here, once each (this person's other tabs are "you" already).
   people() {
     const byUser = new Map();
-    for (const value of this.remote.values()) if (value && value.user) byUser.set(value.user, value);
+    for (const value of this.remote.values()) if (value && value.user && value.user !== this.me.id) byUser.set(value.user, value);
     return [...byUser.values()];
   }
 
