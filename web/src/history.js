@@ -80,9 +80,19 @@ export function openHistory(side, ctx, { widget = null } = {}) {
     fill(widgetSection, h("h3", {}, `Who changed “${(doc.data.widgets[widget] || {}).title || "this widget"}”`), h("p", { class: "muted" }, "Loading…"));
     try {
       const data = await get(`${base}/widgets/${encodeURIComponent(widget)}/history${qs({ limit: 20 })}`);
-      const items = data.items || [];
+      // One row per run of changes of one kind by one person (typing is a change per key).
+      const runs = [];
+      for (const e of data.items || []) {
+        const kind = String(e.operation_type || "changed");
+        const last = runs[runs.length - 1];
+        if (last && last.kind === kind && who(last.user) === who(e.user)) {
+          last.count += 1;
+          last.first = e.version;
+        } else runs.push({ user: e.user, kind, count: 1, first: e.version, last: e.version, at: e.created_at });
+      }
       fill(widgetSection, widgetSection.firstChild, h("ol", { class: "list" },
-        items.length ? items.map((e) => h("li", {}, h("strong", {}, who(e.user)), ` ${String(e.operation_type || "changed")} · v${e.version} · ${timeAgo(e.created_at)}`))
+        runs.length ? runs.map((r) => h("li", {}, h("strong", {}, who(r.user)),
+          ` ${r.kind}${r.count > 1 ? ` ×${r.count}` : ""} · ${r.count > 1 ? `v${r.first}–v${r.last}` : `v${r.last}`} · ${timeAgo(r.at)}`))
           : h("li", { class: "muted" }, "No changes recorded.")));
     } catch (err) {
       failure(widgetSection, err);
@@ -106,6 +116,7 @@ export function openHistory(side, ctx, { widget = null } = {}) {
       if (disposed) return;
       endPreview(false);
       previewing = version;
+      sliderLabel.textContent = `Version ${snap.version}`;
       canvas.classList.add("previewing");
       canvas.append(board.preview(snap.document));
       banner.hidden = false;
