@@ -17,14 +17,14 @@ import math
 import re
 import sys
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypeGuard
 
 MAX_SAFE_INTEGER: Final = 2**53 - 1
 _ASTRAL: Final = re.compile("[\U00010000-\U0010ffff]")
 _SURROGATE: Final = re.compile("[\ud800-\udfff]")
 
 
-def is_safe_integer(x: object) -> bool:
+def is_safe_integer(x: object) -> TypeGuard[int]:
     """An ``int`` (not a ``bool``) that a JavaScript number holds exactly."""
     return type(x) is int and -MAX_SAFE_INTEGER <= x <= MAX_SAFE_INTEGER
 
@@ -50,6 +50,31 @@ def utf16_length(text: str) -> int:
     if text.isascii():
         return len(text)
     return len(text) + len(_ASTRAL.findall(text))
+
+
+def has_astral(text: str) -> bool:
+    """Does ``text`` hold a character outside the BMP (two UTF-16 units in JavaScript)?"""
+    return not text.isascii() and _ASTRAL.search(text) is not None
+
+
+def has_surrogate(text: str) -> bool:
+    """Does ``text`` hold a surrogate code point (half of a UTF-16 pair, or a lone one)?"""
+    return not text.isascii() and _SURROGATE.search(text) is not None
+
+
+def _surrogate_pair(match: re.Match[str]) -> str:
+    code = ord(match.group()) - 0x10000
+    return chr(0xD800 + (code >> 10)) + chr(0xDC00 + (code & 0x3FF))
+
+
+def to_utf16(text: str) -> str:
+    """``text`` with every character outside the BMP spelled as its two surrogates."""
+    return _ASTRAL.sub(_surrogate_pair, text)
+
+
+def from_utf16(text: str) -> str:
+    """The inverse of :func:`to_utf16`; a surrogate without its partner stays as it is."""
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
 
 
 def js_equal(a: Any, b: Any) -> bool:
@@ -108,7 +133,7 @@ def json_problem(value: Any, strict: Strict) -> JsonProblem | None:
 
 
 def _dirty(text: str) -> bool:
-    return "\x00" in text or (not text.isascii() and _SURROGATE.search(text) is not None)
+    return "\x00" in text or has_surrogate(text)
 
 
 def _plain(value: Any, strict: Strict) -> bool:
@@ -207,6 +232,6 @@ def _string_problem(text: str, path: tuple[str | int, ...], strict: Strict) -> J
         return None
     if "\x00" in text:
         return JsonProblem("nul", path, text)
-    if not text.isascii() and _SURROGATE.search(text):
+    if has_surrogate(text):
         return JsonProblem("surrogate", path, text)
     return None

@@ -23,13 +23,20 @@ Side convention (the reference's, opposite to text-unicode): ``transform(a, b, "
 
 from __future__ import annotations
 
-import re
 from typing import Any, Final, NamedTuple
 
 from ot import delta
 from ot.delta import DeltaOp
 from ot.errors import ApplyError, DocumentError, InvalidOpError, NotInvertibleError, OTError
-from ot.jsvalue import MAX_SAFE_INTEGER, Strict, json_problem
+from ot.jsvalue import (
+    MAX_SAFE_INTEGER,
+    Strict,
+    from_utf16,
+    has_astral,
+    has_surrogate,
+    json_problem,
+    to_utf16,
+)
 from ot.subtype import Side
 
 Delta = dict[str, list[DeltaOp]]
@@ -41,25 +48,6 @@ URI: Final = "http://sharejs.org/types/rich-text/v1"
 MAX_COUNT: Final = MAX_SAFE_INTEGER
 # Attribute values and embeds are small JSON values; this bounds recursion on hostile input.
 MAX_DEPTH: Final = 32
-
-_ASTRAL: Final = re.compile("[\U00010000-\U0010ffff]")
-_SURROGATE: Final = re.compile("[\ud800-\udfff]")
-
-
-def _surrogate_pair(match: re.Match[str]) -> str:
-    code = ord(match.group()) - 0x10000
-    return chr(0xD800 + (code >> 10)) + chr(0xDC00 + (code & 0x3FF))
-
-
-def to_utf16(text: str) -> str:
-    """``text`` with every character outside the BMP spelled as its two surrogates."""
-    return _ASTRAL.sub(_surrogate_pair, text)
-
-
-def from_utf16(text: str) -> str:
-    """The inverse of :func:`to_utf16`; a surrogate without its partner stays as it is."""
-    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
-
 
 # What JSON carries between peers: no NaN, infinities or huge ints, and bounded nesting
 # (attribute values start one level down, inside their attributes object).
@@ -139,7 +127,7 @@ def _read(value: Any, document: bool) -> _Parsed:
             if type(insert) is str:
                 if not insert:
                     raise error("inserts must not be empty")
-                if not insert.isascii() and _ASTRAL.search(insert):
+                if has_astral(insert):
                     insert = to_utf16(insert)
                     changed = converted = True
                 if document:
@@ -183,9 +171,9 @@ def _write(ops: list[DeltaOp], converted: bool, whole: bool = False) -> Delta:
     out: list[DeltaOp] = []
     for op in ops:
         insert = op.get("insert")
-        if type(insert) is str and _SURROGATE.search(insert):
+        if type(insert) is str and has_surrogate(insert):
             text = from_utf16(insert)
-            if whole and _SURROGATE.search(text):
+            if whole and has_surrogate(text):
                 raise ApplyError("the op splits a character outside the BMP in two")
             op = {**op, "insert": text}
         out.append(op)

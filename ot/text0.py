@@ -22,13 +22,12 @@ positions raise :class:`InvalidOpError`.
 
 from __future__ import annotations
 
-import re
 from typing import Any, Final
 
 from ot.errors import ApplyError, DocumentError, InvalidOpError, OTError
 from ot.json0.pairwise import transform as _pairwise_transform
 from ot.json0.pairwise import transform_x as _pairwise_transform_x
-from ot.jsvalue import utf16_length
+from ot.jsvalue import has_astral, utf16_length
 from ot.subtype import Side
 
 Component = dict[str, Any]
@@ -36,9 +35,6 @@ Op = list[Component]
 
 NAME: Final = "text0"
 URI: Final = "http://sharejs.org/types/textv0"
-
-_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
-
 
 # --- UTF-16 positions over Python strings --------------------------------------------------
 
@@ -54,7 +50,7 @@ def _index(s: str, unit: int, error: type[OTError]) -> int:
     """The index into ``s`` of UTF-16 offset ``unit``, clamped to the string like ``slice``."""
     if unit <= 0:
         return 0
-    if s.isascii() or _ASTRAL.search(s) is None:
+    if not has_astral(s):
         return min(unit, len(s))
     n = 0
     for i, ch in enumerate(s):

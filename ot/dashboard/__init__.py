@@ -14,28 +14,7 @@ sync merge) and :mod:`~ot.dashboard.patch` (a sync patch as a document).
 
 from __future__ import annotations
 
-from ot.dashboard.ops import (
-    OPERATION_TYPES,
-    WIDGET_TYPES,
-    DomainOp,
-    build,
-    build_all,
-    classify,
-    new_document,
-    parse_domain_op,
-    validate_after,
-    validate_document,
-)
+from ot.dashboard import ops
+from ot.dashboard.ops import *  # noqa: F403  (the package offers what ops does, and only that)
 
-__all__ = [
-    "OPERATION_TYPES",
-    "WIDGET_TYPES",
-    "DomainOp",
-    "build",
-    "build_all",
-    "classify",
-    "new_document",
-    "parse_domain_op",
-    "validate_after",
-    "validate_document",
-]
+__all__ = ops.__all__

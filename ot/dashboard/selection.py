@@ -31,7 +31,7 @@ from typing import Any, TypeGuard
 
 from ot import json0, text0
 from ot.errors import InvalidOpError
-from ot.jsvalue import MAX_SAFE_INTEGER
+from ot.jsvalue import is_safe_integer
 
 
 def transform_selection(
@@ -99,7 +99,7 @@ def _is_key(key: object) -> bool:
 
 
 def _is_count(value: object) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_SAFE_INTEGER
+    return is_safe_integer(value) and value >= 0
 
 
 def _through_subtype(

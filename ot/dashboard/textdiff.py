@@ -24,20 +24,17 @@ minimal, and bounded in time.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Mapping, Sequence
 from itertools import accumulate, pairwise
 from typing import Any, Final
 
 from ot import delta
 from ot.delta import DeltaOp
-from ot.jsvalue import js_equal
+from ot.jsvalue import has_astral, js_equal
 
 __all__ = ["MAX_EDITS", "edit_script", "is_canonical", "rich_op", "shortest_edit_script", "text_op"]
 
 MAX_EDITS: Final = 1000
-
-_ASTRAL: Final = re.compile("[\U00010000-\U0010ffff]")
 
 Script = list[tuple[str, int]]
 
@@ -139,7 +136,7 @@ class _Units:
             self.keys = keys
         # UTF-16 offset of each unit, when some character takes two units.
         self.offsets: list[int] | None = None
-        if not text.isascii() and _ASTRAL.search(text):
+        if has_astral(text):
             sizes = (2 if type(key) is str and ord(key[0]) > 0xFFFF else 1 for key in self.keys)
             self.offsets = [0, *accumulate(sizes)]
 
