@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import gc
 import os
 import secrets
@@ -32,6 +33,7 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from server import api, probe, webapp
+from server.access.changes import announce
 from server.access.revalidate import Revalidator
 from server.access.roles import Roles
 from server.api.context import ApiServices
@@ -154,6 +156,7 @@ async def _services(settings: Settings) -> AsyncIterator[Running]:
                             redis, keys, settings.connections_per_user
                         ),
                         history=UserUndo(store, hub),
+                        announce=functools.partial(announce, redis, keys),
                     )
                 ),
                 accounts=accounts,

@@ -13,6 +13,11 @@ A connection whose session is gone (revoked, expired, user deactivated or delete
 access to a dashboard it watches is told so and closed; one whose role changed (an editor made
 viewer) is told and stays, with the new role applied to its next message. Nothing here runs
 per op: the per-message role check stays a cache lookup.
+
+The same announcements keep subscribed queries (``qs``) live: a change naming a user (a share,
+an unshare, a dashboard created for its owner) makes that user's connections run their queries
+again; one naming a dashboard (archived, restored, deleted) those whose results hold it and
+those of its owner and collaborators (one lookup, only when some connection has a live query).
 """
 
 from __future__ import annotations
@@ -56,9 +61,21 @@ class Holder(Protocol):
         """Tell the client its role on a dashboard it watches is now ``role``."""
         ...
 
+    def listing(self) -> frozenset[DashboardId] | None:
+        """The dashboards its live queries answered; None when it has none."""
+        ...
+
+    def listing_stale(self) -> None:
+        """What the user sees may have changed: run the live queries again."""
+        ...
+
 
 class Checker(Protocol):
     async def validity(self, sessions: Iterable[UUID], pairs: Iterable[Pair]) -> Validity: ...
+
+    async def members(self, dashboard: DashboardId) -> frozenset[UserId]:
+        """The dashboard's owner and collaborators (none when it does not exist)."""
+        ...
 
 
 class Revalidator:
@@ -91,6 +108,9 @@ class Revalidator:
         """The access channel's handler (:class:`~server.fanout.subscriber.Subscriber`)."""
         if kind == "subscribe":  # (re)subscribed: announcements may have been lost meanwhile
             self._spawn(self.check(list(self._holders)))
+            for holder in self._holders:
+                if holder.listing() is not None:
+                    holder.listing_stale()
             return
         change = None if data is None else AccessChange.decode(data)
         if change is None:
@@ -108,6 +128,8 @@ class Revalidator:
             uid = UserId(user)
             self._roles.drop(user=uid, dashboards=() if target is None else (target,))
             affected = [h for h in self._holders if h.user_id == uid]
+            for holder in affected:
+                holder.listing_stale()
         elif change.kind == "session":
             session = _uuid(change.id)
             affected = [h for h in self._holders if h.session_id == session]
@@ -116,7 +138,24 @@ class Revalidator:
                 return
             self._roles.drop(dashboards=(target,))
             affected = [h for h in self._holders if target in h.watched()]
+            if change.kind == "dashboard":
+                await self._listings_of(target)
         await self.check(affected)
+
+    async def _listings_of(self, dashboard: DashboardId) -> None:
+        """Live queries that a change of ``dashboard`` may alter run again."""
+        listing = [(h, h.listing()) for h in self._holders]
+        live = [(h, seen) for h, seen in listing if seen is not None]
+        if not live:
+            return
+        try:
+            members = await self._checker.members(dashboard)
+        except TandemError as exc:
+            _log.warning("access.members_failed", error=exc.code)
+            members = frozenset()
+        for holder, seen in live:
+            if dashboard in seen or holder.user_id in members:
+                holder.listing_stale()
 
     # -- checking -----------------------------------------------------------------------
 

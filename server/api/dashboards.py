@@ -227,6 +227,8 @@ async def create(call: Call) -> Reply:
                 raise Conflict(f"dashboard {dashboard} already exists") from exc
             raise
         await call.api.audit.write_audit("dashboard.created", user, dashboard, ip=call.ip)
+        # The owner's other connections' live queries (``qs``) show it.
+        await announce(call.api.redis, call.api.keys, AccessChange("role", str(user), dashboard))
         return await _dashboard(call, dashboard), 201
 
     return await once(call, IdempotencyKeys(call.api.pool), Dashboard, work)

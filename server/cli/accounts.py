@@ -114,6 +114,8 @@ def _dashboard_create(args: argparse.Namespace) -> int:
             )
         finally:
             await store.close()
+        # The owner's open lists (live queries) show it at once.
+        await _announce(settings, AccessChange("role", str(args.owner), head.dashboard_id))
         emit(
             args,
             {"id": str(head.dashboard_id), "owner": str(args.owner), "title": args.title},
@@ -121,7 +123,7 @@ def _dashboard_create(args: argparse.Namespace) -> int:
         )
         return EXIT_OK
 
-    return run(args, work)
+    return run(args, work, redis=True)
 
 
 def _dashboard_share(args: argparse.Namespace) -> int:

@@ -20,10 +20,12 @@ JsonOp = list[dict[str, Any]]
 
 @dataclass(frozen=True)
 class LiveSession:
-    """A session that is not revoked, not expired, and whose user is active."""
+    """A session that is not revoked, not expired, and whose user is active (or a guest's, from
+    a share link: its id is both the session's and the one it acts as)."""
 
     id: UUID
     user_id: UserId
+    guest: bool = False
 
 
 @dataclass(frozen=True)

@@ -52,8 +52,10 @@ class Dispatcher:
         self.presence_bucket = TokenBucket(rate, rate, now)
         self.listeners: dict[DashboardId, Callable[[], None]] = {}
         self.presence_listeners: dict[DashboardId, Callable[[], None]] = {}
-        self.standing = Standing(session, link)
+        self.queries = queries.LiveQueries(self)
+        self.standing = Standing(session, link, self.queries)
         self.presence = PresenceGuard(self.hub, settings)
+        self.guest = False  # a share link's guest: one dashboard, and nothing to create
 
     # -- authentication --------------------------------------------------------------------
 
@@ -89,6 +91,7 @@ class Dispatcher:
         for reply in self.session.authenticated_as(user):
             self.link.send(reply)
         self.standing.session_id = live.id
+        self.guest = live.guest
         self.link.authenticated()
         self.services.revalidator.add(self.standing)
         self.link.spawn(self._renew_lease(user), "ws.lease")
@@ -114,15 +117,18 @@ class Dispatcher:
 
     async def role(self, dashboard: DashboardId, where: dict[str, object]) -> Role:
         """The user's role on ``dashboard``; one they lack is answered as not found."""
-        cached = self.services.roles.cached(dashboard, self.user)
-        if isinstance(cached, Miss):
-            roles, user = self.services.roles, self.user
-            role = await self.patiently(lambda: roles.role(dashboard, user), "role")
-        else:
-            role = cached
+        role = await self.role_or_none(dashboard)
         if role is None:
             raise not_found(where)
         return role
+
+    async def role_or_none(self, dashboard: DashboardId) -> Role | None:
+        """The user's role on ``dashboard``; None: no access, or no such dashboard."""
+        cached = self.services.roles.cached(dashboard, self.user)
+        if not isinstance(cached, Miss):
+            return cached
+        roles, user = self.services.roles, self.user
+        return await self.patiently(lambda: roles.role(dashboard, user), "role")
 
     # -- dispatch --------------------------------------------------------------------------
 

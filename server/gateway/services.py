@@ -6,10 +6,11 @@ connection gives its :class:`~server.gateway.dispatch.Dispatcher` a :class:`Link
 
 from __future__ import annotations
 
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from server.access.changes import AccessChange
 from server.access.revalidate import Revalidator
 from server.access.roles import Roles
 from server.core.ids import DashboardId, UserId
@@ -33,6 +34,8 @@ class Catalog(Protocol):
         limit: int = 50,
         skip: int = 0,
     ) -> list[Any]: ...
+
+    async def set_archived(self, dashboard_id: DashboardId, archived: bool = True) -> None: ...
 
 
 class History(Protocol):
@@ -59,6 +62,9 @@ class Services:
     user_limiter: UserRateLimiter
     connection_limiter: ConnectionLimiter
     history: History | None = None  # None: undo / redo messages are refused
+    # Tells every gateway of an access change (server.access.changes.announce, bound to the
+    # process's Redis client and keys); None: changes reach others through the sweep only.
+    announce: Callable[[AccessChange], Awaitable[None]] | None = None
 
 
 class Link(Protocol):

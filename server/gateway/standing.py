@@ -1,10 +1,12 @@
 """A connection's standing: the session it authenticated with and the dashboards it watches,
 with the role each was granted under. It is what :mod:`server.access.revalidate` re-checks
-(its ``Holder``), and it tells the client why before a revocation closes the connection.
+(its ``Holder``), and it tells the client why before a revocation closes the connection. It
+also tells the connection's live queries when an access change may alter their results.
 """
 
 from __future__ import annotations
 
+from typing import Protocol
 from uuid import UUID
 
 from server.access.revalidate import Reason
@@ -20,10 +22,19 @@ from server.store.model import Role
 _log = log.get(__name__)
 
 
+class Listing(Protocol):
+    """The connection's live queries (:class:`server.gateway.queries.LiveQueries`)."""
+
+    def listing(self) -> frozenset[DashboardId] | None: ...
+
+    def stale(self) -> None: ...
+
+
 class Standing:
-    def __init__(self, session: Session, link: Link) -> None:
+    def __init__(self, session: Session, link: Link, queries: Listing) -> None:
         self._session = session
         self._link = link
+        self._queries = queries
         self.session_id: UUID | None = None
         self._watched: dict[DashboardId, Role] = {}
         self._revoked = False
@@ -40,6 +51,12 @@ class Standing:
 
     def unwatch(self, dashboard: DashboardId) -> None:
         self._watched.pop(dashboard, None)
+
+    def listing(self) -> frozenset[DashboardId] | None:
+        return self._queries.listing()
+
+    def listing_stale(self) -> None:
+        self._queries.stale()
 
     def revoked(self, reason: Reason, dashboard: DashboardId | None) -> None:
         if self._revoked:

@@ -1,4 +1,5 @@
-"""Submits, undo and redo: what a client changes, admitted by role and rate, run off the reader.
+"""Submits, undo and redo: what a client changes, admitted by role and rate, run off the reader
+(``create`` of a new dashboard and ``del``: :mod:`server.gateway.lifecycle`).
 
 Admission (role, op type, pending and rate limits) happens in order on the reader; the submit
 itself runs as its own task so one slow commit does not hold the connection's other messages.
@@ -17,9 +18,10 @@ from server.core import log, metrics
 from server.core.codes import Code
 from server.core.errors import TandemError
 from server.core.submission import Committed, SubmitRecord
+from server.gateway import lifecycle
 from server.protocol import message as m
 from server.protocol import outgoing
-from server.protocol.errors import ProtocolError
+from server.protocol.errors import ProtocolError, not_found
 from server.protocol.names import dashboard_id, echo
 from server.protocol.session import CatchUp
 
@@ -35,6 +37,9 @@ async def submit(d: Dispatcher, message: m.Submit) -> None:
     metrics.OPS_RECEIVED.inc()
     started = time.perf_counter()
     try:
+        if message.delete:
+            await lifecycle.delete(d, message)
+            return
         record = await _admit(d, message)
     except (ProtocolError, TandemError) as exc:
         metrics.OPS_REJECTED.labels(exc.code).inc()
@@ -45,8 +50,12 @@ async def submit(d: Dispatcher, message: m.Submit) -> None:
 async def _admit(d: Dispatcher, message: m.Submit) -> SubmitRecord:
     where = echo(message)
     dashboard = dashboard_id(message.collection, message.doc, where)
-    role = await d.role(dashboard, where)
-    if role not in EDIT_ROLES:
+    role = await d.role_or_none(dashboard)
+    if role is None:
+        if message.create is None:
+            raise not_found(where)
+        lifecycle.check_create(d, where)  # a new dashboard (or one the user cannot see: refused)
+    elif role not in EDIT_ROLES:
         raise ProtocolError(Code.FORBIDDEN, f"a {role} cannot edit this dashboard", echo=where)
     if message.create is not None and message.create.get("type") not in JSON0_NAMES:
         raise ProtocolError(Code.INVALID_OP, "dashboards are json0 documents", echo=where)
@@ -81,6 +90,8 @@ async def _run(d: Dispatcher, record: SubmitRecord, started: float) -> None:
         version=committed.version,
         ms=round(seconds * 1000, 2),
     )
+    if record.create is not None and committed.version == 0:
+        await lifecycle.created(d, record)
     out = session.submit_committed(record, committed)
     for reply in out.messages:
         link.send(reply)

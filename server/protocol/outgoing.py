@@ -8,7 +8,7 @@ without the op, a snapshot ``{v, data, type}``, an error the request's routing f
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -16,6 +16,7 @@ import orjson
 from server.core.ids import DashboardId
 from server.core.oplog import Snapshot
 from server.core.submission import Committed, PresenceUpdate
+from server.protocol.query_diff import Change, Insert, Remove
 
 PROTOCOL_MAJOR = 1
 PROTOCOL_MINOR = 2
@@ -190,6 +191,25 @@ def query_results(
         item["d"] = doc
         data.append(item)
     return {"a": action, "id": query_id, "data": data, "extra": extra}
+
+
+def query_diff(query_id: int, changes: Sequence[Change], snapshots: Mapping[str, Snapshot]) -> Out:
+    """A subscribed query's ``q`` update; ``snapshots`` holds every inserted id's."""
+    diff: list[Out] = []
+    for change in changes:
+        if isinstance(change, Insert):
+            values = []
+            for doc in change.ids:
+                item = snapshot_data(snapshots[doc])
+                item["d"] = doc
+                values.append(item)
+            diff.append({"type": "insert", "index": change.index, "values": values})
+        elif isinstance(change, Remove):
+            diff.append({"type": "remove", "index": change.index, "howMany": change.how_many})
+        else:
+            diff.append({"type": "move", "from": change.start, "to": change.to,
+                         "howMany": change.how_many})  # fmt: skip
+    return {"a": "q", "id": query_id, "diff": diff}
 
 
 def query_unsubscribed(query_id: int) -> Out:

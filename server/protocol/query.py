@@ -10,9 +10,10 @@ Grammar (every key optional; nothing else is accepted)::
 Example: ``{"title": "ops", "$limit": 5}``, the first five dashboards whose title contains
 "ops", most recently changed first. Results are ShareDB's: ``data: [{d, v, data, type}]``.
 
-``qs`` answers exactly like ``qf`` and keeps no live result set: the dashboards in the answer
-are not subscribed and no ``q`` diffs follow (subscribe to the docs themselves for their ops,
-and query again to refresh the list). ``qu`` is acknowledged.
+``qs`` answers like ``qf`` and keeps the result set live: when an access change may alter it
+(a dashboard created, shared, unshared, archived, restored or deleted) the gateway runs it again
+and sends ``{a:'q', id, diff}`` (:mod:`server.protocol.query_diff`). The docs in the answer are
+not subscribed: subscribe to them for their ops. ``qu`` ends it and is acknowledged.
 """
 
 from __future__ import annotations

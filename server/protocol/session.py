@@ -302,6 +302,13 @@ class Session(PresenceState):
         out.append(self._ack(pending, committed))
         return out
 
+    def submit_answered(self, record: SubmitRecord) -> list[Out]:
+        """The ack of a submit done without a new version (a ``del``, which archives)."""
+        pending = self._pending.pop((record.src, record.seq), None)
+        if pending is None:
+            return []
+        return [outgoing.ack(pending.doc, record.version, record.src, record.seq, None)]
+
     def submit_failed(self, record: SubmitRecord, code: Code, text: str) -> list[Out]:
         pending = self._pending.pop((record.src, record.seq), None)
         doc = pending.doc if pending else str(record.dashboard_id)

@@ -153,6 +153,16 @@ class Access:
             for r in rows
         ]
 
+    async def members(self, dashboard_id: DashboardId) -> frozenset[UserId]:
+        """The dashboard's owner and collaborators (none when it does not exist)."""
+        with translated():
+            rows = await self._pool.fetch(
+                "SELECT owner_id AS user_id FROM dashboards WHERE id = $1"
+                " UNION SELECT user_id FROM dashboard_collaborators WHERE dashboard_id = $1",
+                dashboard_id,
+            )
+        return frozenset(UserId(r["user_id"]) for r in rows)
+
     async def role_for(self, dashboard_id: DashboardId, user_id: UserId) -> Role | None:
         """The user's role on the dashboard (the owner is admin); None: no access."""
         return (await self.validity((), [(dashboard_id, user_id)])).roles[(dashboard_id, user_id)]

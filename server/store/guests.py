@@ -118,4 +118,4 @@ class SessionsAndGuests:
         if session is not None:
             return session
         guest = await self._guests.find(token_hash)
-        return None if guest is None else LiveSession(guest.id, UserId(guest.id))
+        return None if guest is None else LiveSession(guest.id, UserId(guest.id), guest=True)

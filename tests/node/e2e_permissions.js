@@ -9,7 +9,7 @@
 const {
   COLLECTION,
   TandemClient,
-  errorInfo,
+  attempt,
   fetch,
   fetchFresh,
   plain,
@@ -19,15 +19,6 @@ const {
   waitFor,
   withTimeout,
 } = require('./tandem_client');
-
-async function attempt(promise) {
-  try {
-    await promise;
-    return null;
-  } catch (err) {
-    return errorInfo(err);
-  }
-}
 
 async function outsider(url, token, dashboard, name) {
   const client = new TandemClient({urls: [url], token, name, reconnect: false});

@@ -318,6 +318,16 @@ function errorInfo(err) {
   return {code: err && err.code != null ? err.code : null, message: String(err && err.message)};
 }
 
+// null when the promise resolves, the error's code and message when it rejects.
+async function attempt(promise) {
+  try {
+    await promise;
+    return null;
+  } catch (err) {
+    return errorInfo(err);
+  }
+}
+
 // A widget as the data model describes it; `extra` overrides any field.
 function widget(extra = {}) {
   return Object.assign(
@@ -409,6 +419,7 @@ module.exports = {
   COLLECTION,
   TandemClient,
   TandemSocket,
+  attempt,
   errorInfo,
   fetch,
   fetchFresh,
