@@ -1,5 +1,6 @@
 // The pages around the editor: log in, sign up, the dashboard list, and a share link's landing.
 import { ApiError, get, patch, post, qs, setGuestSession } from "./api.js";
+import { COLLECTION, Live } from "./live.js";
 import { avatar, button, field, h, icon, modal, timeAgo, toast, fill } from "./ui.js";
 
 function brand() {
@@ -155,13 +156,30 @@ export function listPage(root, { me, navigate, logout }) {
     clearTimeout(timer);
     timer = setTimeout(() => { query = search.value.trim(); refresh(); }, 200);
   });
-  const onFocus = () => refresh();
-  window.addEventListener("focus", onFocus);
-  const poll = setInterval(() => { if (document.visibilityState === "visible") refresh(); }, 10_000);
+  // The list stays live through a subscribed query on the socket: the server sends a diff
+  // when a dashboard is created, shared with this user, archived, deleted or unshared, and the
+  // cards (roles, owners, counts come from the HTTP list) are fetched again. So is the list
+  // after a reconnect, since changes made meanwhile sent nothing.
+  const live = new Live();
+  let again = null;
+  const soon = () => {
+    clearTimeout(again);
+    again = setTimeout(refresh, 50);
+  };
+  const dashboards = live.connection.createSubscribeQuery(COLLECTION, { $limit: 100 });
+  dashboards.on("changed", soon);
+  dashboards.on("error", () => {});
+  let connectedBefore = false;
+  live.addEventListener("state", (event) => {
+    if (event.detail !== "live") return;
+    if (connectedBefore) soon();
+    connectedBefore = true;
+  });
   refresh();
   return () => {
-    window.removeEventListener("focus", onFocus);
-    clearInterval(poll);
+    clearTimeout(again);
+    dashboards.destroy();
+    live.close();
   };
 }
 
