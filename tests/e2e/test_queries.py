@@ -69,6 +69,8 @@ def test_subscribed_query_follows_access_live(
         "b_creates": {mine, existing, own},
         "a_archives": {mine, own},
         "a_revokes": {own},
+        "a_unarchives": {own, existing},
+        "b_deletes": {existing},
     }
     for name, ids in expected.items():
         step = _step(result, name)
@@ -77,7 +79,7 @@ def test_subscribed_query_follows_access_live(
         assert step["ids"] == step["fresh"], step
     # The diffs are ShareDB's: inserts carry snapshots, removals an index and a count.
     kinds = [item["type"] for diff in result["diffs"] for item in diff["diff"]]
-    assert kinds.count("insert") == 3 and kinds.count("remove") == 2, result["diffs"]
+    assert kinds.count("insert") == 4 and kinds.count("remove") == 3, result["diffs"]
     inserted = [
         value for diff in result["diffs"] for item in diff["diff"] if item["type"] == "insert"
         for value in item["values"]
@@ -86,7 +88,7 @@ def test_subscribed_query_follows_access_live(
     assert all(v["v"] >= 1 and v["type"].endswith("JSONv0") for v in inserted)
     assert {v["d"]: v["data"]["title"] for v in inserted}[own] == "B made this"
     events = [e["event"] for e in result["events"]]
-    assert events.count("insert") == 3 and events.count("remove") == 2
+    assert events.count("insert") == 4 and events.count("remove") == 3
     assert events.count("changed") == len(result["diffs"])
 
     # Create and del by role.
@@ -110,8 +112,8 @@ def test_subscribed_query_follows_access_live(
     )
     by_id = {r[0]: tuple(r)[1:] for r in rows}
     assert by_id[mine] == (owner.user_id, False, 1)
-    assert by_id[own] == (viewer.user_id, False, 1)
-    assert by_id[existing] == (owner.user_id, True, 1)
+    assert own not in by_id  # deleted at the end
+    assert by_id[existing] == (owner.user_id, False, 1)  # archived, then restored
     assert result["archived_type"] is None
     audit = sql(
         database_url,
@@ -122,6 +124,7 @@ def test_subscribed_query_follows_access_live(
     audited = {tuple(r) for r in audit}
     assert ("dashboard.archived", owner.user_id, existing) in audited
     assert ("dashboard.created", viewer.user_id, own) in audited
+    assert ("dashboard.deleted", viewer.user_id, own) in audited
     # After qu, nothing more: the re-share is not sent to the destroyed query.
     assert result["after_destroy"]["diffs"] == 0
     assert mine in result["after_destroy"]["fresh"]

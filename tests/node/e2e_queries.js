@@ -1,7 +1,7 @@
 'use strict';
 // Live dashboard lists: user B's subscribed query (connection.createSubscribeQuery) follows what
 // B may see while A shares dashboards with B over HTTP, creates them with doc.create, archives
-// one with doc.del and revokes B; each change reaches B's `results` as a `q` diff (B and A are on
+// one with doc.del, revokes B and restores the archived one, and B deletes its own; each change reaches B's `results` as a `q` diff (B and A are on
 // different gateways). Then create and del are tried by every role, and B's query, destroyed,
 // gets nothing more.
 //
@@ -139,6 +139,14 @@ async function main(input) {
   const archivedType = archived.type ? archived.type.name : null;
   await step('a_revokes', () => api(input.http, input.a_token, 'DELETE',
     `/dashboards/${mine}/collaborators/${input.b_user}`), bq, (list) => !list.includes(mine));
+
+  // A restores the archived one (B is still its viewer: B's results did not hold it, so B is
+  // found as a member); B deletes its own dashboard over HTTP.
+  await step('a_unarchives', () => api(input.http, input.a_token, 'PATCH',
+    `/dashboards/${input.existing}`, {archived: false}), bq,
+  (list) => list.includes(input.existing));
+  await step('b_deletes', () => api(input.http, input.b_token, 'DELETE', `/dashboards/${own}`),
+    bq, (list) => !list.includes(own));
 
   // Destroyed (qu): B's query hears nothing more.
   const before = diffs.length;
