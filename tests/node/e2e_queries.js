@@ -1,9 +1,9 @@
 'use strict';
 // Live dashboard lists: user B's subscribed query (connection.createSubscribeQuery) follows what
 // B may see while A shares dashboards with B over HTTP, creates them with doc.create, archives
-// one with doc.del, revokes B and restores the archived one, and B deletes its own; each change reaches B's `results` as a `q` diff (B and A are on
-// different gateways). Then create and del are tried by every role, and B's query, destroyed,
-// gets nothing more.
+// one with doc.del, revokes B and restores the archived one, and B deletes its own; each change
+// reaches B's `results` as a `q` diff (B and A are on different gateways). Then create and del
+// are tried by every role, and B's query, destroyed, gets nothing more.
 //
 // stdin: {a_url, b_url, http, a_token, b_token, b_user, stranger_token, existing}
 // stdout: {steps: [{name, ms, ids, fresh}], events, diffs, refused: {...}, after_destroy}
