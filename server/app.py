@@ -130,7 +130,7 @@ async def _services(settings: Settings) -> AsyncIterator[Running]:
             catalog, audit = Catalog(pool), AuditLog(pool)
             guests = GuestSessions(pool)
             own_origins = public_origin(settings.public_url, settings.host, settings.port)
-            roles = Roles(access)
+            roles = Roles(access, ttl=settings.role_cache_seconds, size=settings.role_cache_size)
             revalidator = Revalidator(access, roles, interval=settings.revalidate_interval)
             hub.subscriber.route(keys.access_channel(), revalidator.on_message)
             revalidator.start()

@@ -1,7 +1,7 @@
 """A user's role on a dashboard, through a small per-process cache.
 
 Every message naming a dashboard is authorised, so most role checks must be answered without
-an await: :meth:`Roles.cached`. An entry fetched on a miss lives :data:`ROLE_CACHE_SECONDS`;
+an await: :meth:`Roles.cached`. An entry fetched on a miss lives ``ttl`` (``role_cache_seconds``);
 entries of dashboards that open connections watch are refreshed by the re-validation sweep
 (:mod:`server.access.revalidate`), which reads them all in one query, and entries an access
 change names are dropped at once. A role changed directly in PostgreSQL therefore reaches the
@@ -16,9 +16,6 @@ from typing import Protocol
 
 from server.core.ids import DashboardId, UserId
 from server.store.model import Role
-
-ROLE_CACHE_SECONDS = 1.0
-ROLE_CACHE_SIZE = 10_000
 
 EDIT_ROLES: frozenset[Role] = frozenset({"editor", "admin"})
 
@@ -43,11 +40,13 @@ class Roles:
         self,
         source: RoleSource,
         *,
-        ttl: float = ROLE_CACHE_SECONDS,
+        ttl: float = 1.0,
+        size: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._source = source
         self._ttl = ttl
+        self._size = size  # entries at most; beyond, expired ones go, then all
         self._clock = clock
         self._cache: dict[Pair, tuple[float, Role | None]] = {}
 
@@ -69,9 +68,9 @@ class Roles:
     def put(self, roles: dict[Pair, Role | None], ttl: float | None = None) -> None:
         """Remember fresh answers (the sweep's, with its own lifetime)."""
         now = self._clock()
-        if len(self._cache) + len(roles) > ROLE_CACHE_SIZE:
+        if len(self._cache) + len(roles) > self._size:
             self._cache = {k: v for k, v in self._cache.items() if v[0] > now}
-            if len(self._cache) + len(roles) > ROLE_CACHE_SIZE:
+            if len(self._cache) + len(roles) > self._size:
                 self._cache.clear()
         expires = now + (self._ttl if ttl is None else ttl)
         for pair, role in roles.items():

@@ -75,6 +75,16 @@ class Settings:
     connections_per_user: int = _tunable(50, minimum=1)
     # Submits of one connection waiting for their answer; more are refused as rate_limited.
     max_pending_submits: int = _tunable(100, minimum=1)
+    # Error replies a connection may provoke before it is closed: a burst, then a few a second.
+    error_burst: int = _tunable(50, minimum=1)
+    errors_per_second: float = _tunable(5.0, minimum=0.001)
+    # How long a closing connection may take to flush its last messages and the close frame
+    # (seconds; a process shutting down waits twice this for its connections to go).
+    close_timeout: float = _tunable(2.0, minimum=0)
+    # Roles a process remembers (per user and dashboard), and for how long one fetched on a miss
+    # counts (seconds); the re-validation sweep refreshes those of watched dashboards.
+    role_cache_seconds: float = _tunable(1.0, minimum=0)
+    role_cache_size: int = _tunable(10_000, minimum=1)
     # How often every open connection's session, user and roles are re-checked (one query for
     # all of a process's connections): the bound on how long a change made directly in
     # PostgreSQL takes to reach open sockets. Changes Tandem makes are announced at once.

@@ -44,12 +44,6 @@ from server.protocol.session import Session
 
 _log = log.get(__name__)
 
-# Error replies a connection may provoke before it is closed: a burst, then a few a second.
-ERROR_BURST = 50
-ERRORS_PER_SECOND = 5.0
-# How long a closing connection may take to flush its last messages and the close frame.
-CLOSE_TIMEOUT = 2.0
-
 
 def _client_ip(websocket: WebSocket) -> str | None:
     host = websocket.client.host if websocket.client else None
@@ -77,7 +71,9 @@ class Connection:
         self._limit = max(1, self.settings.send_queue_size)
         self._wake = asyncio.Event()  # the writer has something to do
         self._room = asyncio.Event()  # the outbox fell below half full
-        self._errors = TokenBucket(ERRORS_PER_SECOND, ERROR_BURST, time.monotonic())
+        self._errors = TokenBucket(
+            self.settings.errors_per_second, self.settings.error_burst, time.monotonic()
+        )
         self._tasks: set[asyncio.Task[None]] = set()
         self._done = asyncio.Event()
         self._closing = False
@@ -191,7 +187,7 @@ class Connection:
         if self._flush and not writer.done():
             self._wake.set()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(writer), CLOSE_TIMEOUT)
+                await asyncio.wait_for(asyncio.shield(writer), self.settings.close_timeout)
         writer.cancel()
         await asyncio.gather(writer, return_exceptions=True)
         if self._peer_gone or self.websocket.application_state != WebSocketState.CONNECTED:
@@ -199,7 +195,7 @@ class Connection:
         with contextlib.suppress(Exception):  # the peer may vanish while we close
             await asyncio.wait_for(
                 self.websocket.close(code=self._close_code, reason=self._close_reason),
-                CLOSE_TIMEOUT,
+                self.settings.close_timeout,
             )
 
     async def _guarded(self, work: Coroutine[Any, Any, None]) -> None:
@@ -365,4 +361,4 @@ class Gateway:
         for connection in list(self.connections):
             connection.close(CloseCode.SERVICE_RESTART, "server restarting")
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._idle.wait(), CLOSE_TIMEOUT * 2)
+            await asyncio.wait_for(self._idle.wait(), self.services.settings.close_timeout * 2)
