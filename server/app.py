@@ -33,6 +33,7 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from server import api, probe, webapp
+from server.access.cache import CachedSessions, SharedCache
 from server.access.changes import announce
 from server.access.revalidate import Revalidator
 from server.access.roles import Roles
@@ -130,7 +131,11 @@ async def _services(settings: Settings) -> AsyncIterator[Running]:
             catalog, audit = Catalog(pool), AuditLog(pool)
             guests = GuestSessions(pool)
             own_origins = public_origin(settings.public_url, settings.host, settings.port)
-            roles = Roles(access, ttl=settings.role_cache_seconds, size=settings.role_cache_size)
+            cache = SharedCache(resp, keys, ttl=settings.cache_seconds)
+            sessions = CachedSessions(accounts, cache)
+            roles = Roles(
+                access, shared=cache, ttl=settings.role_cache_seconds, size=settings.role_cache_size
+            )
             revalidator = Revalidator(access, roles, interval=settings.revalidate_interval)
             hub.subscriber.route(keys.access_channel(), revalidator.on_message)
             revalidator.start()
@@ -144,7 +149,7 @@ async def _services(settings: Settings) -> AsyncIterator[Running]:
                     Services(
                         settings=settings,
                         hub=PatientHub(hub, settings.submit_timeout),
-                        sessions=SessionsAndGuests(accounts, guests),
+                        sessions=SessionsAndGuests(sessions, guests),
                         roles=roles,
                         revalidator=revalidator,
                         catalog=catalog,
@@ -182,6 +187,8 @@ async def _services(settings: Settings) -> AsyncIterator[Running]:
                         password_attempts=settings.password_attempts_per_minute,
                     ),
                     store=store,
+                    cache=cache,
+                    sessions=sessions,
                 ),
                 lifecycle=probe.Lifecycle(),
             )

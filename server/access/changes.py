@@ -1,8 +1,9 @@
 """Access changes, announced to every gateway on one Redis channel.
 
 Whoever changes a session, a user, a role, a share link or a dashboard's membership (the CLI,
-the HTTP API) calls :func:`announce` after its transaction committed. Every gateway process
-hears it (:mod:`server.access.revalidate`), drops the cache entries it names and re-checks the
+the HTTP API) calls :func:`announce` after its transaction committed. It first forgets what the
+change makes stale in the caches every process shares (:mod:`server.access.cache`), so the next
+read anywhere sees the change; then every gateway process hears it (:mod:`server.access.revalidate`), drops the cache entries it names and re-checks the
 open connections it affects. Pub/sub is at-most-once: a lost announcement is caught by the
 periodic sweep, which also catches changes made directly in PostgreSQL.
 
@@ -17,14 +18,15 @@ periodic sweep, which also catches changes made directly in PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, get_args
 from uuid import UUID
 
 import orjson
 
-from server.core.ids import DashboardId
+from server.access.cache import forget
+from server.core.ids import DashboardId, UserId
 from server.redis.keys import Keys
 
 Kind = Literal["session", "user", "role", "share_link", "dashboard"]
@@ -71,10 +73,30 @@ class Publisher(Protocol):
 
     def publish(self, channel: str, message: bytes) -> Awaitable[Any]: ...
 
+    def eval(self, script: str, numkeys: int, *keys_and_args: Any) -> Awaitable[Any]: ...
 
-async def announce(redis: Publisher, keys: Keys, change: AccessChange) -> None:
-    """Tell every gateway about ``change`` (call it after the change committed)."""
+    def set(self, name: str, value: bytes, *, px: int) -> Awaitable[Any]: ...
+
+
+async def announce(
+    redis: Publisher, keys: Keys, change: AccessChange, *, tokens: Iterable[bytes] = ()
+) -> None:
+    """Forget the cache entries ``change`` makes stale, then tell every gateway about it (call
+    it after the change committed). ``tokens``: the SHA-256 of every session token the change
+    ended (a session's, or all of a user's), whose cached sessions must go too."""
+    user = _user(change.id) if change.kind in ("user", "role") else None
+    await forget(
+        redis, keys, dashboard=change.target, user=user, tokens=tokens,
+        profile=user if change.kind == "user" else None,
+    )  # fmt: skip
     await redis.publish(keys.access_channel(), change.encode())
+
+
+def _user(text: str) -> UserId | None:
+    try:
+        return UserId(UUID(text))
+    except ValueError:
+        return None
 
 
 def _text(dashboard: DashboardId | None) -> str | None:

@@ -1,11 +1,14 @@
-"""A user's role on a dashboard, through a small per-process cache.
+"""A user's role on a dashboard, through a small per-process cache over the shared one.
 
 Every message naming a dashboard is authorised, so most role checks must be answered without
-an await: :meth:`Roles.cached`. An entry fetched on a miss lives ``ttl`` (``role_cache_seconds``);
+an await: :meth:`Roles.cached`. A miss asks the cache every process shares in Redis
+(:mod:`server.access.cache`, which the HTTP API reads too), and only a miss there PostgreSQL,
+whose answer goes into both. An entry of this process lives ``ttl`` (``role_cache_seconds``);
 entries of dashboards that open connections watch are refreshed by the re-validation sweep
 (:mod:`server.access.revalidate`), which reads them all in one query, and entries an access
 change names are dropped at once. A role changed directly in PostgreSQL therefore reaches the
-cache within a sweep interval or the cache's lifetime, whichever comes first.
+cache within a sweep interval or the cache's lifetime, whichever comes first (the shared
+entry, which no sweep refreshes, within its TTL).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
+from server.access.cache import MISS, Miss, SharedCache  # MISS: not cached (None: no role)
 from server.core.ids import DashboardId, UserId
 from server.store.model import Role
 
@@ -26,13 +30,6 @@ class RoleSource(Protocol):
     async def role_for(self, dashboard_id: DashboardId, user_id: UserId) -> Role | None: ...
 
 
-class Miss:
-    """Not in the cache (a role may be None: no access)."""
-
-
-MISS = Miss()
-
-
 class Roles:
     """``role_for`` with a short-lived cache (every message is authorised; most hit the cache)."""
 
@@ -40,11 +37,13 @@ class Roles:
         self,
         source: RoleSource,
         *,
+        shared: SharedCache | None = None,
         ttl: float = 1.0,
         size: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._source = source
+        self._shared = shared
         self._ttl = ttl
         self._size = size  # entries at most; beyond, expired ones go, then all
         self._clock = clock
@@ -61,7 +60,15 @@ class Roles:
         cached = self.cached(dashboard_id, user_id)
         if not isinstance(cached, Miss):
             return cached
-        role = await self._source.role_for(dashboard_id, user_id)
+        if self._shared is None:
+            role = await self._source.role_for(dashboard_id, user_id)
+        else:
+            shared, access = await self._shared.role(dashboard_id, user_id)
+            if isinstance(shared, Miss):
+                role = await self._source.role_for(dashboard_id, user_id)
+                await self._shared.remember_role(dashboard_id, user_id, role, access)
+            else:
+                role = shared
         self.put({(dashboard_id, user_id): role})
         return role
 

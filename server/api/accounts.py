@@ -16,6 +16,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field, RootModel
 
+from server.access.cache import Miss
 from server.access.changes import AccessChange, announce
 from server.api.endpoint import Call, Endpoint, Reply
 from server.api.models import Request, avatar_color
@@ -151,7 +152,10 @@ async def log_out(call: Call) -> None:
     else:
         await api.accounts.revoke_session(principal.token_hash)
     await api.audit.write_audit("auth.logout", principal.user_id, ip=call.ip)
-    await announce(api.redis, api.keys, AccessChange("session", str(principal.session_id)))
+    await announce(
+        api.redis, api.keys, AccessChange("session", str(principal.session_id)),
+        tokens=(principal.token_hash,),
+    )  # fmt: skip
     call.cookies.append((SESSION_COOKIE, "", 0))
 
 
@@ -160,7 +164,13 @@ async def me(call: Call) -> Me:
     if principal.guest is not None:
         g = principal.guest
         return Me(Guest(display_name=g.display_name, dashboard_id=g.dashboard_id, role=g.role))
-    return Me(user_out(await call.api.accounts.get_user(principal.user_id)))
+    cache = call.api.cache
+    cached = await cache.profile(principal.user_id)
+    if isinstance(cached, Miss):
+        user = user_out(await call.api.accounts.get_user(principal.user_id))
+        await cache.remember_profile(principal.user_id, user.model_dump(mode="json"))
+        return Me(user)
+    return Me(User.model_validate(cached))
 
 
 async def lookup(call: Call) -> Lookup:

@@ -65,7 +65,7 @@ async def list_(call: Call) -> Page[Entry]:
     query = call.take("query", PageQuery)
     at, ident = _after(query.cursor)
     async with acting(call.api.pool, call.principal) as conn:
-        await require(conn, call.user, dashboard, "admin")
+        await require(call, conn, dashboard, "admin")
         with translated():
             rows = await conn.fetch(ENTRIES, dashboard, at, ident, query.limit + 1)
     more = len(rows) > query.limit

@@ -98,7 +98,7 @@ async def _members(call: Call, conn: object, dashboard: DashboardId) -> list[Col
 async def list_(call: Call) -> Items[Collaborator]:
     dashboard = DashboardId(call.take("params", DashboardParams).id)
     async with acting(call.api.pool, call.principal) as conn:
-        await require(conn, call.user, dashboard, "viewer")
+        await require(call, conn, dashboard, "viewer")
         with translated():
             members = await _members(call, conn, dashboard)
     return Items[Collaborator](items=members)
@@ -110,7 +110,7 @@ async def _grant(
     principal = call.user
     api = call.api
     async with acting(api.pool, principal) as conn:
-        listed, _ = await require(conn, principal, dashboard, "admin")
+        listed, _ = await require(call, conn, dashboard, "admin")
         if user == listed.owner_id:
             raise OwnerImmutable("the owner's role cannot change")
         await Access(conn).add_collaborator(dashboard, user, role, added_by=principal.user_id)
@@ -128,7 +128,7 @@ async def invite(call: Call) -> Reply:
     dashboard = DashboardId(call.take("params", DashboardParams).id)
     body = call.take("body", Invite)
     async with acting(call.api.pool, call.principal) as conn:
-        await require(conn, call.user, dashboard, "admin")
+        await require(call, conn, dashboard, "admin")
     user = await call.api.accounts.find_user(body.login)
     if user is None or not user.is_active:
         raise NotFound(f"nobody is called {body.login!r}")
@@ -148,7 +148,7 @@ async def remove(call: Call) -> None:
     api = call.api
     async with acting(api.pool, principal) as conn:
         own = user == principal.user_id
-        listed, _ = await require(conn, principal, dashboard, "viewer" if own else "admin")
+        listed, _ = await require(call, conn, dashboard, "viewer" if own else "admin")
         if user == listed.owner_id:
             raise OwnerImmutable("the owner cannot be removed")
         if not await Access(conn).remove_collaborator(dashboard, user):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from server.access.cache import CachedSessions, SharedCache
 from server.api.limits import HttpLimits
 from server.core.settings import Settings
 from server.core.submission import Hub
@@ -30,3 +31,5 @@ class ApiServices:
     audit: AuditLog
     limits: HttpLimits
     store: PostgresStore
+    cache: SharedCache  # roles, dashboard metadata, sessions, profiles (server.access.cache)
+    sessions: CachedSessions  # the session a token opens, through the cache

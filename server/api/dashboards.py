@@ -179,7 +179,7 @@ async def list_(call: Call) -> Page[Summary]:
 
 async def _dashboard(call: Call, dashboard: DashboardId, at_least: ApiRole = "viewer") -> Dashboard:
     async with acting(call.api.pool, call.principal) as conn:
-        listed, role = await require(conn, call.user, dashboard, at_least)
+        listed, role = await require(call, conn, dashboard, at_least)
         rows = await widgets(conn, dashboard)
     snapshot = await call.api.hub.snapshot(dashboard)
     base = summary(listed, role)
@@ -241,7 +241,7 @@ async def patch(call: Call) -> Dashboard:
     api = call.api
     needs: ApiRole = "admin" if body.archived is not None or body.public is not None else "editor"
     async with acting(api.pool, principal) as conn:
-        listed, _ = await require(conn, principal, dashboard, needs)
+        listed, _ = await require(call, conn, dashboard, needs)
         if body.archived is not None and body.archived != listed.is_archived:
             await Catalog(conn).set_archived(dashboard, body.archived)
         if body.public is not None and body.public != listed.is_public:
@@ -275,7 +275,7 @@ async def delete(call: Call) -> None:
     dashboard = DashboardId(call.take("params", DashboardParams).id)
     principal = call.user
     async with acting(call.api.pool, principal) as conn:
-        await require(conn, principal, dashboard, "owner")
+        await require(call, conn, dashboard, "owner")
         await conn.execute("DELETE FROM dashboards WHERE id = $1", dashboard)
     await call.api.audit.write_audit("dashboard.deleted", principal.user_id, dashboard, ip=call.ip)
     await announce(call.api.redis, call.api.keys, AccessChange("dashboard", str(dashboard)))

@@ -176,7 +176,7 @@ async def _serve(endpoint: Endpoint, request: Request, api: ApiServices) -> Resp
         principal = await authenticate(
             request.headers,
             request.method,
-            sessions=api.accounts,
+            sessions=api.sessions,
             guests=api.guests,
             allowed_origins=api.settings.allowed_origins,
             own_origins=api.own_origins,

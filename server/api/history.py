@@ -137,7 +137,7 @@ def user_ref(author: Author | None) -> UserRef | None:
 
 async def authorised(call: Call, dashboard: DashboardId, at_least: ApiRole) -> None:
     async with acting(call.api.pool, call.principal) as conn:
-        await require(conn, call.user, dashboard, at_least)
+        await require(call, conn, dashboard, at_least)
 
 
 def _version_out(v: NamedVersion) -> VersionOut:

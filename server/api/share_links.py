@@ -102,7 +102,7 @@ async def create(call: Call) -> Reply:
     )
     token = new_token()
     async with acting(call.api.pool, principal) as conn:
-        await require(conn, principal, dashboard, "admin")
+        await require(call, conn, dashboard, "admin")
         link = await Access(conn).create_share_link(
             dashboard, token_hash=token_hash(token), role=body.role,
             created_by=principal.user_id, password_hash=password_hash,
@@ -124,7 +124,7 @@ async def create(call: Call) -> Reply:
 async def list_(call: Call) -> Items[Link]:
     dashboard = DashboardId(call.take("params", DashboardParams).id)
     async with acting(call.api.pool, call.principal) as conn:
-        await require(conn, call.user, dashboard, "admin")
+        await require(call, conn, dashboard, "admin")
         with translated():
             rows = await conn.fetch(
                 "SELECT l.id, l.role, l.password_hash IS NOT NULL AS has_password, l.expires_at,"
@@ -151,7 +151,7 @@ async def revoke(call: Call) -> None:
     dashboard = DashboardId(params.id)
     principal = call.user
     async with acting(call.api.pool, principal) as conn:
-        await require(conn, principal, dashboard, "admin")
+        await require(call, conn, dashboard, "admin")
         with translated():
             status = await conn.execute(
                 "UPDATE share_links SET revoked_at = now()"

@@ -78,7 +78,7 @@ async def post(call: Call) -> Reply:
     body = call.take("body", SyncBody)
     principal = call.user
     async with acting(call.api.pool, principal) as conn:
-        await require(conn, principal, dashboard, "editor")
+        await require(call, conn, dashboard, "editor")
     pool = call.api.pool
     request = SyncRequest(
         dashboard=dashboard,

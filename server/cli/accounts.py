@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from datetime import timedelta
 
 from redis.exceptions import RedisError
@@ -45,12 +46,13 @@ def _days(text: str) -> int:
     return days
 
 
-async def _announce(settings: Settings, change: AccessChange) -> bool:
-    """Tell the gateways; False (with a warning) when Redis cannot be reached."""
+async def _announce(settings: Settings, change: AccessChange, tokens: Sequence[bytes] = ()) -> bool:
+    """Forget the cached entries it makes stale and tell the gateways; False (with a warning)
+    when Redis cannot be reached."""
     assert settings.redis_url is not None
     redis = open_redis(settings, settings.redis_url, max_connections=2)
     try:
-        await announce(redis, Keys(settings.redis_prefix), change)
+        await announce(redis, Keys(settings.redis_prefix), change, tokens=tokens)
         return True
     except (RedisError, OSError) as exc:
         print(
@@ -162,18 +164,20 @@ def _token_revoke(args: argparse.Namespace) -> int:
                 await accounts.get_user(args.user)  # NotFound: exit 4
                 revoked = await accounts.revoke_sessions(args.user)
                 change = AccessChange("user", str(args.user))
+                tokens = await accounts.token_hashes(args.user)
                 user = args.user
             else:
                 session = await accounts.revoke_session(token_hash(secret))
                 if session is None:
                     raise NotFound("no live session has that token")
                 revoked, change, user = 1, AccessChange("session", str(session)), None
+                tokens = [token_hash(secret)]
             await AuditLog(pool).write_audit(
                 "token.revoked", user, details={"via": "cli", "sessions": revoked}
             )
         finally:
             await pool.close()
-        await _announce(settings, change)
+        await _announce(settings, change, tokens)
         emit(args, {"revoked": revoked}, f"revoked {revoked} session(s)")
         return EXIT_OK
 
@@ -185,14 +189,16 @@ def _user_deactivate(args: argparse.Namespace) -> int:
         assert settings.database_url is not None
         pool = await open_pool(settings.database_url, min_size=1, max_size=2)
         try:
-            changed = await Accounts(pool).deactivate_user(args.user)  # NotFound: exit 4
+            accounts = Accounts(pool)
+            changed = await accounts.deactivate_user(args.user)  # NotFound: exit 4
+            tokens = await accounts.token_hashes(args.user)
             if changed:
                 await AuditLog(pool).write_audit(
                     "user.deactivated", args.user, details={"via": "cli"}
                 )
         finally:
             await pool.close()
-        await _announce(settings, AccessChange("user", str(args.user)))
+        await _announce(settings, AccessChange("user", str(args.user)), tokens)
         state = "deactivated" if changed else "already inactive"
         emit(args, {"user": str(args.user), "deactivated": changed}, f"{args.user}: {state}")
         return EXIT_OK

@@ -35,7 +35,7 @@ class InvalidSetting(BadRequest):
 
 
 def _tunable(default: Any, *, minimum: float | None = None, **metadata: Any) -> Any:
-    """A field with its checks: ``minimum`` (inclusive), ``choices``, ``env`` (its variable),
+    """A field with its checks: ``minimum`` and ``maximum`` (inclusive), ``choices``, ``env`` (its variable),
     ``secret`` (kept out of ``repr``)."""
     return field(
         default=default,
@@ -89,6 +89,10 @@ class Settings:
     # all of a process's connections): the bound on how long a change made directly in
     # PostgreSQL takes to reach open sockets. Changes Tandem makes are announced at once.
     revalidate_interval: float = _tunable(0.5, minimum=0.001)
+    # How long an entry of the caches every process shares in Redis (roles, dashboard metadata,
+    # sessions, profiles) lives: the bound on how long a change made directly in PostgreSQL,
+    # without an announcement, is served from them. Changes Tandem makes forget them at once.
+    cache_seconds: float = _tunable(30.0, minimum=0.001, maximum=3600.0)
 
     # HTTP API
     registration_open: bool = True
@@ -180,6 +184,9 @@ class Settings:
             minimum = f.metadata.get("minimum")
             if minimum is not None and value < minimum:
                 raise InvalidSetting(f"{env_name(f)} must be at least {minimum}, got {value!r}")
+            maximum = f.metadata.get("maximum")
+            if maximum is not None and value > maximum:
+                raise InvalidSetting(f"{env_name(f)} must be at most {maximum}, got {value!r}")
             choices = f.metadata.get("choices")
             if choices is not None and value not in choices:
                 raise InvalidSetting(f"{env_name(f)} must be one of {', '.join(choices)}")

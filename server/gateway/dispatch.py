@@ -15,7 +15,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from server.access.roles import Miss
+from server.access.cache import Miss
 from server.core import log
 from server.core.codes import CloseCode, Code
 from server.core.errors import TandemError

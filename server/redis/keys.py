@@ -18,7 +18,17 @@ of them at once (token-checked trim of the queue, presence sweep) stay single-sl
 {prefix}access                          channel access changes (sessions, users, roles) for every gateway
 {prefix}connections:<user>              zset    a user's live connections (connection registry)
 {prefix}ratelimit:<scope>:<who>:<window> string counter with an expiry
+{prefix}cache:{<dashboard>}:roles       hash    user -> role on the dashboard ('-': none), with a TTL
+{prefix}cache:{<dashboard>}:meta        string  the dashboard's metadata (JSON), with a TTL
+{prefix}cache:{<dashboard>}:access      string  generation: bumped by every access change of the dashboard
+{prefix}cache:{<dashboard>}:change      string  generation: bumped by every change of its metadata (commits too)
+{prefix}cache:session:<token sha256>    string  a live session (JSON; '-': forgotten), with a TTL
+{prefix}cache:user:<user>               string  a user's profile (JSON; '-': forgotten), with a TTL
 ```
+
+The cache keys of a dashboard share its hash tag, so the scripts that check a generation before
+they write (:mod:`server.access.cache`) stay single-slot; a session is keyed by its token's
+SHA-256 in hex, never by the token.
 """
 
 from __future__ import annotations
@@ -71,3 +81,21 @@ class Keys:
     def rate_limit(self, scope: str, who: str, window: int) -> str:
         """A counter for ``who`` (a user or connection id) in fixed window number ``window``."""
         return f"{self.prefix}ratelimit:{scope}:{who}:{window}"
+
+    def cache_roles(self, dashboard_id: DashboardId) -> str:
+        return f"{self.prefix}cache:{{{dashboard_id}}}:roles"
+
+    def cache_meta(self, dashboard_id: DashboardId) -> str:
+        return f"{self.prefix}cache:{{{dashboard_id}}}:meta"
+
+    def cache_access(self, dashboard_id: DashboardId) -> str:
+        return f"{self.prefix}cache:{{{dashboard_id}}}:access"
+
+    def cache_change(self, dashboard_id: DashboardId) -> str:
+        return f"{self.prefix}cache:{{{dashboard_id}}}:change"
+
+    def cache_session(self, token_hash: bytes) -> str:
+        return f"{self.prefix}cache:session:{token_hash.hex()}"
+
+    def cache_user(self, user_id: UserId) -> str:
+        return f"{self.prefix}cache:user:{user_id}"

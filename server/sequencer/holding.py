@@ -21,6 +21,7 @@ from typing import Any, cast
 
 from ot import json0
 from ot.errors import OTError
+from server.access.cache import GENERATION_MS
 from server.core import log, metrics
 from server.core.codes import Code
 from server.core.errors import BadData, Conflict, NotFound, StaleFence, TandemError
@@ -62,6 +63,12 @@ class Sequencer:
         self._dashboard_id = holding.dashboard_id
         self._queue = plant.keys.queue(holding.dashboard_id)
         self._channel = plant.keys.ops_channel(holding.dashboard_id)
+        # A commit changes the dashboard's head, title or description: its cached metadata goes.
+        self._stale = (
+            plant.keys.cache_meta(holding.dashboard_id),
+            plant.keys.cache_change(holding.dashboard_id),
+            GENERATION_MS,
+        )
         self._lock = holding.lock
         self._stopping = holding.stopping
         self._memory = holding.memory
@@ -233,6 +240,7 @@ class Sequencer:
             message=encode_outcome(outcome, self._origin) if outcome else b"",
             committed=committed,
             next_batch=self._limit(),
+            stale=self._stale,
         )
         if not held and not committed:
             return False, None

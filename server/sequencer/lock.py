@@ -45,8 +45,16 @@ return {ours, redis.call('llen', KEYS[2])}
 # push the lock's expiry to ARGV[3] ms and publish the outcome ARGV[5] on channel ARGV[4], all
 # only while KEYS[1] holds our token, and read the next ARGV[7] records of the queue. A holder
 # that lost the lock still publishes what it did commit (ARGV[6] = '1'): those ops are in the
-# log and their submitters wait for them. Returns {1, records} or {0}.
+# log and their submitters wait for them. With KEYS[3] and KEYS[4] (the dashboard's cached
+# metadata and its generation, server.access.cache), a commit deletes the one and bumps the
+# other (ARGV[8]: the generation's lifetime), so no reader serves or writes the old head.
+# Returns {1, records} or {0}.
 _SETTLE = Script("""
+if ARGV[6] == '1' and #KEYS == 4 then
+    redis.call('del', KEYS[3])
+    redis.call('incr', KEYS[4])
+    redis.call('pexpire', KEYS[4], ARGV[8])
+end
 if redis.call('get', KEYS[1]) == ARGV[1] then
     redis.call('ltrim', KEYS[2], ARGV[2], -1)
     redis.call('pexpire', KEYS[1], ARGV[3])
@@ -123,13 +131,16 @@ class Lock:
         message: bytes,
         committed: bool,
         next_batch: int,
+        stale: tuple[str, str, int] | None = None,
     ) -> tuple[bool, list[bytes]]:
         """Trim ``count`` records, extend the lock and publish ``message`` if the lock is still
         ours (publish anyway when ``committed``); also read the next ``next_batch`` records.
-        Returns whether the lock is still ours and those records (empty when it is not)."""
+        When ``committed``, forget ``stale``: a cached entry, its generation and that one's
+        lifetime in ms. Returns whether the lock is still ours and those records (empty when
+        it is not)."""
         reply = await self._redis.run(
             _SETTLE,
-            (self.key, queue_key),
+            (self.key, queue_key, *(stale[:2] if stale is not None else ())),
             (
                 self.token,
                 count,
@@ -138,6 +149,7 @@ class Lock:
                 message,
                 "1" if committed else "0",
                 next_batch,
+                0 if stale is None else stale[2],
             ),
         )
         if not reply[0]:

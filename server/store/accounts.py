@@ -127,21 +127,38 @@ class Accounts:
     async def session_for(self, token_hash: bytes) -> LiveSession | None:
         """The live session (not revoked, not expired, active user) a token opens; notes its
         use (``last_seen_at``, to the minute)."""
+        found = await self.session_until(token_hash)
+        return None if found is None else found[0]
+
+    async def session_until(self, token_hash: bytes) -> tuple[LiveSession, datetime] | None:
+        """:meth:`session_for`, with the time the session expires."""
         # Every HTTP request authenticates: the use is noted at most once a minute, so most
         # lookups write nothing (a write would wait for its WAL flush).
         with translated():
             row = await self._pool.fetchrow(
-                "WITH live AS (SELECT s.id, s.user_id, s.last_seen_at"
+                "WITH live AS (SELECT s.id, s.user_id, s.last_seen_at, s.expires_at"
                 "   FROM sessions s JOIN users u ON u.id = s.user_id"
                 "  WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now()"
                 "    AND u.is_active),"
                 " seen AS (UPDATE sessions SET last_seen_at = now() FROM live"
                 "  WHERE sessions.id = live.id"
                 "    AND live.last_seen_at < now() - interval '1 minute')"
-                " SELECT id, user_id FROM live",
+                " SELECT id, user_id, expires_at FROM live",
                 token_hash,
             )
-        return None if row is None else LiveSession(row["id"], UserId(row["user_id"]))
+        if row is None:
+            return None
+        return LiveSession(row["id"], UserId(row["user_id"])), row["expires_at"]
+
+    async def token_hashes(self, user_id: UserId) -> list[bytes]:
+        """The token hashes of the user's sessions that have not expired (live or revoked):
+        what a change of the whole user must forget in the session cache."""
+        with translated():
+            rows = await self._pool.fetch(
+                "SELECT token_hash FROM sessions WHERE user_id = $1 AND expires_at > now()",
+                user_id,
+            )
+        return [bytes(r["token_hash"]) for r in rows]
 
     async def deactivate_user(self, user_id: UserId) -> bool:
         """Mark a user inactive (their sessions stop working); False if already inactive."""
