@@ -5,7 +5,8 @@ references), ``store`` (PostgreSQL log), ``history`` (export, import, restore, d
 big dashboard), ``api`` (the HTTP API on 100,000 dashboards and 1,000,000 ops), ``gateway`` (protocol-level load against a ShareDB
 reference server), ``abuse`` (what hostile messages cost the server), ``web`` (the browser app in
 headless Chromium), ``sync`` (offline sync through the HTTP API: a big merge, a drained queue,
-the changes feed).
+the changes feed), ``cluster`` (the gateway scenarios on a Redis Cluster beside a single Redis;
+``BENCH_CLUSTER=0`` skips it).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-SECTIONS = ("ot", "store", "history", "api", "gateway", "abuse", "web", "sync")
+SECTIONS = ("ot", "store", "history", "api", "gateway", "cluster", "abuse", "web", "sync")
 
 
 def main(argv: list[str]) -> int:

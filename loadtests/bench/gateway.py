@@ -39,7 +39,7 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -213,17 +213,21 @@ def _run_scenario(
     return row
 
 
-def _tandem_rows(stack: Stack, config: Config, count: int) -> list[Row]:
+def tandem_rows(
+    stack: Stack, config: Config, count: int, env: Mapping[str, str] | None = None, tag: str = ""
+) -> list[Row]:
     """Rows for ``count`` gateway processes; 0 stands for the split roles: one front gateway
-    that takes every client and one sequencer process (TANDEM_SEQUENCER)."""
+    that takes every client and one sequencer process (TANDEM_SEQUENCER). ``env`` adds to every
+    process's environment, ``tag`` to the rows' server name."""
     dashboards = {s.key: stack.dashboards(_editor_groups(s)) for s in config.scenarios}
     split = count == 0
+    env = env or {}
     if split:
-        gateways = stack.start_gateways(2, "bench-split", [{"TANDEM_SEQUENCER": "0"}])
+        gateways = stack.start_gateways(2, "bench-split", [{"TANDEM_SEQUENCER": "0", **env}, env])
     else:
-        gateways = stack.start_gateways(count, f"bench-x{count}")
+        gateways = stack.start_gateways(count, f"bench-x{count}", [env] * count)
     routings = config.routings if count > 1 else ("spread",)
-    label = "tandem 1 front+1 seq" if split else f"tandem x{count}"
+    label = ("tandem 1 front+1 seq" if split else f"tandem x{count}") + tag
     try:
         urls = [gateways[0].url] if split else [g.url for g in gateways]
         pgids = [g.pid for g in gateways]
@@ -325,14 +329,15 @@ def _ratio(a: float | None, b: float | None) -> str:
     return f"{a / b:.2f}" if a is not None and b else "-"
 
 
-def _report(config: Config, rows: list[Row]) -> None:
+def report(config: Config, rows: list[Row], baseline: str = REFERENCE) -> None:
+    """Each scenario's rows, and each row's ratios to the ``baseline`` server's."""
     print(
         "\nlatencies in ms; cpu = cores used over the window: server (and the cores' worth of"
         " time it sat runnable, waiting for one) / PostgreSQL+Redis / load generator / whole machine"
     )
     print(
         f"machine: {os.cpu_count()} cores shared by all of them and anything else running"
-        f" (load average now {_load_average()}; speed now {reference_loop_ms()} ms, see"
+        f" (load average now {load_average()}; speed now {reference_loop_ms()} ms, see"
         " loadtests.cpu.reference_loop_ms)"
     )
     for scenario in config.scenarios:
@@ -341,29 +346,29 @@ def _report(config: Config, rows: list[Row]) -> None:
         mine = [row for row in rows if row.scenario is scenario]
         for row in mine:
             print(_line(row))
-        reference = next((row.result for row in mine if row.server == REFERENCE), None)
+        reference = next((row.result for row in mine if row.server == baseline), None)
         if reference is None:
             continue
         for row in mine:
-            if row.server == REFERENCE:
+            if row.server == baseline:
                 continue
             r = row.result
             print(
-                f"  {row.server} / {REFERENCE}: ops/s {_ratio(r.ops_per_sec, reference.ops_per_sec)}"
+                f"  {row.server} / {baseline}: ops/s {_ratio(r.ops_per_sec, reference.ops_per_sec)}"
                 f", ack p99 {_ratio(r.ack.p99, reference.ack.p99)}"
                 f", bcast p99 {_ratio(r.broadcast.p99, reference.broadcast.p99)}"
             )
 
 
-def _load_average() -> str:
+def load_average() -> str:
     try:
         return " ".join(Path("/proc/loadavg").read_text().split()[:3])
     except OSError:
         return "unknown"
 
 
-def _write_json(config: Config, rows: list[Row]) -> Path:
-    path = BENCH_DIR / "gateway.json"
+def write_json(config: Config, rows: list[Row], name: str = "gateway") -> Path:
+    path = BENCH_DIR / f"{name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     data = {
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -376,7 +381,7 @@ def _write_json(config: Config, rows: list[Row]) -> Path:
             "client": config.client,
             "deflate": config.deflate,
         },
-        "load_average": _load_average(),
+        "load_average": load_average(),
         "rows": [
             {
                 "scenario": dataclasses.asdict(row.scenario),
@@ -398,7 +403,7 @@ def main() -> None:
         f"gateway load: {config.warmup:g} s warm-up + {config.measure:g} s measured per scenario,"
         f" {config.generators} generator process(es), {config.client} clients"
         f" ({'with' if config.deflate else 'no'} permessage-deflate);"
-        f" load average {_load_average()}; machine speed {reference_loop_ms()} ms"
+        f" load average {load_average()}; machine speed {reference_loop_ms()} ms"
         " (reference loop, lower is faster); starting services ...",
         flush=True,
     )
@@ -406,8 +411,8 @@ def main() -> None:
     with running_stack(BENCH_DIR, users) as stack:
         print(HEADER, flush=True)
         for count in config.gateways:
-            rows += _tandem_rows(stack, config, count)
+            rows += tandem_rows(stack, config, count)
         if config.reference:
             rows += _reference_rows(stack, config)
-    _report(config, rows)
-    print(f"\nraw results: {_write_json(config, rows)}")
+    report(config, rows)
+    print(f"\nraw results: {write_json(config, rows)}")
