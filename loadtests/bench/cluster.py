@@ -3,8 +3,9 @@
 One Tandem process runs each scenario twice, on the single Redis of the other sections and on a
 local Redis Cluster (:mod:`loadtests.redis_cluster`: three masters with a replica each, with
 ``TANDEM_REDIS_CLUSTER``), one after the other per scenario so that the machine's drift touches
-both alike. The scenarios, the load generator and their knobs are the ``gateway`` section's
-(``BENCH_MEASURE``, ``BENCH_WARMUP``, ``BENCH_SCENARIOS``, ...);
+both alike; besides the ratios of ops/s and latencies it prints the server's CPU time per op on
+each, which the drift moves less. The scenarios, the load generator and their knobs are the
+``gateway`` section's (``BENCH_MEASURE``, ``BENCH_WARMUP``, ``BENCH_SCENARIOS``, ...);
 ``BENCH_CLUSTER=0`` skips the section. Raw results go to ``.tandem/bench/cluster.json``.
 """
 
@@ -62,4 +63,22 @@ def main() -> None:
             cluster.stop()
             shutil.rmtree(cluster.root, ignore_errors=True)
     report(config, rows, baseline=SINGLE)
+    print(
+        "\nserver CPU per op (its cores used / its ops/s; steadier than ops/s while the machine"
+        " starves the server of a core, as the cpu column's wait shows):"
+    )
+    for scenario in config.scenarios:
+        cost = {row.server: _cpu_per_op(row) for row in rows if row.scenario is scenario}
+        single, clustered = cost.get(SINGLE), cost.get(SINGLE + TAG)
+        if single and clustered:
+            print(
+                f"  {scenario.key}: {single:.0f} µs on a single Redis, {clustered:.0f} µs on the"
+                f" cluster ({clustered / single:.2f})"
+            )
     print(f"\nraw results: {write_json(config, rows, 'cluster')}")
+
+
+def _cpu_per_op(row: Row) -> float | None:
+    r = row.result
+    cores = r.cpu.get("server")
+    return cores * 1e6 / r.ops_per_sec if cores and r.ops_per_sec else None
