@@ -109,15 +109,19 @@ def merge(
     changed_at: Mapping[Path, float] | None = None,
     remote_changed_at: Sequence[float] | None = None,
     head: Mapping[str, Any] | None = None,
+    local_valid: bool = False,
 ) -> Merge:
     """Merge ``local`` (the client's document, from ``base``) with ``remote_ops`` (committed
     on ``base`` since, oldest first); see the module docstring. ``changed_at`` maps paths the
     client changed to when (any comparable times, such as epoch seconds), and
     ``remote_changed_at`` gives each remote op's time; they matter to ``merge`` only.
-    ``head``, the document the remote ops lead to, saves applying them when known."""
+    ``head``, the document the remote ops lead to, saves applying them when known;
+    ``local_valid`` says ``local`` was just validated (:func:`ot.dashboard.patch.apply_patch`
+    does), so it is not walked again."""
     if strategy not in STRATEGIES:
         fail(("strategy",), f"must be one of {', '.join(STRATEGIES)}")
-    validate_document(local)
+    if not local_valid:
+        validate_document(local)
     if head is None:
         head = base
         for op in remote_ops:

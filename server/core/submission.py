@@ -109,6 +109,11 @@ class Hub(Protocol):
         self, dashboard_id: DashboardId, *, version: int | None = None, at: datetime | None = None
     ) -> Snapshot: ...
 
+    def held_snapshot(self, dashboard_id: DashboardId) -> Snapshot | None:
+        """The head as this process's sequencer holds it while it holds the dashboard's lock,
+        without a read (it trails the head only by a batch under way); None otherwise."""
+        ...
+
     async def publish_presence(self, update: PresenceUpdate) -> None: ...
 
     async def claim_presence(self, update: PresenceUpdate, limit: int) -> Claim:

@@ -57,6 +57,9 @@ class PatientHub:
             lambda: self._hub.snapshot(dashboard_id, version=version, at=at), "snapshot"
         )
 
+    def held_snapshot(self, dashboard_id: DashboardId) -> Snapshot | None:
+        return self._hub.held_snapshot(dashboard_id)
+
     async def publish_presence(self, update: PresenceUpdate) -> None:
         await self.patiently(lambda: self._hub.publish_presence(update), "presence")
 

@@ -167,6 +167,13 @@ class Sequencer:
         self._version = snapshot.version
         self._document = snapshot.document
 
+    def head(self) -> tuple[int, Any] | None:
+        """The committed version and document this holder goes on from, while it holds the
+        lock: the head, but for what its batch under way (or a fenced-out holder) adds."""
+        if self.lost or not self._exists:
+            return None
+        return self._version, self._document
+
     def memory(self) -> Memory | None:
         """What to resume from next time; None when this holding ended badly (lost)."""
         if self.lost or not self._exists:

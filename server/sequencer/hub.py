@@ -309,6 +309,12 @@ class RedisHub:
     ) -> Snapshot:
         return await self._store.load(dashboard_id, version=version, at=at)
 
+    def held_snapshot(self, dashboard_id: DashboardId) -> Snapshot | None:
+        """The head as this process's sequencer has it, while it holds the dashboard's lock
+        (no PostgreSQL read); None otherwise."""
+        held = self._scheduler.held_head(dashboard_id)
+        return None if held is None else Snapshot(dashboard_id, held[0], held[1])
+
     # -- presence --------------------------------------------------------------------------
 
     async def publish_presence(self, update: PresenceUpdate) -> None:

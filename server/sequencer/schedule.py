@@ -39,6 +39,7 @@ class _Drain:
     wake: bool = False  # a record arrived while this drain ran: look again before leaving
     # Set by every local push, so a holder lingering on the lock looks at once.
     nudge: asyncio.Event = field(default_factory=asyncio.Event)
+    sequencer: Sequencer | None = None  # the holder draining now, if the lock is taken
 
 
 class Scheduler:
@@ -105,7 +106,11 @@ class Scheduler:
                         stopping=lambda: self._closing,
                     )
                 )
-                await sequencer.drain()
+                drain.sequencer = sequencer
+                try:
+                    await sequencer.drain()
+                finally:
+                    drain.sequencer = None
                 if sequencer.lost:
                     metrics.HANDOVER_LOST.inc()
                 elif self.closing:
@@ -131,6 +136,14 @@ class Scheduler:
         finally:
             if self._drains.get(dashboard_id) is drain:
                 del self._drains[dashboard_id]
+
+    def held_head(self, dashboard_id: DashboardId) -> tuple[int, Any] | None:
+        """``(version, document)`` of a dashboard whose lock this process holds right now, as
+        its holder has committed it; None when it holds no lock on it."""
+        drain = self._drains.get(dashboard_id)
+        if drain is None or drain.sequencer is None:
+            return None
+        return drain.sequencer.head()
 
     @property
     def closing(self) -> bool:

@@ -30,20 +30,39 @@ from server.store.pool import translated
 DEFAULT_TTL = timedelta(hours=24)
 DEFAULT_LEASE = timedelta(seconds=30)
 
-# Insert the key, or take over an attempt whose lease ran out (same fingerprint only); the
-# user's expired keys are deleted first, so an expired key is a new one. xmax = 0 tells an
-# insert from a takeover.
-_PURGE_USER = "DELETE FROM idempotency_keys WHERE user_id = $1 AND expires_at < now()"
+# One statement (one round trip, its own transaction): delete the user's other expired keys;
+# insert the key, start an expired one over, or take over an attempt whose lease ran out (same
+# fingerprint only); and when none of that happened, the key's row as it was, to tell an
+# answer from a mismatch or an attempt still running. created_at = now() tells a key started
+# now (new or expired) from a takeover.
 _CLAIM = """
-INSERT INTO idempotency_keys AS k (user_id, key, fingerprint, locked_until, expires_at)
-VALUES ($1, $2, $3, now() + $4::interval, now() + $5::interval)
-ON CONFLICT (user_id, key) DO UPDATE SET locked_until = EXCLUDED.locked_until
- WHERE k.status IS NULL AND k.locked_until < now() AND k.fingerprint = EXCLUDED.fingerprint
-RETURNING k.plan, (k.xmax = 0) AS fresh
-"""
-_EXISTING = (
-    "SELECT fingerprint, status, response FROM idempotency_keys WHERE user_id = $1 AND key = $2"
+WITH purged AS (
+    DELETE FROM idempotency_keys
+     WHERE user_id = $1 AND key <> $2 AND expires_at < now()
+), claimed AS (
+    INSERT INTO idempotency_keys AS k (user_id, key, fingerprint, locked_until, expires_at)
+    VALUES ($1, $2, $3, now() + $4::interval, now() + $5::interval)
+    ON CONFLICT (user_id, key) DO UPDATE SET
+        locked_until = EXCLUDED.locked_until,
+        fingerprint = EXCLUDED.fingerprint,
+        status = NULL,
+        response = NULL,
+        plan = CASE WHEN k.expires_at < now() THEN NULL ELSE k.plan END,
+        created_at = CASE WHEN k.expires_at < now() THEN now() ELSE k.created_at END,
+        expires_at = CASE WHEN k.expires_at < now() THEN EXCLUDED.expires_at
+                          ELSE k.expires_at END
+     WHERE k.expires_at < now()
+        OR (k.status IS NULL AND k.locked_until < now() AND k.fingerprint = EXCLUDED.fingerprint)
+    RETURNING k.plan, k.created_at = now() AS fresh
 )
+SELECT true AS claimed, plan, fresh, NULL::bytea AS fingerprint, NULL::integer AS status,
+       NULL::jsonb AS response
+  FROM claimed
+UNION ALL
+SELECT false, NULL, NULL, fingerprint, status, response
+  FROM idempotency_keys
+ WHERE user_id = $1 AND key = $2 AND NOT EXISTS (SELECT FROM claimed)
+"""
 
 
 @dataclass(frozen=True)
@@ -85,18 +104,15 @@ class IdempotencyKeys:
 
     async def claim(self, user: UserId, key: str, fingerprint: bytes) -> Claim:
         with translated():
-            async with self._pool.acquire() as conn, conn.transaction():
-                await conn.execute(_PURGE_USER, user)
-                row = await conn.fetchrow(_CLAIM, user, key, fingerprint, self._lease, self._ttl)
-                if row is not None:
-                    return Claimed(row["plan"], bool(row["fresh"]))
-                existing = await conn.fetchrow(_EXISTING, user, key)
-        if existing is None:  # settled and purged in between: rare enough to ask again
+            row = await self._pool.fetchrow(_CLAIM, user, key, fingerprint, self._lease, self._ttl)
+        if row is None:  # settled and purged in between, or claimed by a racing first attempt
             return Busy()
-        if bytes(existing["fingerprint"]) != fingerprint:
+        if row["claimed"]:
+            return Claimed(row["plan"], bool(row["fresh"]))
+        if bytes(row["fingerprint"]) != fingerprint:
             return Mismatch()
-        if existing["status"] is not None:
-            return Answered(int(existing["status"]), existing["response"])
+        if row["status"] is not None:
+            return Answered(int(row["status"]), row["response"])
         return Busy()
 
     async def record_plan(self, user: UserId, key: str, plan: Any) -> None:

@@ -26,7 +26,6 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ot.dashboard.diff import diff
 from ot.dashboard.export import error_path
 from ot.dashboard.merge import Merge, merge
 from ot.dashboard.patch import apply_patch
@@ -97,9 +96,15 @@ async def _merge(hub: Hub, request: SyncRequest) -> tuple[int, Merge]:
             head = None
         else:
             # No client times, so no op's time matters: the head's document stands for the
-            # ops since (a checkpoint and a short replay, not the whole tail of the log).
-            head = await hub.snapshot(d)
-        base = await hub.snapshot(d, version=request.base_version)
+            # ops since. While this process sequences the dashboard its holder has the head in
+            # memory; else it is a checkpoint and a short replay, not the whole tail of the log.
+            head = hub.held_snapshot(d)
+            if head is None or head.version < request.base_version:
+                head = await hub.snapshot(d)
+        if head is not None and head.version == request.base_version:
+            base = head  # a client that was up to date: nothing to merge with
+        else:
+            base = await hub.snapshot(d, version=request.base_version)
     except VersionNotFound as exc:
         raise SyncBaseAhead(f"base_version {request.base_version} is past the head") from exc
     except TandemError as exc:
@@ -119,17 +124,20 @@ async def _merge(hub: Hub, request: SyncRequest) -> tuple[int, Merge]:
     if head is not None:
         if head.version < request.base_version:
             raise SyncBaseAhead(f"base_version {request.base_version} is past the head")
-        remote: list[JsonOp] = [diff(base.document, head.document)]
+        remote: list[JsonOp] = []  # the head's document says it all
         times: list[float] = []
         head_version = head.version
+        head_document = head.document
     else:
         ops = [c for c in since if c.op is not None]
         remote = [c.op for c in ops if c.op is not None]
         times = [c.created_at.timestamp() if c.created_at else 0.0 for c in ops]
         head_version = request.base_version + len(since)
+        head_document = None
     try:
         result = merge(
-            base.document, local, remote, request.strategy,
+            base.document, local, remote, request.strategy, head=head_document,
+            local_valid=request.document is None,
             changed_at=request.changed_at, remote_changed_at=times if head is None else None,
         )  # fmt: skip
     except DocumentError as exc:

@@ -73,6 +73,22 @@ async def test_an_expired_key_is_a_new_key(pg_store: PostgresStore, accounts: Ac
     assert await keys.purge() >= 0
 
 
+async def test_a_claim_purges_the_users_other_expired_keys(
+    pg_store: PostgresStore, accounts: Accounts
+) -> None:
+    short = IdempotencyKeys(pg_store.pool, ttl=timedelta(milliseconds=50))
+    user, other = await new_user(accounts), await new_user(accounts)
+    for owner in (user, other):
+        await short.claim(owner, "old", _fp("a"))
+        await short.settle(owner, "old", 200, {"v": 1})
+    await asyncio.sleep(0.1)
+    assert isinstance(await IdempotencyKeys(pg_store.pool).claim(user, "new", _fp("a")), Claimed)
+    rows = await pg_store.pool.fetch(
+        "SELECT user_id, key FROM idempotency_keys WHERE user_id = ANY($1::uuid[])", [user, other]
+    )
+    assert {(r["user_id"], r["key"]) for r in rows} == {(user, "new"), (other, "old")}
+
+
 async def _pull(store: PostgresStore, user: UserId, since: int, limit: int = 100) -> ChangesPage:
     async with store.pool.acquire() as conn:
         return await changes(conn, user, since=since, after=None, limit=limit)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import secrets
+from uuid import uuid4
+
 import pytest
 
 from ot.dashboard.document import validate_document
 from server.core.errors import InvalidDocument, SyncBaseAhead, SyncConflict
-from server.core.ids import UserId
+from server.core.ids import DashboardId, UserId
+from server.core.settings import Settings
 from server.sequencer.hub import RedisHub
 from server.store.idempotency import committed_version
 from server.store.postgres import PostgresStore
@@ -77,3 +81,45 @@ async def test_a_retry_with_a_plan_finds_the_op_and_applies_nothing(
     # Without the plan, the same submitter id still applies once: the sequencer knows it.
     ops = await hub.ops_since(d, 1)
     assert [o.src for o in ops].count("api:idem:test-1") == 1
+
+
+async def test_the_held_head_is_the_committed_head_and_syncs_build_on_it(
+    pg_store: PostgresStore, redis_url: str, redis_prefix: str, user: UserId
+) -> None:
+    # Holders linger long enough here that the lock is still held when each answer is back.
+    settings = Settings(redis_prefix=f"{redis_prefix}{secrets.token_hex(4)}:", hold_linger=30)
+    hub = RedisHub(redis=redis_url, store=pg_store, settings=settings, gateway_id="held")
+    await hub.start()
+    try:
+        d = await create(hub, user, document({"w1": widget(), "w2": widget("Mem")}))
+        other = DashboardId(uuid4())
+        assert hub.held_snapshot(other) is None  # never sequenced here
+        await edit(hub, user, d, [{"p": ["widgets", "w2", "title"], "od": "Mem", "oi": "RAM"}])
+        held = hub.held_snapshot(d)
+        stored = await hub.snapshot(d)
+        assert held is not None
+        assert (held.version, held.document) == (stored.version, stored.document)
+        # A queue of patches, each based on the previous answer, as a reconnecting client
+        # sends them: each merges on the held head and commits on top of it.
+        version = stored.version
+        for i in range(5):
+            patch = {"updated": {"w1": {"title": f"queued {i}"}}}
+            result = await sync(hub, SyncRequest(d, user, version, "merge", changes=patch))
+            assert result.version == version + 1
+            version = result.version
+            head = await hub.snapshot(d)
+            assert (head.version, head.document) == (result.version, result.document)
+            assert head.document["widgets"]["w1"]["title"] == f"queued {i}"
+            assert head.document["widgets"]["w2"]["title"] == "RAM"
+        # A client behind the head merges with what came since, as before.
+        late = await sync(
+            hub,
+            SyncRequest(
+                d, user, stored.version, "merge", changes={"updated": {"w2": {"title": "Memory"}}}
+            ),
+        )
+        assert late.version == version + 1
+        assert late.document["widgets"]["w1"]["title"] == "queued 4"
+        assert late.document["widgets"]["w2"]["title"] == "Memory"
+    finally:
+        await hub.close()
