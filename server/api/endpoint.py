@@ -88,6 +88,7 @@ class Reply:
 
     model: BaseModel | None = None
     status: int | None = None
+    json: bytes | None = None  # the body already serialised, in the shape of the response model
 
 
 Handler = Callable[[Call], Awaitable[BaseModel | Reply | None]]
@@ -191,8 +192,13 @@ async def _serve(endpoint: Endpoint, request: Request, api: ApiServices) -> Resp
     call = Call(request, api, principal, params, query, body, ip)
     result = await endpoint.handler(call)
     reply = result if isinstance(result, Reply) else Reply(result)
-    status = reply.status or (endpoint.status if reply.model is not None else 204)
-    if reply.model is None:
+    has_body = reply.model is not None or reply.json is not None
+    status = reply.status or (endpoint.status if has_body else 204)
+    if reply.json is not None:
+        response = Response(
+            reply.json, status_code=status, media_type="application/json", headers=call.headers
+        )
+    elif reply.model is None:
         response = Response(status_code=status, headers=call.headers)
     else:
         response = Response(

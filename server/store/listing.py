@@ -98,17 +98,6 @@ def _listed(r: Any) -> Listed:
     )  # fmt: skip
 
 
-@dataclass(frozen=True)
-class WidgetInfo:
-    widget_id: str
-    type: str | None
-    title: str | None
-    position: Any
-    config: Any
-    version: int
-    updated_at: datetime
-
-
 async def list_dashboards(
     conn: Any,
     user: UserId,
@@ -147,18 +136,13 @@ async def get_listed(conn: Any, dashboard: DashboardId, user: UserId | None) -> 
     return None if row is None else _listed(row)
 
 
-async def widgets(conn: Any, dashboard: DashboardId) -> list[WidgetInfo]:
+async def widgets(conn: Any, dashboard: DashboardId) -> list[dict[str, Any]]:
+    """The dashboard's widget rows as plain values (``widget_id``, ``type``, ``title``,
+    ``position``, ``config``, ``version``, ``updated_at``), ready to serialise."""
     with translated():
         rows = await conn.fetch(
             "SELECT widget_id, type, title, position, config, version, updated_at"
             " FROM widgets WHERE dashboard_id = $1 ORDER BY widget_id",
             dashboard,
         )
-    return [_widget(r) for r in rows]
-
-
-def _widget(r: Any) -> WidgetInfo:
-    return WidgetInfo(
-        r["widget_id"], r["type"], r["title"], r["position"], r["config"],
-        int(r["version"]), r["updated_at"],
-    )  # fmt: skip
+    return [dict(r) for r in rows]
