@@ -34,18 +34,28 @@ _COLUMNS = """
            AS collaborator_count,
        d.head_version, d.is_archived, d.is_public, d.created_at, d.updated_at
 """
-LIST = f"""{_MINE}
+# The owned dashboards come in order from the (owner_id, updated_at) index, so only the first
+# page of them is read; the shared ones are probed by id (OFFSET 0 keeps the planner from
+# flattening the probe into a hash join over all rows: the row-level security policy makes its
+# estimate of visible dashboards far too high), and only the page's rows are read whole.
+LIST = f"""
+WITH mine AS (
+    (SELECT id AS dashboard_id, 'owner'::text AS role, updated_at FROM dashboards
+      WHERE owner_id = $1 AND is_archived = $2
+        AND ($3::timestamptz IS NULL OR (updated_at, id) < ($3, $4::uuid))
+      ORDER BY updated_at DESC, id DESC LIMIT $5)
+    UNION ALL
+    (SELECT c.dashboard_id, c.role, x.updated_at FROM dashboard_collaborators c
+      CROSS JOIN LATERAL (SELECT * FROM dashboards x WHERE x.id = c.dashboard_id OFFSET 0) x
+      WHERE c.user_id = $1 AND x.is_archived = $2
+        AND ($3::timestamptz IS NULL OR (x.updated_at, x.id) < ($3, $4::uuid))
+      ORDER BY x.updated_at DESC, x.id DESC LIMIT $5)
+), page AS (SELECT * FROM mine ORDER BY updated_at DESC, dashboard_id DESC LIMIT $5)
 SELECT {_COLUMNS}, NULL::text AS snippet
-  FROM mine m
-  -- One index probe per dashboard of the user's, never a scan of every dashboard: OFFSET 0
-  -- keeps the planner from flattening it into a hash join over all rows (the row-level
-  -- security policy makes its estimate of visible dashboards far too high).
+  FROM page m
   CROSS JOIN LATERAL (SELECT * FROM dashboards x WHERE x.id = m.dashboard_id OFFSET 0) d
   JOIN users u ON u.id = d.owner_id
- WHERE d.is_archived = $2
-   AND ($3::timestamptz IS NULL OR (d.updated_at, d.id) < ($3, $4::uuid))
  ORDER BY d.updated_at DESC, d.id DESC
- LIMIT $5
 """
 _TEXT = "replace(replace(d.title || ' - ' || d.description, E'\\uE000', ''), E'\\uE001', '')"
 SEARCH = f"""{_MINE}, query AS (SELECT websearch_to_tsquery('simple', $3) AS q)
