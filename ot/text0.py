@@ -25,9 +25,9 @@ from __future__ import annotations
 from typing import Any, Final
 
 from ot.errors import ApplyError, DocumentError, InvalidOpError, OTError
-from ot.json0.pairwise import transform as _pairwise_transform
-from ot.json0.pairwise import transform_x as _pairwise_transform_x
 from ot.jsvalue import has_astral, utf16_length
+from ot.pairwise import transform as _pairwise_transform
+from ot.pairwise import transform_x as _pairwise_transform_x
 from ot.subtype import Side
 
 Component = dict[str, Any]

@@ -7,6 +7,8 @@ import of the wrong direction in behind a function.
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -111,3 +113,20 @@ def test_the_graph_sees_every_package() -> None:
     graph = _graph()
     for package in ("ot.json0", "server.gateway", "server.sequencer", "server.store", *PURE):
         assert package in graph, package
+
+
+def test_every_ot_module_imports_on_its_own() -> None:
+    """Each module of the OT core imports first in a fresh interpreter (no import cycle that
+    only the usual import order hides)."""
+    modules = sorted(m for m in _graph() if _within(m, ("ot",)))
+    script = (
+        "import subprocess, sys\n"
+        "bad = [m for m in sys.argv[1:] if subprocess.run([sys.executable, '-c', 'import ' + m],"
+        " capture_output=True).returncode]\n"
+        "print(' '.join(bad))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script, *modules], capture_output=True, text=True, cwd=ROOT
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == []

@@ -52,10 +52,10 @@ from ot.json0.compose import append as _append
 from ot.json0.compose import compose as _compose
 from ot.json0.compose import invert as _invert
 from ot.json0.compose import normalize as _normalize
-from ot.json0.pairwise import transform as _pairwise_transform
-from ot.json0.pairwise import transform_x as _pairwise_transform_x
 from ot.json0.subtypes import find_subtype, get_subtype, register_subtype
 from ot.json0.transform import transform_component, transform_pair
+from ot.pairwise import transform as _pairwise_transform
+from ot.pairwise import transform_x as _pairwise_transform_x
 
 __all__ = [
     "TYPE_NAME",
