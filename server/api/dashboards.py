@@ -12,6 +12,7 @@ import asyncio
 import html
 import uuid
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any, cast
 from uuid import UUID
 
@@ -234,7 +235,7 @@ async def create(call: Call) -> Reply:
         document = new_document(body.title, body.description)
         if body.template_id is not None:
             document = await template_copy(
-                Templates(call.api.pool), template_id=body.template_id, user_id=user,
+                Templates(partial(acting, call.api.pool, call.principal)), template_id=body.template_id, user_id=user,
                 title=body.title, description=body.description,
             )  # fmt: skip
         try:

@@ -8,8 +8,8 @@ the WebSocket handshake. A bearer token cannot be sent cross-site by a browser, 
 such check.
 
 :func:`acting` opens the transaction every API read runs in: the role ``tandem_api`` and the
-acting user (``SET LOCAL``), so row-level security (``sql/0002_api.sql``) filters whatever the
-query forgets to.
+acting user (``SET LOCAL``; a guest as ``tandem.guest_id`` and its one dashboard), so row-level
+security (``sql/0002_api.sql``, ``0007``) filters whatever the query forgets to.
 """
 
 from __future__ import annotations
@@ -26,10 +26,9 @@ from server.core.errors import OriginRefused, Unauthenticated
 from server.core.ids import DashboardId, UserId
 from server.gateway.auth import SESSION_COOKIE, cookie_value, origin_allowed, token_hash
 from server.store.guests import GuestSession, GuestSessions
-from server.store.pool import translated
+from server.store.pool import API_ROLE, translated
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-API_ROLE = "tandem_api"
 
 
 @dataclass(frozen=True)
@@ -98,6 +97,7 @@ async def authenticate(
 async def acting(pool: asyncpg.Pool, principal: Principal | None) -> AsyncIterator[Any]:
     """A connection in a transaction as ``tandem_api``, with the acting user (and a guest's
     dashboard) set for row-level security. Without a principal nothing is visible."""
+    guest = principal is not None and principal.guest is not None
     user = "" if principal is None else str(principal.user_id)
     dashboard: DashboardId | None = (
         None if principal is None or principal.guest is None else (principal.guest.dashboard_id)
@@ -107,9 +107,11 @@ async def acting(pool: asyncpg.Pool, principal: Principal | None) -> AsyncIterat
             await conn.execute(
                 # JIT compiling costs more than these short queries take (100 ms measured).
                 "SELECT set_config('role', $1, true), set_config('tandem.user_id', $2, true),"
-                " set_config('tandem.dashboard_id', $3, true), set_config('jit', 'off', true)",
+                " set_config('tandem.guest_id', $3, true),"
+                " set_config('tandem.dashboard_id', $4, true), set_config('jit', 'off', true)",
                 API_ROLE,
-                "" if principal is not None and principal.guest is not None else user,
+                "" if guest else user,
+                user if guest else "",
                 "" if dashboard is None else str(dashboard),
             )
             yield conn

@@ -10,6 +10,7 @@ export), ``GET /templates`` lists the public ones and the caller's own. A templa
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -20,6 +21,7 @@ from server.api.dashboards import Dashboard, dashboard_view
 from server.api.endpoint import Call, Endpoint, Reply
 from server.api.history import authorised, store_of
 from server.api.models import Cursor, DashboardParams, Limit, Page, Request, UserRef
+from server.api.principal import acting
 from server.api.problem import json_path
 from server.core.errors import Forbidden, NotFound
 from server.core.ids import DashboardId
@@ -116,7 +118,7 @@ async def new_template(call: Call) -> Reply:
     dashboard = DashboardId(body.dashboard_id)
     await authorised(call, dashboard, "editor")
     template, count = await create_template(
-        store_of(call), Templates(call.api.pool), dashboard_id=dashboard,
+        store_of(call), Templates(partial(acting, call.api.pool, call.principal)), dashboard_id=dashboard,
         owner_id=call.user.user_id, name=body.name, description=body.description,
         category=body.category, public=body.public,
     )  # fmt: skip
@@ -125,7 +127,7 @@ async def new_template(call: Call) -> Reply:
 
 async def list_templates(call: Call) -> Page[TemplateOut]:
     query = call.take("query", TemplateQuery)
-    page = await Templates(call.api.pool).list_templates(
+    page = await Templates(partial(acting, call.api.pool, call.principal)).list_templates(
         call.user.user_id, category=query.category, cursor=query.cursor, limit=query.limit
     )
     return Page[TemplateOut](items=[_template_out(t) for t in page.items],

@@ -18,6 +18,8 @@ from server.core.errors import BadData, Conflict, NotFound, StoreUnavailable, Ta
 
 SERVER_SETTINGS = {"application_name": "tandem", "timezone": "UTC"}
 JSONB_FORMAT_VERSION = b"\x01"
+# The role API transactions run as, under row-level security (sql/0002_api.sql).
+API_ROLE = "tandem_api"
 
 
 def encode_jsonb(value: Any) -> bytes:

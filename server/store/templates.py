@@ -7,6 +7,8 @@ a category. Listing shows the public ones and the caller's own, newest first, pa
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,6 +24,9 @@ from server.store.pool import translated
 from server.store.timeline import decode_cursor, encode_cursor
 
 TemplateId = UUID
+# Opens the connection a statement runs on: the API's acts as the caller, under row-level
+# security (sql/0007_api_policies_later.sql); elsewhere one of the pool's.
+Connect = Callable[[], contextlib.AbstractAsyncContextManager[Any]]
 MAX_PAGE = 100
 MAX_NAME = 200
 MAX_CATEGORY = 64
@@ -90,8 +95,8 @@ def _text(value: str, name: str, low: int, high: int) -> str:
 
 
 class Templates:
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self._pool = pool
+    def __init__(self, connect: Connect) -> None:
+        self._connect = connect
 
     async def create_template(
         self,
@@ -111,7 +116,8 @@ class Templates:
         ]
         check_jsonb([values, document])
         with translated():
-            row = await self._pool.fetchrow(CREATE, owner_id, *values, public, document, source)
+            async with self._connect() as conn:
+                row = await conn.fetchrow(CREATE, owner_id, *values, public, document, source)
         return _template(row)
 
     async def list_templates(
@@ -127,7 +133,8 @@ class Templates:
         offset = decode_cursor(cursor) if cursor is not None else 0
         check_jsonb(category)
         with translated():
-            rows = await self._pool.fetch(LIST, user_id, category, limit + 1, offset)
+            async with self._connect() as conn:
+                rows = await conn.fetch(LIST, user_id, category, limit + 1, offset)
         items = tuple(_template(r) for r in rows[:limit])
         more = len(rows) > limit
         return TemplatePage(items, encode_cursor(offset + limit) if more else None)
@@ -136,12 +143,13 @@ class Templates:
         """The document of a template the user may use (public or their own), counted as
         used. NotFound otherwise (never told apart from one that does not exist)."""
         with translated():
-            document = await self._pool.fetchval(
-                "UPDATE dashboard_templates SET usage_count = usage_count + 1"
-                " WHERE id = $1 AND (is_public OR owner_id = $2) RETURNING document",
-                template_id,
-                user_id,
-            )
+            async with self._connect() as conn:
+                document = await conn.fetchval(
+                    "UPDATE dashboard_templates SET usage_count = usage_count + 1"
+                    " WHERE id = $1 AND (is_public OR owner_id = $2) RETURNING document",
+                    template_id,
+                    user_id,
+                )
         if document is None:
             raise NotFound(f"template {template_id} not found")
         return document

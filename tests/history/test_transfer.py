@@ -138,7 +138,7 @@ async def test_template_is_redacted_and_instantiated_with_fresh_widget_ids(
     doc = secret_document()
     d = (await pg_store.create_dashboard(owner_id=owner, title="S",
                                          document=doc)).dashboard_id  # fmt: skip
-    templates = Templates(pg_store.pool)
+    templates = Templates(pg_store.pool.acquire)
     template, count = await create_template(pg_store, templates, dashboard_id=d, owner_id=owner,
                                             name="Ops board", public=True)  # fmt: skip
     assert count == 3

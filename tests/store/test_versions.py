@@ -125,7 +125,7 @@ async def test_templates_public_and_own_by_category(
     pg_store: PostgresStore, accounts: Accounts
 ) -> None:
     ann, bob = await new_user(accounts), await new_user(accounts)
-    templates = Templates(pg_store.pool)
+    templates = Templates(pg_store.pool.acquire)
     doc = document("T", {"w1": widget()})
     mine = await templates.create_template(owner_id=ann, name="Mine", document=doc,
                                            category="ops")  # fmt: skip
