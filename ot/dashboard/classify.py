@@ -10,6 +10,13 @@ the one widget the op touches, or None::
 
     [{"p": ["layout", 0], "ld": "w1"}, {"p": ["widgets", "w1"], "od": W1}] -> ("removeWidget", "w1")
 
+:func:`widgets_touched` is every widget an op touches, for widget history (an op that touched
+several, such as a restore, is in each one's history): a component under ``["widgets", id]``,
+a layout entry inserted or deleted, and the widgets of a whole ``widgets`` map or document
+replaced (removed and inserted)::
+
+    [{"p": ["widgets", "w2", "title"], "oi": "B"}, {"p": ["widgets", "w1"], "od": W1}] -> ("w1", "w2")
+
 A :class:`ot.json0.CheckedOp` is classified without being validated again.
 """
 
@@ -20,10 +27,10 @@ from typing import Any
 
 from ot.dashboard.paths import ABSENT
 from ot.errors import InvalidOpError, UnknownTypeError
-from ot.json0.checked import components
+from ot.json0.checked import CheckedOp, components
 from ot.jsvalue import js_equal
 
-__all__ = ["classify"]
+__all__ = ["classify", "widgets_touched"]
 
 # Precedence, most significant first, for ops with several components:
 # removeWidget > addWidget > resize > move > insert > delete > format > update. Structural
@@ -65,13 +72,38 @@ def classify(op: object) -> tuple[str, str | None]:
     return kind, next(iter(touched)) if len(touched) == 1 else None
 
 
+def widgets_touched(op: object) -> tuple[str, ...]:
+    """The ids of every widget the json0 op touches, sorted (see the module's docstring).
+
+    The op is taken as valid (the log's are: the sequencer checked them), so it is not checked
+    again; anything in it that is not a component is passed over."""
+    parts = components(op) if type(op) is CheckedOp else op
+    touched: set[str] = set()
+    for component in parts if isinstance(parts, list) else ():
+        if isinstance(component, dict) and isinstance(component.get("p"), list):
+            touched |= _widgets_touched(component)
+    return tuple(sorted(touched))
+
+
 def _widgets_touched(component: Mapping[str, Any]) -> set[str]:
     path = component["p"]
     if len(path) >= 2 and path[0] == "widgets" and isinstance(path[1], str):
         return {path[1]}
     if len(path) == 2 and path[0] == "layout":
         return {component[key] for key in ("li", "ld") if isinstance(component.get(key), str)}
+    if path == ["widgets"]:
+        return {w for key in ("oi", "od") for w in _keys(component.get(key))}
+    if not path:
+        return {w for key in ("oi", "od") for w in _keys(_get(component.get(key), "widgets"))}
     return set()
+
+
+def _get(value: object, key: str) -> object:
+    return value.get(key) if isinstance(value, dict) else None
+
+
+def _keys(value: object) -> list[str]:
+    return list(value) if isinstance(value, dict) else []
 
 
 def _component_kind(component: Mapping[str, Any]) -> str:

@@ -16,6 +16,7 @@ from uuid import uuid4
 
 import asyncpg
 
+from ot.dashboard.classify import widgets_touched
 from server.core.errors import BadRequest, NotFound, StaleFence
 from server.core.ids import DashboardId, UserId
 from server.core.jsonvalue import check_jsonb
@@ -208,7 +209,7 @@ class PostgresStore:
             {"dashboard_id": d, "user_id": op.user_id, "operation_type": op.operation_type,
              "target_id": op.target_id, "operation": op.op, "inverse": op.inverse,
              "version": base_version + i, "client_version": op.client_version,
-             "src": op.src, "seq": op.seq}
+             "src": op.src, "seq": op.seq, "target_ids": widgets_touched(op.op)}
             for i, op in enumerate(ops)
         ]  # fmt: skip
         widgets = [{"dashboard_id": d, **w} for w in _widget_records(changes.upserts)]

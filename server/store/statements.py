@@ -11,7 +11,7 @@ from __future__ import annotations
 # parameter per column: ops are JSON lists, which asyncpg's array encoder would read as dimensions.
 OP_RECORD = (
     "user_id uuid, operation_type text, target_id text, operation jsonb, inverse jsonb,"
-    " version bigint, client_version bigint, src text, seq bigint"
+    " version bigint, client_version bigint, src text, seq bigint, target_ids text[]"
 )
 WIDGET_RECORD = "widget_id text, type text, title text, position jsonb, config jsonb"
 
@@ -44,9 +44,11 @@ WITH input AS (
  RETURNING d.id, i.head, i.checkpoint, i.deletes, i.keep
 ), batch AS (
     INSERT INTO operations (dashboard_id, user_id, operation_type, target_id, operation, inverse,
-                            version, client_version, server_version, src, seq, created_at)
+                            version, client_version, server_version, src, seq, created_at,
+                            target_ids)
     SELECT x.dashboard_id, x.user_id, x.operation_type, x.target_id, x.operation, x.inverse,
-           x.version, x.client_version, x.version, x.src, x.seq, coalesce($4, now())
+           x.version, x.client_version, x.version, x.src, x.seq, coalesce($4, now()),
+           coalesce(x.target_ids, '{{}}')
       FROM jsonb_to_recordset($2::jsonb) AS x(dashboard_id uuid, {OP_RECORD})
       JOIN gate g ON g.id = x.dashboard_id
 ), upserted AS (
@@ -72,7 +74,8 @@ SELECT coalesce(array_agg(id), '{{}}') FROM gate
 """
 
 # $1 id, $2 owner, $3 title, $4 description, $5 create record, $6 document, $7 created_at or
-# NULL, $8 src, $9 seq, $10 widget records; the dashboard starts at version 1 (ShareDB).
+# NULL, $8 src, $9 seq, $10 widget records (their ids are the create op's target_ids); the
+# dashboard starts at version 1 (ShareDB).
 CREATE = f"""
 WITH gate AS (
     INSERT INTO dashboards (id, owner_id, title, description, head_version, lock_epoch,
@@ -81,8 +84,12 @@ WITH gate AS (
  RETURNING id
 ), created AS (
     INSERT INTO operations (dashboard_id, user_id, operation_type, target_id, operation, inverse,
-                            version, client_version, server_version, src, seq, created_at)
-    SELECT id, $2, 'create', NULL, $5::jsonb, NULL, 0, 0, 0, $8, $9, coalesce($7, now()) FROM gate
+                            version, client_version, server_version, src, seq, created_at,
+                            target_ids)
+    SELECT id, $2, 'create', NULL, $5::jsonb, NULL, 0, 0, 0, $8, $9, coalesce($7, now()),
+           ARRAY(SELECT w.widget_id FROM jsonb_to_recordset($10::jsonb) AS w(widget_id text)
+                  ORDER BY w.widget_id)
+      FROM gate
 ), checkpoint AS (
     INSERT INTO checkpoints (dashboard_id, version, document, created_by, created_at)
     SELECT id, 1, $6::jsonb, $2, coalesce($7, now()) FROM gate

@@ -102,6 +102,45 @@ async def test_restore_undo_redo(api: Api) -> None:
     assert nothing == {"version": None, "applied": False, "reason": "nothing_to_redo"}
 
 
+async def test_a_restore_of_several_widgets_is_in_each_ones_history(api: Api) -> None:
+    owner, editor = await api.account(), await api.account()
+    d = (await api.dashboard(owner, "Many"))["id"]
+    await api.share(owner, d, editor, "editor")
+    url = f"/api/dashboards/{d}"
+    for wid in ("w1", "w2", "w3", "w4"):
+        base = await edit(api, d, owner, {"type": "addWidget", "targetId": wid,
+                                          "value": widget(wid)})  # fmt: skip
+    moved = {}  # each move's stored version
+    for wid in ("w1", "w2", "w3"):
+        moved[wid] = await edit(api, d, editor, {"type": "move", "targetId": wid,
+                                                 "value": {"x": 7, "y": 2}}) - 1  # fmt: skip
+    r = await api.http.post(f"{url}/restore", json={"version": base}, headers=owner.auth)
+    assert r.status_code == 200, r.text
+    restore = r.json()["version"] - 1  # the version the restore's op is stored with
+    ops = (await api.http.get(f"{url}/ops", params={"since": restore}, headers=owner.auth)).json()
+    [stored] = ops["items"]
+    assert stored["target_id"] is None  # it names no single target
+
+    async def history(wid: str, **params: Any) -> dict[str, Any]:
+        r = await api.http.get(f"{url}/widgets/{wid}/history", params=params,
+                               headers=editor.auth)  # fmt: skip
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+    for wid in ("w1", "w2", "w3"):
+        items = (await history(wid))["items"]
+        assert [i["version"] for i in items[:2]] == [restore, moved[wid]]
+        assert items[0]["user"]["id"] == owner.id and items[1]["user"]["id"] == editor.id
+        assert [i["operation_type"] for i in items[1:]] == ["move", "addWidget"]
+        # Page by page, the restore once and in its place.
+        first = await history(wid, limit=1)
+        rest = await history(wid, limit=1, cursor=first["next_cursor"])
+        assert [first["items"][0]["version"], rest["items"][0]["version"]] == [
+            items[0]["version"], items[1]["version"]]  # fmt: skip
+    untouched = (await history("w4"))["items"]
+    assert [i["operation_type"] for i in untouched] == ["addWidget"]
+
+
 async def test_export_import_and_templates(api: Api) -> None:
     owner, other = await api.account(), await api.account()
     d = (await api.dashboard(owner, "Secret board"))["id"]
