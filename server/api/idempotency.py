@@ -63,6 +63,7 @@ class StoredRefusal(TandemError):
         self.code = Code.of(str(body["code"]))
         self.errors = body.get("errors") or []
         self.extensions = {k: v for k, v in body.items() if k in _EXTENSIONS}
+        self.headers = {REPLAYED_HEADER: "true"}  # a replay, like a replayed success
 
 
 _EXTENSIONS = ("conflicts",)

@@ -65,6 +65,8 @@ def from_error(exc: TandemError, headers: Mapping[str, str] | None = None) -> Re
     # ``errors`` (paths) and other members (a sync's ``conflicts``) where the error has them.
     errors = getattr(exc, "errors", None) or None
     extensions = getattr(exc, "extensions", None)
+    # And the response headers the error carries (a replayed refusal says it is one).
+    headers = {**getattr(exc, "headers", {}), **(headers or {})}
     return problem(
         exc.code.status, str(exc.code), exc.message, errors=errors, headers=headers,
         extensions=extensions,
