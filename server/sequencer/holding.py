@@ -120,18 +120,14 @@ class Sequencer:
         finally:
             # Shielded: a hub shutting down should not leave the lock to expire on its own.
             ours, self.left = await asyncio.shield(self._lock.release_counting(self._queue))
-            # Gone before the release (it expired while this process stood still, say): the
-            # dashboard changed hands under this holding, even if nothing it wrote was fenced.
+            # Gone before the release (expired while this process stood still): lost, fenced or not.
             self.lost = self.lost or not ours
 
     async def _linger(self, idle_since: float) -> bool:
-        """Keep the lock a moment once the queue is empty: the next records (the next ops of
-        the clients just answered) then cost no new lock, fence and release. Every push nudges
-        the holder: this process's directly, another's through this process's private channel
-        (a nudge lost with a pub/sub reconnect only delays its records to the release, which
-        counts what is queued). The lock still orders nothing that correctness rests on: a
-        holding that outlives its lock publishes no answer that its commit did not fence (see
-        :meth:`Lock.settle`). False: time to let go."""
+        """Keep the lock a moment once the queue is empty, so the clients' next ops cost no
+        new lock, fence and release; every push nudges the holder (a nudge lost to a pub/sub
+        reconnect only delays its records to the release, which counts the queue). Nothing
+        correct rests on the lock (:meth:`Lock.settle`). False: time to let go."""
         left = self._settings.hold_linger - (time.monotonic() - idle_since)
         if self._nudge is None or left <= 0:
             return False
@@ -168,8 +164,7 @@ class Sequencer:
         self._document = snapshot.document
 
     def head(self) -> tuple[int, Any] | None:
-        """The committed version and document this holder goes on from, while it holds the
-        lock: the head, but for what its batch under way (or a fenced-out holder) adds."""
+        """The committed head this holder goes on from while it holds the lock, else None."""
         if self.lost or not self._exists:
             return None
         return self._version, self._document
