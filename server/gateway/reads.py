@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from server.core.codes import Code
 from server.core.errors import TandemError
 from server.core.ids import DashboardId
+from server.gateway import writes
 from server.protocol import message as m
 from server.protocol import outgoing
 from server.protocol.errors import ProtocolError
@@ -83,6 +84,7 @@ async def unsubscribe(d: Dispatcher, message: m.Unsubscribe) -> None:
     if d.session.unsubscribed(dashboard):
         d.unlisten(dashboard)
     d.link.send(outgoing.doc_reply("u", message.doc))
+    await _answer_stranded(d, dashboard)
 
 
 async def bulk(d: Dispatcher, message: m.BulkFetch | m.BulkSubscribe) -> None:
@@ -137,6 +139,7 @@ def _bulk_size(d: Dispatcher, docs: tuple[str, ...], where: dict[str, object]) -
 async def bulk_unsubscribe(d: Dispatcher, message: m.BulkUnsubscribe) -> None:
     where = echo(message)
     _bulk_size(d, message.docs, where)
+    unsubscribed: list[DashboardId] = []
     for doc in message.docs:
         try:
             dashboard = dashboard_id(message.collection, doc, where)
@@ -144,7 +147,16 @@ async def bulk_unsubscribe(d: Dispatcher, message: m.BulkUnsubscribe) -> None:
             continue
         if d.session.unsubscribed(dashboard):
             d.unlisten(dashboard)
+            unsubscribed.append(dashboard)
     d.link.send(outgoing.bulk_done("bu", list(message.docs)))
+    for dashboard in unsubscribed:
+        await _answer_stranded(d, dashboard)
+
+
+async def _answer_stranded(d: Dispatcher, dashboard: DashboardId) -> None:
+    """Submits whose ack waited for the stream just ended are acked the unsubscribed way."""
+    for record, committed in d.session.stranded(dashboard):
+        await writes.answer(d, record, committed)
 
 
 async def snapshot_fetch(d: Dispatcher, message: m.SnapshotFetch | m.SnapshotFetchAt) -> None:

@@ -92,6 +92,13 @@ async def _run(d: Dispatcher, record: SubmitRecord, started: float) -> None:
     )
     if record.create is not None and committed.version == 0:
         await lifecycle.created(d, record)
+    await answer(d, record, committed)
+
+
+async def answer(d: Dispatcher, record: SubmitRecord, committed: Committed) -> None:
+    """Send what the session makes of a submit's commit: an ack, or the ops it was
+    transformed against and then the ack, or (subscribed) nothing until the stream has it."""
+    session, link = d.session, d.link
     out = session.submit_committed(record, committed)
     for reply in out.messages:
         link.send(reply)

@@ -193,6 +193,18 @@ class Session(PresenceState):
     def unsubscribed(self, dashboard: DashboardId) -> bool:
         return self._subs.pop(dashboard, None) is not None
 
+    def stranded(self, dashboard: DashboardId) -> list[tuple[SubmitRecord, Committed]]:
+        """Submits on ``dashboard`` whose commit is known but whose ack waited for a stream
+        that has ended (the client unsubscribed): answer each again with
+        :meth:`submit_committed`, which now acks them as on an unsubscribed dashboard."""
+        if dashboard in self._subs:
+            return []
+        return [
+            (p.record, p.committed)
+            for p in list(self._pending.values())
+            if p.committed is not None and p.record.dashboard_id == dashboard
+        ]
+
     def op_committed(self, committed: Committed) -> Output:
         """An op from the hub's stream for a dashboard this connection listens to."""
         sub = self._subs.get(committed.dashboard_id)

@@ -230,6 +230,23 @@ def test_submit_returning_before_the_stream_is_acked_by_the_stream() -> None:
     assert s.op_committed(Committed(DASH, 4, SRC, 1, op=[])).messages == ()
 
 
+def test_a_commit_waiting_for_the_stream_is_acked_once_the_client_unsubscribes() -> None:
+    s = session()
+    subscribed_at(s, 3)
+    record = submit(s, 3)
+    # The hub says v5; the stream has sent nothing past v3 yet when the client unsubscribes.
+    assert s.submit_committed(record, Committed(DASH, 5, SRC, 1, op=[])).messages == ()
+    assert s.stranded(DASH) == []  # still subscribed: the stream will ack it
+    assert s.unsubscribed(DASH)
+    stranded = s.stranded(DASH)
+    assert [r for r, _ in stranded] == [record]
+    out = s.submit_committed(*stranded[0])
+    assert out.catch_up == CatchUp(DASH, 3, 5)  # the ops it missed, then the ack
+    messages = s.submit_ops_loaded(record, [op(3), op(4), Committed(DASH, 5, SRC, 1, op=[])])
+    assert messages[-1] == outgoing.ack(DOC, 5, SRC, 1)
+    assert s.pending_submits() == 0 and s.stranded(DASH) == []
+
+
 def test_own_op_held_during_a_load_and_inside_the_snapshot_is_acked_before_the_reply() -> None:
     s = session()
     subscribed_at(s, 3)
