@@ -91,7 +91,9 @@ def summarise(
 ) -> DiffSummary:
     """What changed from document ``a`` to document ``b``; ``authored`` is the ops committed
     between them as ``(json0 op, user)`` pairs, oldest first (a user is any JSON value, such
-    as ``{"id": …, "username": …}``)."""
+    as ``{"id": …, "username": …}``). In place of an op, a widget id (a string) stands for
+    ops that touched that widget alone, as a log that records each op's target gives them
+    without decoding the op."""
     old, new = _widgets(a), _widgets(b)
     by_widget, by_dashboard = _authors(authored or ())
     entries: list[WidgetSummary] = []
@@ -206,6 +208,9 @@ def _authors(authored: Iterable[tuple[Any, Any]]) -> tuple[dict[str, list[Any]],
     by_widget: dict[str, list[Any]] = {}
     by_dashboard: list[Any] = []
     for op, user in authored:
+        if type(op) is str:
+            _add(by_widget.setdefault(op, []), user)
+            continue
         for component in components(op):
             path = component["p"]
             if len(path) >= 2 and path[0] == "widgets" and isinstance(path[1], str):

@@ -22,18 +22,17 @@ from server.store.pool import translated
 from server.store.postgres import PostgresStore
 
 # Between $2 (inclusive) and $3 (exclusive): per (widget, user) the first version for ops with
-# a target, and every op without one, whole; oldest first.
+# a target, and every op without one, whole; oldest first. One scan of the range: an op
+# without a target is a group of its own (its version in the key), and the widget ids are
+# grouped byte by byte (COLLATE "C": a sort by the locale's rules cost more than the scan).
 AUTHORS = """
-SELECT first, target_id, NULL::jsonb AS operation, user_id, username FROM (
-    SELECT min(o.version) AS first, o.target_id, o.user_id, u.username
-      FROM operations o LEFT JOIN users u ON u.id = o.user_id
-     WHERE o.dashboard_id = $1 AND o.version >= $2 AND o.version < $3
-       AND o.target_id IS NOT NULL
-     GROUP BY o.target_id, o.user_id, u.username) t
-UNION ALL
-SELECT o.version, NULL, o.operation, o.user_id, u.username
-  FROM operations o LEFT JOIN users u ON u.id = o.user_id
- WHERE o.dashboard_id = $1 AND o.version >= $2 AND o.version < $3 AND o.target_id IS NULL
+SELECT t.first, t.target_id, t.operation, t.user_id, u.username FROM (
+    SELECT min(version) AS first, min(target_id) AS target_id,
+           (array_agg(operation) FILTER (WHERE target_id IS NULL))[1] AS operation, user_id
+      FROM operations
+     WHERE dashboard_id = $1 AND version >= $2 AND version < $3
+     GROUP BY target_id COLLATE "C", user_id, CASE WHEN target_id IS NULL THEN version END
+) t LEFT JOIN users u ON u.id = t.user_id
  ORDER BY 1
 """
 
@@ -60,10 +59,9 @@ async def compare(
         user = None
         if row["user_id"] is not None and row["username"] is not None:
             user = {"id": str(row["user_id"]), "username": row["username"]}
-        if row["target_id"] is not None:
-            op: Any = [{"p": ["widgets", row["target_id"]], "oi": None}]
-        else:
-            op = as_json0(row["operation"])
+        # A target's widget id stands for the ops that touched that widget alone.
+        target = row["target_id"]
+        op: Any = str(target) if target is not None else as_json0(row["operation"])
         authored.append((op, user))
     old = a.document if isinstance(a.document, dict) else {}
     new = b.document if isinstance(b.document, dict) else {}

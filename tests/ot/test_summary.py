@@ -97,6 +97,12 @@ def test_users_are_those_whose_ops_touched_each_widget() -> None:
         ],
         "dashboard": {"changes": [], "users": []},
     }
+    # A widget id stands for ops that touched that widget alone: the same summary.
+    by_target = summarise(a, b, [("w1", ALICE), (second, BOB), ("w1", ALICE)])
+    assert by_target == summary
+    assert summarise(a, b, [("w1", BOB), ("w2", ALICE), ("w1", ALICE)]).as_json()["widgets"][0][
+        "users"
+    ] == [BOB, ALICE]
 
 
 @settings(max_examples=200, deadline=None)
