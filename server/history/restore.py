@@ -47,7 +47,9 @@ async def restore(
     target = await store.load(dashboard_id, version=version)
     if target.version == 0:
         raise BadRequest("version 0 is the empty dashboard: nothing to restore")
-    head = await store.load(dashboard_id)
+    # While this process sequences the dashboard its holder has the head in memory (a load is
+    # a checkpoint and a replay); either way the op goes in against that version.
+    head = hub.held_snapshot(dashboard_id) or await store.load(dashboard_id)
     op = diff(head.document, target.document)
     committed = await hub.submit(
         SubmitRecord(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ot import json0
+from server.core.settings import Settings
 from server.history.compare import compare
 from server.history.restore import restore
 from server.history.undo import undo_last
@@ -89,3 +91,31 @@ async def test_diff_of_two_versions_turns_one_into_the_other(
     assert changed == {w for w in WIDGETS if s1["widgets"].get(w) != s2["widgets"].get(w)}
     for entry in found.summary.widgets:
         assert [u["id"] for u in entry.users] == [str(a)]
+
+
+async def test_a_restore_goes_in_against_the_head_its_process_holds(
+    pg_store: PostgresStore, accounts: Accounts, audit: AuditLog, redis_url: str,
+    redis_prefix: str,
+) -> None:  # fmt: skip
+    # Holders linger long enough that the dashboard's lock is held when the restore begins.
+    settings = Settings(redis_prefix=f"{redis_prefix}{secrets.token_hex(4)}:", hold_linger=30)
+    hub = RedisHub(redis=redis_url, store=pg_store, settings=settings, gateway_id="gw-held")
+    await hub.start()
+    try:
+        a = await new_user(accounts)
+        d = await board(pg_store, a)
+        await dop(hub, pg_store, d, a, setx("w1", 11))
+        v = (await pg_store.get_head(d)).version
+        wanted = await head_doc(pg_store, d)
+        await dop(hub, pg_store, d, a, settitle("w1", "later"))
+        await dop(hub, pg_store, d, a, setx("w2", 7))
+        head = (await pg_store.get_head(d)).version
+        held = hub.held_snapshot(d)
+        assert held is not None and held.version == head
+        done = await restore(store=pg_store, hub=hub, audit=audit, dashboard_id=d, version=v,
+                             user_id=a)  # fmt: skip
+        assert done.version == head + 1
+        assert await head_doc(pg_store, d) == wanted
+        assert (await verify_dashboard(pg_store.pool, d)).ok
+    finally:
+        await hub.close()
