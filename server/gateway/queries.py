@@ -69,7 +69,6 @@ class LiveQueries:
         async with self._lock:
             seen = self._changes
             ids, snapshots = await self.answer(query)
-            self._d.session.query_subscribed(message.query_id)
             self._live[message.query_id] = _Live(query, ids)
             self._d.link.send(
                 outgoing.query_results(
@@ -85,8 +84,12 @@ class LiveQueries:
     async def answer(self, query: DashboardQuery) -> tuple[list[str], list[Snapshot]]:
         """The ids the query answers now, with their snapshots (through an outage)."""
         ids = await self._d.patiently(lambda: self._ids(query), "query")
-        snapshots = await asyncio.gather(*(self._d.hub.snapshot(DashboardId(UUID(i))) for i in ids))
-        return ids, list(snapshots)
+        return ids, await self._snapshots(ids)
+
+    async def _snapshots(self, ids: list[str]) -> list[Snapshot]:
+        return list(
+            await asyncio.gather(*(self._d.hub.snapshot(DashboardId(UUID(i))) for i in ids))
+        )
 
     async def _ids(self, query: DashboardQuery) -> list[str]:
         rows = await self._d.services.catalog.dashboards_for(
@@ -112,7 +115,7 @@ class LiveQueries:
         if not changes or self._live.get(query_id) is not live:
             return
         inserted = [i for change in changes if isinstance(change, Insert) for i in change.ids]
-        snapshots = await asyncio.gather(*(d.hub.snapshot(DashboardId(UUID(i))) for i in inserted))
+        snapshots = await self._snapshots(inserted)
         if self._live.get(query_id) is not live:  # unsubscribed meanwhile
             return
         live.ids = ids
@@ -137,4 +140,4 @@ async def query(d: Dispatcher, message: m.QueryFetch | m.QuerySubscribe) -> None
 
 async def unsubscribe(d: Dispatcher, message: m.QueryUnsubscribe) -> None:
     d.queries.unsubscribe(message.query_id)
-    d.link.send(d.session.query_unsubscribed(message.query_id))
+    d.link.send(outgoing.query_unsubscribed(message.query_id))

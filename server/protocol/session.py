@@ -83,7 +83,6 @@ class Session(PresenceState):
         self._held_handshake = False
         self._subs: dict[DashboardId, _Subscription] = {}
         self._pending: dict[tuple[str, int], _Pending] = {}
-        self._queries: set[int] = set()
 
     # -- connection ------------------------------------------------------------------------
 
@@ -340,12 +339,3 @@ class Session(PresenceState):
     def _sent_version(self, dashboard: DashboardId) -> int | None:
         sub = self._subs.get(dashboard)
         return sub.next_version if sub is not None else None
-
-    # -- queries ---------------------------------------------------------------------------
-
-    def query_subscribed(self, query_id: int) -> None:
-        self._queries.add(query_id)
-
-    def query_unsubscribed(self, query_id: int) -> Out:
-        self._queries.discard(query_id)
-        return outgoing.query_unsubscribed(query_id)
