@@ -61,11 +61,17 @@ class AccessChange:
         if self.dashboard is not None:
             return self.dashboard
         if self.kind == "dashboard":
-            try:
-                return DashboardId(UUID(self.id))
-            except ValueError:
-                return None
+            ident = self.id_uuid
+            return None if ident is None else DashboardId(ident)
         return None
+
+    @property
+    def id_uuid(self) -> UUID | None:
+        """``id`` as a UUID (a user's, a session's, a dashboard's); None when it is not one."""
+        try:
+            return UUID(self.id)
+        except ValueError:
+            return None
 
 
 class Publisher(Protocol):
@@ -84,19 +90,13 @@ async def announce(
     """Forget the cache entries ``change`` makes stale, then tell every gateway about it (call
     it after the change committed). ``tokens``: the SHA-256 of every session token the change
     ended (a session's, or all of a user's), whose cached sessions must go too."""
-    user = _user(change.id) if change.kind in ("user", "role") else None
+    ident = change.id_uuid
+    user = UserId(ident) if ident is not None and change.kind in ("user", "role") else None
     await forget(
         redis, keys, dashboard=change.target, user=user, tokens=tokens,
         profile=user if change.kind == "user" else None,
     )  # fmt: skip
     await redis.publish(keys.access_channel(), change.encode())
-
-
-def _user(text: str) -> UserId | None:
-    try:
-        return UserId(UUID(text))
-    except ValueError:
-        return None
 
 
 def _text(dashboard: DashboardId | None) -> str | None:

@@ -122,7 +122,7 @@ class Revalidator:
         """Drop what ``change`` makes stale, then re-check the connections it affects."""
         target = change.target
         if change.kind in ("user", "role"):
-            user = _uuid(change.id)
+            user = change.id_uuid
             if user is None:
                 return
             uid = UserId(user)
@@ -131,7 +131,7 @@ class Revalidator:
             for holder in affected:
                 holder.listing_stale()
         elif change.kind == "session":
-            session = _uuid(change.id)
+            session = change.id_uuid
             affected = [h for h in self._holders if h.session_id == session]
         else:  # share_link, dashboard
             if target is None:
@@ -202,10 +202,3 @@ def _judge(holder: Holder, validity: Validity) -> None:
             return
         if role != was:
             holder.role_changed(dashboard, role)
-
-
-def _uuid(text: str) -> UUID | None:
-    try:
-        return UUID(text)
-    except ValueError:
-        return None
