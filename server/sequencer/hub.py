@@ -24,7 +24,7 @@ from server.core import log, metrics
 from server.core.codes import Code
 from server.core.errors import StoreUnavailable, TandemError
 from server.core.ids import DashboardId
-from server.core.retry import pauses
+from server.core.retry import retrying
 from server.core.settings import Settings
 from server.core.submission import (
     Claim,
@@ -247,27 +247,20 @@ class RedisHub:
             return
         metrics.RETRIES_REDIS.inc(len(waiting))
         _log.info("hub.queued_again", records=len(waiting))
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._settings.submit_timeout
-        next_pause = pauses()
-        while True:
-            results = await asyncio.gather(
-                *(self._enqueuer.enqueue(d, raw) for (d, _, _), raw in waiting),
-                return_exceptions=True,
-            )
-            failed = [
-                (entry, r)
-                for entry, r in zip(waiting, results, strict=True)
-                if isinstance(r, BaseException)
-            ]
-            waiting = [(key, raw) for (key, raw), _ in failed if key in self._inflight]
-            if not waiting:
-                return
-            _log.warning("hub.queue_again_failed", records=len(waiting), error=str(failed[0][1]))
-            pause = next_pause()
-            if self._closing or loop.time() + pause > deadline:
-                return
-            await asyncio.sleep(pause)
+
+        async def again(key: tuple[DashboardId, str, int], raw: bytes) -> None:
+            async def push() -> None:
+                if key in self._inflight and not self._closing:  # else answered or closing
+                    await self._enqueuer.enqueue(key[0], raw)
+
+            await retrying(push, within=self._settings.submit_timeout, what="queue_again")
+
+        results = await asyncio.gather(
+            *(again(key, raw) for key, raw in waiting), return_exceptions=True
+        )
+        failed = [r for r in results if isinstance(r, BaseException)]
+        if failed:
+            _log.warning("hub.queue_again_failed", records=len(failed), error=str(failed[0]))
 
     def _resolver(self, dashboard_id: DashboardId) -> Resolver:
         """What a dashboard's feed does with the outcomes of this process's submitters."""
