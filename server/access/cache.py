@@ -23,7 +23,7 @@ that cannot be reached is a miss: PostgreSQL answers and nothing is written.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -142,10 +142,8 @@ class SharedCache:
         ]
         if user is not None:
             commands.append(("HGET", k.cache_roles(dashboard), str(user)))
-        try:
-            replies = await self._resp.pipeline(*commands)
-        except (RedisError, OSError) as exc:
-            _log.warning("cache.unavailable", error=type(exc).__name__)
+        replies = await _quietly(self._resp.pipeline(*commands), None)
+        if replies is None:
             return Seen(MISS, MISS, "", "")
         meta, access, change = replies[0], replies[1], replies[2]
         role = _role(replies[3]) if user is not None else MISS
@@ -154,13 +152,15 @@ class SharedCache:
     async def role(self, dashboard: DashboardId, user: UserId) -> tuple[Role | Miss | None, str]:
         """The cached role and the access generation to write a fresh one under."""
         k = self._keys
-        try:
-            raw, access = await self._resp.pipeline(
+        replies = await _quietly(
+            self._resp.pipeline(
                 ("HGET", k.cache_roles(dashboard), str(user)), ("GET", k.cache_access(dashboard))
-            )
-        except (RedisError, OSError) as exc:
-            _log.warning("cache.unavailable", error=type(exc).__name__)
+            ),
+            None,
+        )
+        if replies is None:
             return MISS, "\0"  # a generation no key holds: nothing will be written
+        raw, access = replies
         return _role(raw), _gen(access)
 
     async def remember_role(
@@ -179,10 +179,7 @@ class SharedCache:
         )
 
     async def _remember(self, keys: tuple[str, str], field: str, value: bytes, gen: str) -> None:
-        try:
-            await self._resp.run(_REMEMBER, keys, (field, value, gen, self._ttl_ms))
-        except (RedisError, OSError) as exc:
-            _log.warning("cache.unavailable", error=type(exc).__name__)
+        await _quietly(self._resp.run(_REMEMBER, keys, (field, value, gen, self._ttl_ms)), None)
 
     # -- sessions and profiles ---------------------------------------------------------
 
@@ -216,18 +213,11 @@ class SharedCache:
         await self._set_nx(self._keys.cache_user(user), orjson.dumps(profile), self._ttl_ms)
 
     async def _get(self, key: str) -> bytes | None:
-        try:
-            raw: bytes | None = await self._resp.call("GET", key)
-        except (RedisError, OSError) as exc:
-            _log.warning("cache.unavailable", error=type(exc).__name__)
-            return None
+        raw: bytes | None = await _quietly(self._resp.call("GET", key), None)
         return raw
 
     async def _set_nx(self, key: str, value: bytes, ttl_ms: int) -> None:
-        try:
-            await self._resp.call("SET", key, value, "PX", ttl_ms, "NX")
-        except (RedisError, OSError) as exc:
-            _log.warning("cache.unavailable", error=type(exc).__name__)
+        await _quietly(self._resp.call("SET", key, value, "PX", ttl_ms, "NX"), None)
 
 
 class SessionSource(Protocol):
@@ -284,6 +274,15 @@ async def forget(
         await redis.set(keys.cache_session(digest), FORGOTTEN, px=TOMBSTONE_MS)
     if profile is not None:
         await redis.set(keys.cache_user(profile), FORGOTTEN, px=TOMBSTONE_MS)
+
+
+async def _quietly(work: Awaitable[Any], fallback: Any) -> Any:
+    """``await work``; a Redis that cannot be reached is a miss: ``fallback``, logged."""
+    try:
+        return await work
+    except (RedisError, OSError) as exc:
+        _log.warning("cache.unavailable", error=type(exc).__name__)
+        return fallback
 
 
 def _role(raw: bytes | None) -> Role | Miss | None:
