@@ -103,12 +103,13 @@ def test_the_editor_with_the_keyboard_alone(
     position = document["widgets"][chart]["position"]
     assert (position["x"], position["y"]) == (start["x"] + 2, start["y"] + 1)
     assert (position["width"], position["height"]) == (start["width"] + 1, start["height"] + 1)
-    # The focused widget is selected: ringed, its actions shown.
-    assert ana.evaluate(
+    # The focused widget is selected: ringed, its actions shown (once their fade-in ends).
+    ana.wait_for_function(
         "id => { const w = document.querySelector(`.widget[data-id='${id}']`);"
         " return w === document.activeElement && getComputedStyle(w).boxShadow !== 'none'"
         " && getComputedStyle(w.querySelector('.w-actions')).opacity === '1'; }",
-        chart,
+        arg=chart,
+        timeout=2000,
     )
     shot(ana, "keyboard-widget-focused")
 

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ot.dashboard.classify import widgets_touched
+from ot.jsvalue import MAX_SAFE_INTEGER
 from server.core.ids import DashboardId, UserId
 from server.store.history import create_record
 from server.store.migrate import default_sql_dir, prepare
@@ -24,7 +25,8 @@ from server.store.timeline import Timeline
 from tests.store.conftest import new_op, widget
 
 ids = st.sampled_from(["w1", "w2", "é", "w 3", "a\u20ac"])
-values = st.one_of(st.none(), st.integers(), st.text(max_size=3))
+# Values an op may hold: the store keeps JSON numbers a browser reads back the same.
+values = st.one_of(st.none(), st.integers(-MAX_SAFE_INTEGER, MAX_SAFE_INTEGER), st.text(max_size=3))
 widget_maps = st.dictionaries(ids, st.just({"title": "t"}), max_size=3)
 components = st.one_of(
     st.builds(lambda w, v: {"p": ["widgets", w, "title"], "oi": v}, ids, values),
