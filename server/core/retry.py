@@ -32,6 +32,15 @@ def service_of(error: BaseException) -> str:
     return "redis" if isinstance(cause, RedisError) else "postgresql"
 
 
+def raise_if_cancelled(error: BaseException) -> None:
+    """Raise a cancellation in place of ``error`` when the current task is being cancelled: a
+    client library can turn a cancel that races its own timeout into an error of its own, and a
+    loop that outlives errors would then go round again after its task was cancelled."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError from error
+
+
 def pauses(first: float = FIRST_PAUSE, longest: float = LONGEST_PAUSE) -> Callable[[], float]:
     """Each call, the next pause: doubling from ``first`` up to ``longest``."""
     pause = first / 2

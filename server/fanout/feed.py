@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from server.core import log
 from server.core.errors import NotFound, TandemError
 from server.core.ids import DashboardId
+from server.core.retry import raise_if_cancelled
 from server.core.submission import Committed, OpListener, Rejected
 from server.sequencer.records import BatchOutcome, committed_from_stored
 from server.store.model import OpLog
@@ -129,6 +130,7 @@ class Feed:
             except Exception as exc:
                 # The outermost point of the feed's task. The store is down or lagging, most
                 # likely: catch up on the next poll, and retry a join that did not happen.
+                raise_if_cancelled(exc)
                 self._behind = True
                 if isinstance(item, _Join):
                     self._retry.append(item)

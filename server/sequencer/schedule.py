@@ -21,6 +21,7 @@ from redis.exceptions import RedisError
 from server.core import log, metrics
 from server.core.errors import TandemError
 from server.core.ids import DashboardId
+from server.core.retry import raise_if_cancelled
 from server.core.settings import Settings
 from server.redis.keys import Keys
 from server.redis.resp import Resp
@@ -182,12 +183,15 @@ class Scheduler:
             await asyncio.sleep(self._settings.watchdog_interval)
             try:
                 await self._scan_pending()
-            except RedisError as exc:
-                _log.warning("watchdog.failed", error=str(exc))
-            except Exception:
+            except Exception as exc:
                 # The outermost point of the watchdog, which must outlive any one failure (a
-                # connection closing under a command can raise the event loop's RuntimeError).
-                _log.exception("watchdog.failed")
+                # connection closing under a command can raise the event loop's RuntimeError),
+                # but not its own cancellation, whatever error that came out as.
+                raise_if_cancelled(exc)
+                if isinstance(exc, RedisError):
+                    _log.warning("watchdog.failed", error=str(exc))
+                else:
+                    _log.exception("watchdog.failed")
 
     async def _scan_pending(self) -> None:
         """Drain queues nobody holds (their holder died); forget dashboards with empty queues."""
