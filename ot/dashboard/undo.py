@@ -58,11 +58,14 @@ def undo(inverse: Any, later: Iterable[Any], head: Any = None) -> Undo:
     original = json0.normalize(inverse)
     if json0.is_noop(original):
         return Undo([], "nothing_to_undo")
-    op = original
+    # ``survivor`` is the op winning every tie instead: it still names what the op changed
+    # once others have overwritten it, so a removal after an overwrite is seen as one.
+    op = survivor = original
     gone = False
     for other in later:
-        gone = gone or _removes_target(op, other)
+        gone = gone or _removes_target(survivor, other)
         op = yield_to(op, other)
+        survivor = json0.transform(survivor, json0.normalize(other), "left")
     if json0.is_noop(op):
         return Undo([], "target_deleted" if gone else "superseded")
     if head is not None:
