@@ -1,8 +1,9 @@
 """Character diffs of text fields as subtype ops: plain strings as text-unicode, rich-text
 bodies as rich-text (Quill delta) ops.
 
-:func:`shortest_edit_script` finds a shortest edit script between two sequences (Myers'
-O(ND) greedy algorithm after trimming the common prefix and suffix) as runs of ``("=", n)``,
+:func:`shortest_edit_script` finds a shortest edit script between two sequences (after
+trimming the common prefix and suffix, a bit-parallel LCS in C++ from rapidfuzz, or Myers'
+O(ND) greedy algorithm where the rest is too long for a bit matrix) as runs of ``("=", n)``,
 ``("-", n)`` and ``("+", n)``; :func:`edit_script` folds the short kept runs that only split
 one replacement in two. :func:`text_op` and :func:`rich_op` turn it into the subtype op that makes
 ``b`` from ``a``. Example::
@@ -28,6 +29,8 @@ from collections.abc import Callable, Mapping, Sequence
 from itertools import accumulate, pairwise
 from typing import Any, Final
 
+from rapidfuzz.distance import Indel
+
 from ot import delta
 from ot.delta import DeltaOp
 from ot.jsvalue import has_astral, js_equal
@@ -35,6 +38,10 @@ from ot.jsvalue import has_astral, js_equal
 __all__ = ["MAX_EDITS", "edit_script", "is_canonical", "rich_op", "shortest_edit_script", "text_op"]
 
 MAX_EDITS: Final = 1000
+# Up to this many cells (the product of the lengths left between the common prefix and suffix),
+# the middle is diffed by rapidfuzz's bit-parallel LCS (C++, 64 cells a machine word); past it
+# by Myers' algorithm here, whose time grows with the edits rather than the lengths.
+BIT_PARALLEL_CELLS: Final = 1 << 24
 
 Script = list[tuple[str, int]]
 
@@ -44,7 +51,7 @@ def shortest_edit_script(a: Sequence[Any], b: Sequence[Any]) -> Script:
     edits as there can be (up to MAX_EDITS of them)."""
     head = _common_prefix(a, b)
     tail = _common_suffix(a, b, head)
-    middle = _myers(a[head : len(a) - tail], b[head : len(b) - tail])
+    middle = _middle(a[head : len(a) - tail], b[head : len(b) - tail])
     script: Script = []
     for run in [("=", head), *middle, ("=", tail)]:
         _push(script, run)
@@ -242,6 +249,24 @@ def _push(script: Script, run: tuple[str, int]) -> None:
         script[-1] = (run[0], script[-1][1] + run[1])
     else:
         script.append(run)
+
+
+def _middle(a: Sequence[Any], b: Sequence[Any]) -> Script:
+    """A shortest edit script from ``a`` to ``b``, or delete-all-insert-all past MAX_EDITS."""
+    n, m = len(a), len(b)
+    if not n or not m or n * m > BIT_PARALLEL_CELLS:
+        return _myers(a, b)
+    if Indel.distance(a, b, score_cutoff=MAX_EDITS) > MAX_EDITS:
+        return [("-", n), ("+", m)]
+    script: Script = []
+    for opcode in Indel.opcodes(a, b):
+        deleted = opcode.src_end - opcode.src_start
+        if opcode.tag == "equal":
+            _push(script, ("=", deleted))
+        else:
+            _push(script, ("-", deleted))
+            _push(script, ("+", opcode.dest_end - opcode.dest_start))
+    return script
 
 
 def _myers(a: Sequence[Any], b: Sequence[Any]) -> Script:

@@ -153,9 +153,17 @@ def _lcs(a: str, b: str) -> int:
     return row[-1]
 
 
+@pytest.mark.parametrize("cells", [textdiff.BIT_PARALLEL_CELLS, 0], ids=["bit-parallel", "myers"])
 @settings(max_examples=300)
 @given(st.text(alphabet=ALPHABET, max_size=14), st.text(alphabet=ALPHABET, max_size=14))
-def test_text_op_is_a_shortest_edit(a: str, b: str) -> None:
+def test_text_op_is_a_shortest_edit(cells: int, a: str, b: str) -> None:
+    # Both algorithms: the bit-parallel one for what fits in its matrix, Myers' past it.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(textdiff, "BIT_PARALLEL_CELLS", cells)
+        _check_shortest(a, b)
+
+
+def _check_shortest(a: str, b: str) -> None:
     op = textdiff.text_op(a, b)
     assert text_unicode.apply(a, op) == b
     kept = sum(n for kind, n in textdiff.shortest_edit_script(a, b) if kind == "=")
@@ -170,10 +178,12 @@ def test_a_replaced_word_reads_as_one_replacement() -> None:
     assert textdiff.shortest_edit_script("world", "there") != [("-", 5), ("+", 5)]
 
 
+@pytest.mark.parametrize("cells", [textdiff.BIT_PARALLEL_CELLS, 0], ids=["bit-parallel", "myers"])
 def test_past_the_edit_budget_the_middle_is_replaced_whole(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, cells: int
 ) -> None:
     monkeypatch.setattr(textdiff, "MAX_EDITS", 2)
+    monkeypatch.setattr(textdiff, "BIT_PARALLEL_CELLS", cells)
     a, b = "<abcdef>", "<badcfe>"
     assert textdiff.shortest_edit_script(a, b) == [("=", 1), ("-", 6), ("+", 6), ("=", 1)]
     assert text_unicode.apply(a, textdiff.text_op(a, b)) == b
