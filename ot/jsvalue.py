@@ -139,37 +139,46 @@ def _dirty(text: str) -> bool:
 def _plain(value: Any, strict: Strict) -> bool:
     """True when ``value`` is plainly fine: exact JSON types, nothing :func:`first_problem` refuses.
     False also for what only :func:`first_problem` can judge (subclasses of the JSON types)."""
-    # Iterative, so a hostile value cannot exhaust the interpreter's stack.
+    # Iterative, so a hostile value cannot exhaust the interpreter's stack; only containers go
+    # on the stack (most items are scalars, judged where they are met), and an object's keys
+    # are judged together, joined into one string (a NUL or a surrogate survives the join).
     max_depth = sys.maxsize if strict.max_depth is None else strict.max_depth
     limit = MAX_SAFE_INTEGER if strict.safe_integers else None
     clean = strict.clean_strings
     huge = math.inf if strict.huge is None else strict.huge
-    stack: list[tuple[Any, int]] = [(value, 0)]
+    # A scalar root is judged as the only item of a list above the root.
+    stack: list[tuple[Any, int]] = (
+        [(value, 0)] if type(value) is dict or type(value) is list else [([value], -1)]
+    )
     while stack:
-        item, depth = stack.pop()
-        kind = type(item)
-        if kind is str:
-            if clean and ("\x00" in item or not item.isascii()) and _dirty(item):
-                return False
-        elif kind is int:
-            if limit is not None and not -limit <= item <= limit:
-                return False
-        elif kind is dict:
-            if depth >= max_depth:
-                return False
-            for key, child in item.items():
-                if type(key) is not str or (clean and _dirty(key)):
-                    return False
-                stack.append((child, depth + 1))
-        elif kind is list:
-            if depth >= max_depth:
-                return False
-            stack.extend((child, depth + 1) for child in item)
-        elif kind is float:
-            if not -huge < item < huge:  # NaN fails every comparison
-                return False
-        elif item is not None and kind is not bool:
+        container, depth = stack.pop()
+        if depth >= max_depth:
             return False
+        children: Any = container
+        if type(container) is dict:
+            for key in container:
+                if type(key) is not str:
+                    return False
+            if clean:
+                keys = "".join(container)
+                if ("\x00" in keys or not keys.isascii()) and _dirty(keys):
+                    return False
+            children = container.values()
+        for item in children:
+            kind = type(item)
+            if kind is str:
+                if clean and ("\x00" in item or not item.isascii()) and _dirty(item):
+                    return False
+            elif kind is dict or kind is list:
+                stack.append((item, depth + 1))
+            elif kind is int:
+                if limit is not None and not -limit <= item <= limit:
+                    return False
+            elif kind is float:
+                if not -huge < item < huge:  # NaN fails every comparison
+                    return False
+            elif item is not None and kind is not bool:
+                return False
     return True
 
 

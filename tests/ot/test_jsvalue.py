@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ot.jsvalue import (
     MAX_SAFE_INTEGER,
@@ -85,3 +87,34 @@ def test_subclasses_pass_only_where_allowed() -> None:
 
     assert json_problem({"w": Word.YES}, Strict(subclasses=True)) is None
     assert json_problem({"w": Word.YES}, Strict()) == JsonProblem("type", ("w",), Word.YES)
+
+
+_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**60), max_value=2**60)
+    | st.floats()
+    | st.text(alphabet=st.sampled_from(["a", "é", "\x00", "\ud800", "\U0001f600"]), max_size=3)
+    | st.tuples(st.integers())
+)
+_KEYS = st.text(alphabet=st.sampled_from(["k", "\x00", "\udc00", "é"]), max_size=2) | st.integers()
+_VALUES = st.recursive(
+    _SCALARS,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_KEYS, inner, max_size=3),
+    max_leaves=12,
+)
+_STRICTS = st.builds(
+    Strict,
+    max_depth=st.none() | st.integers(min_value=0, max_value=3),
+    safe_integers=st.booleans(),
+    clean_strings=st.booleans(),
+    huge=st.none() | st.just(1e300),
+)
+
+
+@settings(max_examples=500)
+@given(_VALUES, _STRICTS)
+def test_the_quick_walk_agrees_with_the_careful_one(value: Any, strict: Strict) -> None:
+    # json_problem's quick walk settles a value only where the careful walk finds nothing.
+    assert (json_problem(value, strict) is None) == (first_problem(value, strict) is None)
+    assert json_problem(value, strict) == first_problem(value, strict)
