@@ -25,11 +25,11 @@ minimal, and bounded in time.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import accumulate, pairwise
 from typing import Any, Final
 
-from rapidfuzz.distance import Indel
+from rapidfuzz.distance import Indel, Opcode
 
 from ot import delta
 from ot.delta import DeltaOp
@@ -49,9 +49,14 @@ Script = list[tuple[str, int]]
 def shortest_edit_script(a: Sequence[Any], b: Sequence[Any]) -> Script:
     """Runs of ``=`` (kept), ``-`` (deleted from ``a``), ``+`` (inserted from ``b``), as few
     edits as there can be (up to MAX_EDITS of them)."""
+    bit_parallel = len(a) * len(b) <= BIT_PARALLEL_CELLS
+    if bit_parallel and Indel.distance(a, b, score_cutoff=MAX_EDITS) <= MAX_EDITS:
+        return _runs(Indel.opcodes(a, b))  # which trims the common prefix and suffix itself
     head = _common_prefix(a, b)
     tail = _common_suffix(a, b, head)
-    middle = _middle(a[head : len(a) - tail], b[head : len(b) - tail])
+    rest_a, rest_b = a[head : len(a) - tail], b[head : len(b) - tail]
+    # Past the budget the middle is replaced whole; Myers' is for what a bit matrix cannot hold.
+    middle = [("-", len(rest_a)), ("+", len(rest_b))] if bit_parallel else _myers(rest_a, rest_b)
     script: Script = []
     for run in [("=", head), *middle, ("=", tail)]:
         _push(script, run)
@@ -251,15 +256,9 @@ def _push(script: Script, run: tuple[str, int]) -> None:
         script.append(run)
 
 
-def _middle(a: Sequence[Any], b: Sequence[Any]) -> Script:
-    """A shortest edit script from ``a`` to ``b``, or delete-all-insert-all past MAX_EDITS."""
-    n, m = len(a), len(b)
-    if not n or not m or n * m > BIT_PARALLEL_CELLS:
-        return _myers(a, b)
-    if Indel.distance(a, b, score_cutoff=MAX_EDITS) > MAX_EDITS:
-        return [("-", n), ("+", m)]
+def _runs(opcodes: Iterable[Opcode]) -> Script:
     script: Script = []
-    for opcode in Indel.opcodes(a, b):
+    for opcode in opcodes:
         deleted = opcode.src_end - opcode.src_start
         if opcode.tag == "equal":
             _push(script, ("=", deleted))
