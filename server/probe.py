@@ -14,7 +14,7 @@ import secrets
 import signal
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
@@ -40,7 +40,6 @@ class Lifecycle:
     """Whether this process is draining: set on SIGTERM, before the server stops listening."""
 
     draining: bool = False
-    _drained: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
 
     def drain(self) -> None:
         if not self.draining:
@@ -58,11 +57,11 @@ class Lifecycle:
         loop = asyncio.get_running_loop()
 
         def handler(signum: int, frame: FrameType | None) -> None:
-            self.drain()
-            if delay <= 0:
-                previous(signum, frame)
-            else:
-                loop.call_soon_threadsafe(loop.call_later, delay, previous, signum, frame)
+            # A signal handler runs between two bytecodes of whatever the main thread was
+            # doing, perhaps writing a log line under the logger's lock: logging here would
+            # wait for that lock forever. The event loop does the rest, the log line included.
+            loop.call_soon_threadsafe(self.drain)
+            loop.call_soon_threadsafe(loop.call_later, max(delay, 0), previous, signum, frame)
 
         signal.signal(signal.SIGTERM, handler)
 
