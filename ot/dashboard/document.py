@@ -30,7 +30,7 @@ problem found, so a client can point at the offending field.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final
 
 from ot.dashboard.paths import PathLike, fail
@@ -107,35 +107,59 @@ def validate_change(doc: Mapping[str, Any], path: PathLike) -> None:
     What is checked is the whole top-level field, widget, or widget field above ``path``, so
     list indexes inside it never matter.
     """
-    if not path:
+    validate_changes(doc, (tuple(path),))
+
+
+def validate_changes(doc: Mapping[str, Any], paths: Iterable[tuple[str | int, ...]]) -> None:
+    """:func:`validate_change` for each of ``paths``, each check made once: the document's
+    keys, each widget's keys and the layout are checked once however many changes were in
+    them, and a change inside a part that is checked whole (a widget added) adds nothing."""
+    ordered = sorted(set(paths), key=len)
+    if not ordered:
+        return
+    if not ordered[0]:
         validate_document(doc)
         return
     check_keys(doc, (), DOCUMENT_FIELDS, ())
-    head, widgets = path[0], doc["widgets"]
+    widgets = doc["widgets"]
     if not isinstance(widgets, dict):
         fail(("widgets",), "must be an object")
-    if head == "layout":
+    whole: set[tuple[str | int, ...]] = set()  # parts checked whole, with all inside them
+    keyed: set[Any] = set()  # widgets whose keys were checked
+    layout = False  # whether the layout needs a check
+    for path in ordered:
+        if any(path[:end] in whole for end in range(1, len(path))):
+            continue
+        head = path[0]
+        if head == "layout":
+            layout = True
+        elif head == "widgets" and len(path) == 1:
+            whole.add(path)
+            _check_widgets(widgets, ("widgets",))
+            layout = True
+        elif head == "widgets" and (len(path) == 2 or path[1] not in widgets):
+            whole.add(path[:2])
+            _check_widget_count(widgets)
+            if path[1] in widgets:
+                check_widget_id(path[1], ("widgets",))
+                validate_widget(widgets[path[1]], ("widgets", path[1]))
+            layout = True
+        elif head == "widgets":
+            widget_path = ("widgets", path[1])
+            widget = widgets[path[1]]
+            if path[1] not in keyed:
+                keyed.add(path[1])
+                if not isinstance(widget, dict):
+                    fail(widget_path, "must be an object")
+                check_keys(widget, widget_path, WIDGET_FIELDS, WIDGET_OPTIONAL_FIELDS)
+            field = path[2]
+            if isinstance(field, str) and field in widget:
+                _WIDGET_CHECKS[field](widget[field], (*widget_path, field))
+        elif isinstance(head, str) and head in doc:
+            whole.add(path[:1])
+            _DOCUMENT_CHECKS[head](doc[head], (head,))
+    if layout:
         check_layout(doc["layout"], widgets)
-    elif head == "widgets" and len(path) == 1:
-        _check_widgets(widgets, ("widgets",))
-        check_layout(doc["layout"], widgets)
-    elif head == "widgets" and (len(path) == 2 or path[1] not in widgets):
-        _check_widget_count(widgets)
-        if path[1] in widgets:
-            check_widget_id(path[1], ("widgets",))
-            validate_widget(widgets[path[1]], ("widgets", path[1]))
-        check_layout(doc["layout"], widgets)
-    elif head == "widgets":
-        widget_path = ("widgets", path[1])
-        widget = widgets[path[1]]
-        if not isinstance(widget, dict):
-            fail(widget_path, "must be an object")
-        check_keys(widget, widget_path, WIDGET_FIELDS, WIDGET_OPTIONAL_FIELDS)
-        field = path[2]
-        if isinstance(field, str) and field in widget:
-            _WIDGET_CHECKS[field](widget[field], (*widget_path, field))
-    elif isinstance(head, str) and head in doc:
-        _DOCUMENT_CHECKS[head](doc[head], (head,))
 
 
 def validate_after(doc: object, op: object) -> None:
@@ -155,10 +179,10 @@ def validate_after(doc: object, op: object) -> None:
             validate_document(doc)
             return
         # List and string edits name an element or an offset: the change is to its container.
-        inside = any(key in component for key in ("li", "ld", "lm", "si", "sd"))
+        inside = "li" in component or "ld" in component or "lm" in component
+        inside = inside or "si" in component or "sd" in component
         touched.add(tuple(path[:-1] if inside else path)[:3])
-    for path in sorted(touched, key=len):
-        validate_change(doc, path)
+    validate_changes(doc, touched)
 
 
 def check_keys(
