@@ -107,3 +107,30 @@ async def test_concurrent_runners_apply_once(empty_database: str) -> None:
     async with connection(empty_database) as conn:
         count = await conn.fetchval("SELECT count(*) FROM schema_migrations")
     assert count == len(discover(default_sql_dir()))
+
+
+async def test_big_values_are_compressed_with_lz4_where_the_server_has_it(
+    empty_database: str,
+) -> None:
+    await prepare(empty_database)
+    async with connection(empty_database) as conn:
+        try:
+            async with conn.transaction():
+                await conn.execute("CREATE TEMP TABLE probe (v text COMPRESSION lz4)")
+            has_lz4 = True
+        except asyncpg.FeatureNotSupportedError:
+            has_lz4 = False
+        rows = await conn.fetch(
+            "SELECT c.relname, a.attname, a.attcompression::text AS method FROM pg_attribute a"
+            "  JOIN pg_class c ON c.oid = a.attrelid"
+            " WHERE (c.relname = 'checkpoints' AND a.attname = 'document')"
+            "    OR (c.relname LIKE 'operations%' AND c.relkind IN ('r', 'p')"
+            "        AND a.attname IN ('operation', 'inverse'))"
+        )
+    # Every partition: the ones there when the migration ran and the ones made after it.
+    assert {r["relname"] for r in rows} >= {"checkpoints", "operations", "operations_default"}
+    assert len({r["relname"] for r in rows}) >= 6
+    expected = "l" if has_lz4 else ""
+    assert {(r["relname"], r["attname"]): r["method"] for r in rows} == {
+        (r["relname"], r["attname"]): expected for r in rows
+    }
