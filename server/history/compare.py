@@ -11,6 +11,7 @@ apart cost two snapshot loads and one index range scan.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,22 +50,36 @@ async def compare(
     store: PostgresStore, dashboard_id: DashboardId, from_version: int, to_version: int
 ) -> Comparison:
     """Raises VersionUnavailable / NotFound as loading either snapshot does."""
-    a = await store.load(dashboard_id, version=from_version)
-    b = await store.load(dashboard_id, version=to_version)
     low, high = sorted((from_version, to_version))
-    with translated():
-        rows = await store.pool.fetch(AUTHORS, dashboard_id, low, high)
+    # PostgreSQL groups the authors while this process loads and diffs the two snapshots.
+    authors = asyncio.ensure_future(_authors(store, dashboard_id, low, high))
+    try:
+        a = await store.load(dashboard_id, version=from_version)
+        b = await store.load(dashboard_id, version=to_version)
+        op = diff(a.document, b.document)
+    except BaseException:
+        authors.cancel()
+        await asyncio.gather(authors, return_exceptions=True)
+        raise
+    rows = await authors
     authored: list[tuple[Any, Any]] = []
+    users: dict[Any, Any] = {None: None}  # one value per user: the summary compares them
     for row in rows:
-        user = None
-        if row["user_id"] is not None and row["username"] is not None:
-            user = {"id": str(row["user_id"]), "username": row["username"]}
+        key = row["user_id"] if row["username"] is not None else None
+        if key not in users:
+            users[key] = {"id": str(key), "username": row["username"]}
         # A target's widget id stands for the ops that touched that widget alone.
         target = row["target_id"]
-        op: Any = str(target) if target is not None else as_json0(row["operation"])
-        authored.append((op, user))
+        change: Any = str(target) if target is not None else as_json0(row["operation"])
+        authored.append((change, users[key]))
     old = a.document if isinstance(a.document, dict) else {}
     new = b.document if isinstance(b.document, dict) else {}
-    return Comparison(
-        from_version, to_version, diff(a.document, b.document), summarise(old, new, authored)
-    )
+    return Comparison(from_version, to_version, op, summarise(old, new, authored))
+
+
+async def _authors(
+    store: PostgresStore, dashboard_id: DashboardId, low: int, high: int
+) -> list[Any]:
+    with translated():
+        rows: list[Any] = await store.pool.fetch(AUTHORS, dashboard_id, low, high)
+    return rows
