@@ -75,6 +75,13 @@ _log = log.get(__name__)
 GC_THRESHOLDS = (20_000, 20, 100)
 
 
+def tune_gc() -> None:
+    """What a serving process does to the collector once it is set up (see GC_THRESHOLDS); the
+    benchmarks that run Tandem in process call it too, so they measure what is served."""
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
 @dataclasses.dataclass(frozen=True)
 class Running:
     """The services of a started app (``app.state.services``)."""
@@ -267,8 +274,7 @@ def app_from_env() -> Starlette:
     """The factory ``tandem serve`` gives uvicorn (each worker process calls it)."""
     settings = Settings.from_env()
     log.configure(fmt=settings.log_format, level=settings.log_level)
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
+    tune_gc()
     return create_app(settings)
 
 

@@ -38,7 +38,7 @@ from starlette.routing import Route
 
 from loadtests.bench.scratch import scratch_database
 from loadtests.cpu import reference_loop_ms
-from server.app import Running, create_app
+from server.app import Running, create_app, tune_gc
 from server.core.ids import UserId
 from server.core.settings import Settings
 from server.embedded import EmbeddedServices
@@ -204,6 +204,7 @@ async def _bench(database_url: str, redis_url: str) -> None:
         async with app.router.lifespan_context(app):
             running: Running = app.state.services
             _, big = await _build(dsn, running)
+            tune_gc()  # as a serving process does
             transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 1))
             async with httpx.AsyncClient(transport=transport, base_url="http://bench") as http:
                 login = {"login": "bench", "password": PASSWORD}

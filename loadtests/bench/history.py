@@ -39,6 +39,7 @@ import orjson
 
 from loadtests.cpu import reference_loop_ms
 from ot import json0
+from server.app import tune_gc
 from server.core.ids import DashboardId, UserId
 from server.core.settings import Settings
 from server.embedded import EmbeddedServices
@@ -158,6 +159,7 @@ async def _bench(url: str, redis_url: str) -> None:
         try:
             owner = await Accounts(store.pool).create_user(f"{uuid4()}@bench", str(uuid4()))
             d, named = await _history(store, owner)
+            tune_gc()  # as a serving process does
             audit, timeline = AuditLog(store.pool), Timeline(store.pool)
             exported = orjson.dumps(await export_dashboard(store, d))
             print(f"export file {len(exported) / 1e6:.2f} MB; {RUNS} runs each"

@@ -29,7 +29,7 @@ import asyncpg
 import httpx
 
 from loadtests.cpu import reference_loop_ms
-from server.app import Running, create_app
+from server.app import Running, create_app, tune_gc
 from server.core.ids import DashboardId, UserId
 from server.core.settings import Settings
 from server.embedded import EmbeddedServices
@@ -240,6 +240,7 @@ async def _bench(url: str, redis_url: str) -> None:
         app = create_app(settings)
         async with app.router.lifespan_context(app):
             running: Running = app.state.services
+            tune_gc()  # as a serving process does
             user = await running.accounts.create_user(f"{uuid4()}@bench", uuid4().hex)
             token = new_token()
             await running.accounts.create_session(
