@@ -32,6 +32,7 @@ from server.access.roles import Pair, Roles
 from server.core import log
 from server.core.errors import TandemError
 from server.core.ids import DashboardId, UserId
+from server.core.retry import periodically
 from server.store.access import Validity
 from server.store.model import Role
 
@@ -176,12 +177,11 @@ class Revalidator:
             _judge(holder, validity)
 
     async def _sweeping(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval)
-            try:
-                await self.check(list(self._holders))
-            except Exception:  # the outermost point of the sweep: log, and sweep again
-                _log.exception("access.sweep_failed")
+        await periodically(
+            lambda: self._interval,
+            lambda: self.check(list(self._holders)),
+            lambda error: _log.error("access.sweep_failed", exc_info=error),
+        )
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work, name="access.check")

@@ -32,13 +32,32 @@ def service_of(error: BaseException) -> str:
     return "redis" if isinstance(cause, RedisError) else "postgresql"
 
 
-def raise_if_cancelled(error: BaseException) -> None:
-    """Raise a cancellation in place of ``error`` when the current task is being cancelled: a
-    client library can turn a cancel that races its own timeout into an error of its own, and a
-    loop that outlives errors would then go round again after its task was cancelled."""
+def raise_if_cancelled(error: BaseException | None = None) -> None:
+    """Raise a cancellation (in place of ``error``, if given) when the current task is being
+    cancelled: a client library can turn a cancel that races its own timeout into an error of
+    its own, or retry through it and return as if nothing happened, and a loop that outlives
+    errors would then go round again after its task was cancelled."""
     task = asyncio.current_task()
     if task is not None and task.cancelling():
         raise asyncio.CancelledError from error
+
+
+async def periodically(
+    interval: Callable[[], float],
+    work: Callable[[], Awaitable[None]],
+    failed: Callable[[Exception], None],
+) -> None:
+    """``await work()`` every ``interval()`` seconds, for good: a background loop's outermost
+    point. An error of one round goes to ``failed`` and the next round comes; the loop ends
+    when its task is cancelled, however the cancel came out of ``work``."""
+    while True:
+        await asyncio.sleep(interval())
+        try:
+            await work()
+        except Exception as exc:
+            raise_if_cancelled(exc)
+            failed(exc)
+        raise_if_cancelled()
 
 
 def pauses(first: float = FIRST_PAUSE, longest: float = LONGEST_PAUSE) -> Callable[[], float]:

@@ -138,6 +138,7 @@ class Feed:
                     _log.warning("feed.behind", dashboard=str(self.dashboard_id), error=exc.code)
                 else:
                     _log.exception("feed.failed", dashboard=str(self.dashboard_id))
+            raise_if_cancelled()  # a cancel a library swallowed on the way
 
     async def _handle(self, item: BatchOutcome | _CatchUp | _Join) -> None:
         if self.next_version is None:

@@ -1,12 +1,11 @@
 """Presence: the latest value per client in Redis, its expiry, the relay between gateways.
 
-Per dashboard, a hash maps each client's presence id to its latest value (with the version it
-refers to and the gateway that holds the client), a sorted set maps it to an expiry time, and a
-channel relays every change. Each gateway refreshes the expiry of its own clients' presences on
-a heartbeat, so when a gateway dies its presences expire after ``presence_ttl`` and whoever
-sweeps next announces them gone. A value sent against an older version is carried through the
-ops committed since (a text selection moves with the text) when it is published and again when
-it is read for a snapshot, so both are at the head.
+Per dashboard, a hash maps each client's presence id to its latest value (with its version and
+the gateway holding the client), a sorted set maps it to an expiry time, and a channel relays
+every change. Each gateway refreshes its own clients' presences on a heartbeat, so when a
+gateway dies its presences expire after ``presence_ttl`` and whoever sweeps next announces them
+gone. A value sent against an older version is carried through the ops committed since (a text
+selection moves with the text) when it is published and when it is read for a snapshot.
 """
 
 from __future__ import annotations
@@ -30,6 +29,7 @@ from server.core import log
 from server.core.codes import Code
 from server.core.errors import TandemError
 from server.core.ids import DashboardId
+from server.core.retry import periodically
 from server.core.settings import Settings
 from server.core.submission import Claim, Committed, PresenceListener, PresenceUpdate
 from server.fanout.subscriber import Subscriber
@@ -317,15 +317,16 @@ class PresenceRelay:
 
     async def heartbeat(self) -> None:
         """Every third of the TTL: refresh our presences, sweep expired ones where we listen."""
-        while True:
-            await asyncio.sleep(self._ttl / 3)
-            try:
-                await self._values.refresh(sorted(self._own, key=str))
-                for dashboard_id in list(self._listeners):
-                    await self._values.sweep(dashboard_id)
-            except RedisError as exc:
-                _log.warning("presence.heartbeat_failed", error=str(exc))
-            self._throttle.prune(asyncio.get_running_loop().time() - 60)
+        await periodically(lambda: self._ttl / 3, self._beat, self._heartbeat_failed)
+
+    async def _beat(self) -> None:  # one round of the heartbeat
+        self._throttle.prune(asyncio.get_running_loop().time() - 60)
+        await self._values.refresh(sorted(self._own, key=str))
+        for dashboard_id in list(self._listeners):
+            await self._values.sweep(dashboard_id)
+
+    def _heartbeat_failed(self, error: Exception) -> None:
+        _log.warning("presence.heartbeat_failed", error=str(error) or repr(error))
 
     async def close(self) -> None:
         """Announce every presence of this gateway's clients gone."""

@@ -21,7 +21,7 @@ from redis.exceptions import RedisError
 from server.core import log, metrics
 from server.core.errors import TandemError
 from server.core.ids import DashboardId
-from server.core.retry import raise_if_cancelled
+from server.core.retry import periodically
 from server.core.settings import Settings
 from server.redis.keys import Keys
 from server.redis.resp import Resp
@@ -179,19 +179,11 @@ class Scheduler:
             del self._memories[next(iter(self._memories))]
 
     async def watchdog(self) -> None:
-        while True:
-            await asyncio.sleep(self._settings.watchdog_interval)
-            try:
-                await self._scan_pending()
-            except Exception as exc:
-                # The outermost point of the watchdog, which must outlive any one failure (a
-                # connection closing under a command can raise the event loop's RuntimeError),
-                # but not its own cancellation, whatever error that came out as.
-                raise_if_cancelled(exc)
-                if isinstance(exc, RedisError):
-                    _log.warning("watchdog.failed", error=str(exc))
-                else:
-                    _log.exception("watchdog.failed")
+        # It must outlive any one failure (a connection closing under a command can raise the
+        # event loop's RuntimeError), but not its own cancellation.
+        await periodically(
+            lambda: self._settings.watchdog_interval, self._scan_pending, _watchdog_failed
+        )
 
     async def _scan_pending(self) -> None:
         """Drain queues nobody holds (their holder died); forget dashboards with empty queues."""
@@ -237,3 +229,10 @@ def _dashboard_ids(kind: str, data: bytes | None) -> list[DashboardId]:
         except ValueError:
             _log.error("hub.message_unreadable", data=part[:80])
     return ids
+
+
+def _watchdog_failed(error: Exception) -> None:
+    if isinstance(error, RedisError):
+        _log.warning("watchdog.failed", error=str(error))
+    else:
+        _log.error("watchdog.failed", exc_info=error)
