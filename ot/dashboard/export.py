@@ -250,13 +250,14 @@ def _known(
     optional: Sequence[str],
     dropped: list[Path],
 ) -> dict[str, Any]:
-    """``value``, an object, with only the fields the format knows (the rest reported)."""
+    """``value``, an object, with only the fields the format knows (the rest reported): the
+    object itself when it has no others, else a copy without them. Callers never change what
+    they are given, so a file's values are shared, not copied, unless something was dropped."""
     if not isinstance(value, dict):
         fail(path, "must be an object")
     _, allowed = field_sets(tuple(required), tuple(optional))
-    if value.keys() <= allowed:
-        kept = dict(value)
-    else:
+    kept = value
+    if not value.keys() <= allowed:
         kept = {}
         for key, item in value.items():
             if key in allowed:
@@ -288,10 +289,13 @@ def _document(value: Any, path: Path, dropped: list[Path]) -> dict[str, Any]:
     document = _known(value, path, (), DOCUMENT_FIELDS, dropped)
     widgets = document.get("widgets")
     if isinstance(widgets, dict):
-        document["widgets"] = {
+        before = len(dropped)
+        kept = {
             widget_id: _widget(widget, (*path, "widgets", widget_id), dropped)
             for widget_id, widget in widgets.items()
         }
+        if len(dropped) > before:
+            document = {**document, "widgets": kept}
     return document
 
 
@@ -299,21 +303,30 @@ def _widget(value: Any, path: Path, dropped: list[Path]) -> Any:
     if not isinstance(value, dict):
         return value
     widget = _known(value, path, (), _WIDGET_KNOWN, dropped)
+    before = len(dropped)
+    inner: dict[str, Any] = {}
     position = widget.get("position")
     if isinstance(position, dict):
-        widget["position"] = _known(position, (*path, "position"), (), _POSITION_KNOWN, dropped)
+        inner["position"] = _known(position, (*path, "position"), (), _POSITION_KNOWN, dropped)
     body = widget.get("body")
     if isinstance(body, dict):
-        body = _known(body, (*path, "body"), (), ("ops",), dropped)
-        if is_rich_body(body) and isinstance(body["ops"], list):
-            body["ops"] = [
-                _known(op, (*path, "body", "ops", index), (), ("insert", "attributes"), dropped)
-                if isinstance(op, dict)
-                else op
-                for index, op in enumerate(body["ops"])
-            ]
-        widget["body"] = body
-    return widget
+        inner["body"] = _body(body, (*path, "body"), dropped)
+    return {**widget, **inner} if len(dropped) > before else widget
+
+
+def _body(value: dict[str, Any], path: Path, dropped: list[Path]) -> dict[str, Any]:
+    body = _known(value, path, (), ("ops",), dropped)
+    if is_rich_body(body) and isinstance(body["ops"], list):
+        before = len(dropped)
+        ops = [
+            _known(op, (*path, "ops", index), (), ("insert", "attributes"), dropped)
+            if isinstance(op, dict)
+            else op
+            for index, op in enumerate(body["ops"])
+        ]
+        if len(dropped) > before:
+            body = {**body, "ops": ops}
+    return body
 
 
 def rekey_widgets(document: Mapping[str, Any], new_id: Callable[[str], str]) -> dict[str, Any]:
