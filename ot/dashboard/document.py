@@ -29,6 +29,7 @@ problem found, so a client can point at the offending field.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final
@@ -188,6 +189,11 @@ def validate_after(doc: object, op: object) -> None:
 def check_keys(
     obj: Mapping[Any, Any], path: PathLike, required: Sequence[str], optional: Sequence[str]
 ) -> None:
+    # Settle the valid case with set operations; walk the keys only to name the problem.
+    needed, allowed = field_sets(tuple(required), tuple(optional))
+    keys = obj.keys()
+    if needed <= keys and keys <= allowed:
+        return
     for key in obj:
         if not isinstance(key, str):
             fail(path, "keys must be strings")
@@ -196,6 +202,14 @@ def check_keys(
     for key in required:
         if key not in obj:
             fail((*path, key), "is required")
+
+
+@functools.cache
+def field_sets(
+    required: tuple[str, ...], optional: tuple[str, ...]
+) -> tuple[frozenset[str], frozenset[str]]:
+    """The required fields, and every field allowed, as sets (made once per pair)."""
+    return frozenset(required), frozenset((*required, *optional))
 
 
 def check_text(value: object, path: PathLike, limit: int) -> None:
@@ -332,7 +346,9 @@ def _check_position(position: object, path: PathLike) -> None:
         fail(path, "must be an object")
     check_keys(position, path, POSITION_FIELDS, POSITION_OPTIONAL_FIELDS)
     for name, value in position.items():
-        check_position_field(name, value, (*path, name))
+        low, high = _POSITION_BOUNDS[name]
+        if type(value) is not int or not low <= value <= high:
+            check_integer(value, (*path, name), low, high)
 
 
 def _check_widget_type(value: object, path: PathLike) -> None:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -41,6 +41,7 @@ from ot.dashboard.document import (
     check_integer,
     check_text,
     check_widget_id,
+    field_sets,
     is_rich_body,
     validate_document,
 )
@@ -192,6 +193,8 @@ def validate_import(raw: str | bytes | Any) -> Imported:
 
 _TOP_OPTIONAL: Final = ("exported_at", "redacted")
 _DASHBOARD: Final = ("title", "description", "versions")
+_WIDGET_KNOWN: Final = (*WIDGET_FIELDS, *WIDGET_OPTIONAL_FIELDS)
+_POSITION_KNOWN: Final = (*POSITION_FIELDS, *POSITION_OPTIONAL_FIELDS)
 
 
 def _parse(raw: str | bytes) -> Any:
@@ -210,6 +213,25 @@ def _parse(raw: str | bytes) -> Any:
 
 
 def _check_depth(value: Any) -> None:
+    # Settle the common case a level at a time without paths; only a file that is too deep is
+    # walked again, with paths, to name where.
+    level = [value]
+    for _ in range(_MAX_FILE_DEPTH):
+        below: list[Any] = []
+        for item in level:
+            if isinstance(item, dict):
+                below.extend(item.values())
+            elif isinstance(item, list):
+                below.extend(item)
+        if not below:
+            return
+        level = below
+    # The values at the deepest level allowed: anything inside them is too deep.
+    if any(item for item in level if isinstance(item, dict | list)):
+        _name_too_deep(value)
+
+
+def _name_too_deep(value: Any) -> None:
     stack: list[tuple[Any, Path]] = [(value, ())]
     while stack:
         item, path = stack.pop()
@@ -224,20 +246,24 @@ def _check_depth(value: Any) -> None:
 def _known(
     value: Any,
     path: PathLike,
-    required: Iterable[str],
-    optional: Iterable[str],
+    required: Sequence[str],
+    optional: Sequence[str],
     dropped: list[Path],
 ) -> dict[str, Any]:
-    """``value``, an object, with only the fields the format knows (the rest reported)."""
+    """``value``, an object, with only the fields the format knows (the rest reported): the
+    object itself when it has no others, else a copy without them. Callers never change what
+    they are given, so a file's values are shared, not copied, unless something was dropped."""
     if not isinstance(value, dict):
         fail(path, "must be an object")
-    allowed = {*required, *optional}
-    kept = {}
-    for key, item in value.items():
-        if key in allowed:
-            kept[key] = item
-        else:
-            dropped.append((*path, key))
+    _, allowed = field_sets(tuple(required), tuple(optional))
+    kept = value
+    if not value.keys() <= allowed:
+        kept = {}
+        for key, item in value.items():
+            if key in allowed:
+                kept[key] = item
+            else:
+                dropped.append((*path, key))
     for key in required:
         if key not in kept:
             fail((*path, key), "is required")
@@ -263,33 +289,44 @@ def _document(value: Any, path: Path, dropped: list[Path]) -> dict[str, Any]:
     document = _known(value, path, (), DOCUMENT_FIELDS, dropped)
     widgets = document.get("widgets")
     if isinstance(widgets, dict):
-        document["widgets"] = {
+        before = len(dropped)
+        kept = {
             widget_id: _widget(widget, (*path, "widgets", widget_id), dropped)
             for widget_id, widget in widgets.items()
         }
+        if len(dropped) > before:
+            document = {**document, "widgets": kept}
     return document
 
 
 def _widget(value: Any, path: Path, dropped: list[Path]) -> Any:
     if not isinstance(value, dict):
         return value
-    widget = _known(value, path, (), (*WIDGET_FIELDS, *WIDGET_OPTIONAL_FIELDS), dropped)
+    widget = _known(value, path, (), _WIDGET_KNOWN, dropped)
+    before = len(dropped)
+    inner: dict[str, Any] = {}
     position = widget.get("position")
     if isinstance(position, dict):
-        fields = (*POSITION_FIELDS, *POSITION_OPTIONAL_FIELDS)
-        widget["position"] = _known(position, (*path, "position"), (), fields, dropped)
+        inner["position"] = _known(position, (*path, "position"), (), _POSITION_KNOWN, dropped)
     body = widget.get("body")
     if isinstance(body, dict):
-        body = _known(body, (*path, "body"), (), ("ops",), dropped)
-        if is_rich_body(body) and isinstance(body["ops"], list):
-            body["ops"] = [
-                _known(op, (*path, "body", "ops", index), (), ("insert", "attributes"), dropped)
-                if isinstance(op, dict)
-                else op
-                for index, op in enumerate(body["ops"])
-            ]
-        widget["body"] = body
-    return widget
+        inner["body"] = _body(body, (*path, "body"), dropped)
+    return {**widget, **inner} if len(dropped) > before else widget
+
+
+def _body(value: dict[str, Any], path: Path, dropped: list[Path]) -> dict[str, Any]:
+    body = _known(value, path, (), ("ops",), dropped)
+    if is_rich_body(body) and isinstance(body["ops"], list):
+        before = len(dropped)
+        ops = [
+            _known(op, (*path, "ops", index), (), ("insert", "attributes"), dropped)
+            if isinstance(op, dict)
+            else op
+            for index, op in enumerate(body["ops"])
+        ]
+        if len(dropped) > before:
+            body = {**body, "ops": ops}
+    return body
 
 
 def rekey_widgets(document: Mapping[str, Any], new_id: Callable[[str], str]) -> dict[str, Any]:

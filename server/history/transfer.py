@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from ot.dashboard import export
 from ot.errors import DocumentError
 from server.core.codes import Code
@@ -63,10 +65,38 @@ async def export_dashboard(store: PostgresStore, dashboard_id: DashboardId) -> d
 def check_import(raw: str | bytes | Any) -> export.Imported:
     """Validate an export file whole; ImportRefused with the path of the first problem."""
     try:
-        return export.validate_import(raw)
+        return export.validate_import(_decoded(raw))
     except DocumentError as error:
         path, problem = export.error_path(error)
         raise ImportRefused(path, problem) from error
+
+
+# Digits as zeros: a run of _LONG_NUMBER in the result is a number of 19 digits or more.
+_DIGITS = bytes.maketrans(b"123456789", b"000000000")
+_LONG_NUMBER = b"0" * 19
+
+
+def _decoded(raw: str | bytes | Any) -> Any:
+    """A file's text decoded by orjson (twice as fast) when it gives what the standard decoder
+    would; anything else is left to :func:`export.validate_import`, which decodes it and
+    refuses what it must. orjson refuses more (NaN, lone surrogates, a byte order mark, other
+    encodings, deep nesting: the standard decoder then decides) but reads integers beyond 64
+    bits as floats, so a file with a number of 19 digits or more is left alone too."""
+    if isinstance(raw, str):
+        try:
+            data = raw.encode()
+        except UnicodeEncodeError:
+            return raw
+    elif isinstance(raw, bytes):
+        data = raw
+    else:
+        return raw
+    if len(data) > export.MAX_IMPORT_BYTES or _LONG_NUMBER in data.translate(_DIGITS):
+        return raw
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return raw
 
 
 async def import_dashboard(

@@ -15,6 +15,7 @@ from typing import Any
 from uuid import uuid4
 
 import asyncpg
+import orjson
 
 from ot.dashboard.classify import widgets_touched
 from server.core.errors import BadRequest, NotFound, StaleFence
@@ -48,6 +49,12 @@ def _widget_records(rows: Sequence[WidgetRow]) -> list[dict[str, Any]]:
          "position": r.position, "config": r.config}
         for r in rows
     ]  # fmt: skip
+
+
+def _json_text(value: Any) -> str | None:
+    """A jsonb column's value as JSON text for a ``text[]`` parameter; None is SQL NULL (as a
+    JSON null is in ``jsonb_to_recordset``)."""
+    return None if value is None else orjson.dumps(value).decode()
 
 
 def _metadata(ops: Sequence[NewOp], document: Any) -> tuple[str | None, str | None]:
@@ -135,6 +142,7 @@ class PostgresStore:
         check_jsonb([title, src, seq])
         new_id = dashboard_id or DashboardId(uuid4())
         description = document.get("description") if isinstance(document, dict) else None
+        rows = widget_rows(document)
         with translated():
             await self._pool.fetchval(
                 sql.CREATE,
@@ -143,11 +151,14 @@ class PostgresStore:
                 title,
                 description if isinstance(description, str) else "",
                 create_record(document),
-                document,
                 self._now(),
                 src,
                 seq,
-                _widget_records(widget_rows(document)),
+                [r.widget_id for r in rows],
+                [r.type for r in rows],
+                [r.title for r in rows],
+                [_json_text(r.position) for r in rows],
+                [_json_text(r.config) for r in rows],
             )
         return Head(new_id, 1, 0)
 

@@ -15,7 +15,7 @@ from typing import Any
 from server.store.model import NewOp
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class WidgetRow:
     widget_id: str
     type: str | None

@@ -73,30 +73,34 @@ WITH input AS (
 SELECT coalesce(array_agg(id), '{{}}') FROM gate
 """
 
-# $1 id, $2 owner, $3 title, $4 description, $5 create record, $6 document, $7 created_at or
-# NULL, $8 src, $9 seq, $10 widget records (their ids are the create op's target_ids); the
-# dashboard starts at version 1 (ShareDB).
-CREATE = f"""
+# $1 id, $2 owner, $3 title, $4 description, $5 create record, $6 created_at or NULL, $7 src,
+# $8 seq, then the widget rows as arrays (PostgreSQL parses small values in arrays faster than
+# one large jsonb of records): $9 ids, sorted (also the create op's target_ids), $10 types,
+# $11 titles, $12 positions and $13 configs as JSON text. The document is sent once, inside the
+# create record ({"create": {"type": …, "data": document}}, history.create_record); the first
+# checkpoint is that record's document. The dashboard starts at version 1 (ShareDB).
+CREATE = """
 WITH gate AS (
     INSERT INTO dashboards (id, owner_id, title, description, head_version, lock_epoch,
                             created_at, updated_at)
-    VALUES ($1, $2, $3, $4, 1, 0, coalesce($7, now()), coalesce($7, now()))
+    VALUES ($1, $2, $3, $4, 1, 0, coalesce($6, now()), coalesce($6, now()))
  RETURNING id
 ), created AS (
     INSERT INTO operations (dashboard_id, user_id, operation_type, target_id, operation, inverse,
                             version, client_version, server_version, src, seq, created_at,
                             target_ids)
-    SELECT id, $2, 'create', NULL, $5::jsonb, NULL, 0, 0, 0, $8, $9, coalesce($7, now()),
-           ARRAY(SELECT w.widget_id FROM jsonb_to_recordset($10::jsonb) AS w(widget_id text)
-                  ORDER BY w.widget_id)
+    SELECT id, $2, 'create', NULL, $5::jsonb, NULL, 0, 0, 0, $7, $8, coalesce($6, now()),
+           $9::text[]
       FROM gate
 ), checkpoint AS (
     INSERT INTO checkpoints (dashboard_id, version, document, created_by, created_at)
-    SELECT id, 1, $6::jsonb, $2, coalesce($7, now()) FROM gate
+    SELECT id, 1, $5::jsonb -> 'create' -> 'data', $2, coalesce($6, now()) FROM gate
 ), projected AS (
     INSERT INTO widgets (dashboard_id, widget_id, type, title, position, config, version, updated_at)
-    SELECT $1, w.widget_id, w.type, w.title, w.position, w.config, 1, coalesce($7, now())
-      FROM gate, jsonb_to_recordset($10::jsonb) AS w({WIDGET_RECORD})
+    SELECT $1, w.widget_id, w.type, w.title, w.position::jsonb, w.config::jsonb, 1,
+           coalesce($6, now())
+      FROM gate, unnest($9::text[], $10::text[], $11::text[], $12::text[], $13::text[])
+                 AS w(widget_id, type, title, position, config)
 )
 SELECT id FROM gate
 """

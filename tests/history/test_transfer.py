@@ -113,6 +113,9 @@ BROKEN: dict[str, tuple[str | bytes, list[Any]]] = {
                    ["dashboard", "document", "title"]),
     "no document": (json.dumps({"format": "tandem.dashboard", "format_version": 1,
                                 "dashboard": {"title": "x"}}), ["dashboard", "document"]),
+    "integer beyond 64 bits": (_set(["dashboard", "document", "widgets", "w1", "config"],
+                                    {"n": 2**64}),
+                               ["dashboard", "document", "widgets", "w1", "config", "n"]),
     "layout names a missing widget": (_set(["dashboard", "document", "layout"], ["w1", "w7"]),
                                       ["dashboard", "document", "layout"]),
 }  # fmt: skip
