@@ -30,7 +30,7 @@ problem found, so a client can point at the offending field.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, Final
 
 from ot.dashboard.paths import PathLike, fail
@@ -81,12 +81,22 @@ def new_document(title: str, description: str = "") -> dict[str, Any]:
 
 def validate_document(doc: object) -> None:
     """Raise DocumentError naming the first problem if ``doc`` is not a valid dashboard."""
+    validate_parts(doc, DOCUMENT_FIELDS)
+
+
+def validate_parts(doc: object, fields: Collection[str], widgets: Collection[str] = ()) -> None:
+    """:func:`validate_document` for a document made from a valid one by replacing its
+    top-level ``fields`` and the ``widgets`` with those ids (added or replaced): only those and
+    the layout are checked, in the order :func:`validate_document` checks everything, so the
+    first problem named is the one it would name."""
     if not isinstance(doc, dict):
         fail((), "must be an object")
     check_keys(doc, (), DOCUMENT_FIELDS, ())
     for field in DOCUMENT_FIELDS:
-        if field != "layout":
+        if field in fields and field != "layout":
             _DOCUMENT_CHECKS[field](doc[field], (field,))
+        elif field == "widgets" and widgets:
+            _check_widgets(doc["widgets"], ("widgets",), widgets)
     check_layout(doc["layout"], doc["widgets"])
 
 
@@ -326,13 +336,15 @@ def _check_widget_count(widgets: Mapping[str, Any]) -> None:
         fail(("widgets",), f"holds more than {MAX_WIDGETS} widgets")
 
 
-def _check_widgets(widgets: object, path: PathLike) -> None:
+def _check_widgets(widgets: object, path: PathLike, only: Collection[str] | None = None) -> None:
+    """Every widget, or those whose ids are in ``only``."""
     if not isinstance(widgets, dict):
         fail(path, "must be an object")
     _check_widget_count(widgets)
     for widget_id, widget in widgets.items():
-        check_widget_id(widget_id, path)
-        validate_widget(widget, (*path, widget_id))
+        if only is None or widget_id in only:
+            check_widget_id(widget_id, path)
+            validate_widget(widget, (*path, widget_id))
 
 
 _POSITION_BOUNDS = {
