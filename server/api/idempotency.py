@@ -47,6 +47,9 @@ class Attempt:
     key: str | None
     plan: Any  # what an earlier attempt of this key that died recorded; None otherwise
     src: str | None  # the submitter id of every attempt of this key; None without a key
+    # Set by work whose answer a retry that finds the key unanswered rebuilds from what the
+    # work committed (a sync's plan and op): the answer's settle need not wait for the disk.
+    rebuildable: bool = False
 
     async def record_plan(self, plan: Any) -> None:
         """Remember, before submitting, what a retry needs to find this attempt's op."""
@@ -151,5 +154,5 @@ async def once(
         raise
     # Cancelled: nothing awaited; the claim's lease runs out and a retry takes over.
     stored = keep(result) if keep is not None else result.model_dump(mode="json")
-    await keys.settle(user, key, status, stored)
+    await keys.settle(user, key, status, stored, flush=not attempt.rebuildable)
     return Reply(result, status)

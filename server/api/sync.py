@@ -99,6 +99,7 @@ async def post(call: Call) -> Reply:
             record_plan=attempt.record_plan if attempt.key is not None else None,
             find_op=find_op,
         )  # fmt: skip
+        attempt.rebuildable = result.rebuildable
         answer = SyncAnswer(
             version=result.version,
             document=result.document,

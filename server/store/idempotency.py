@@ -13,6 +13,16 @@ Why a table and not Redis with a TTL: the answer has to outlive a Redis restart 
 (Redis holds nothing that cannot be rebuilt), and it sits in the same database as the op it
 describes. The TTL is ``expires_at``; a user's expired keys are purged when the user claims
 another, and :meth:`IdempotencyKeys.purge` clears everyone's.
+
+What waits for the disk: a claim, a plan, a release and an answer that a retry would rebuild
+anyway (``flush=False``: a sync whose op committed) commit without waiting for their WAL to
+be flushed (``synchronous_commit`` off for that one transaction), which saves a flush each,
+the most of what these writes cost. PostgreSQL flushes its WAL in order, so the commit of the
+op the request then submits, which waits, makes the claim and the plan before it durable too;
+a crash may lose only what came after it, the answer, and the retry then takes the key over
+and rebuilds that answer from the plan and the op. Without an op after it nothing vouches for
+a write, so any other answer (a refusal, a sync with nothing to apply, a created dashboard)
+waits for the disk, as do the commits of ops and dashboards themselves.
 """
 
 from __future__ import annotations
@@ -29,13 +39,16 @@ from server.store.pool import translated
 
 DEFAULT_TTL = timedelta(hours=24)
 DEFAULT_LEASE = timedelta(seconds=30)
+# In a write's RETURNING: its transaction commits without waiting for the WAL flush (see the
+# module docstring). Evaluated for each row written, so only a write that wrote skips it.
+_UNFLUSHED = "set_config('synchronous_commit', 'off', true)"
 
-# One statement (one round trip, its own transaction): delete the user's other expired keys;
-# insert the key, start an expired one over, or take over an attempt whose lease ran out (same
-# fingerprint only); and when none of that happened, the key's row as it was, to tell an
-# answer from a mismatch or an attempt still running. created_at = now() tells a key started
-# now (new or expired) from a takeover.
-_CLAIM = """
+# One statement (one round trip, its own transaction, not waiting for the flush): delete the
+# user's other expired keys; insert the key, start an expired one over, or take over an attempt
+# whose lease ran out (same fingerprint only); and when none of that happened, the key's row as
+# it was, to tell an answer from a mismatch or an attempt still running. created_at = now()
+# tells a key started now (new or expired) from a takeover.
+_CLAIM = f"""
 WITH purged AS (
     DELETE FROM idempotency_keys
      WHERE user_id = $1 AND key <> $2 AND expires_at < now()
@@ -53,7 +66,7 @@ WITH purged AS (
                           ELSE k.expires_at END
      WHERE k.expires_at < now()
         OR (k.status IS NULL AND k.locked_until < now() AND k.fingerprint = EXCLUDED.fingerprint)
-    RETURNING k.plan, k.created_at = now() AS fresh
+    RETURNING k.plan, k.created_at = now() AS fresh, {_UNFLUSHED}
 )
 SELECT true AS claimed, plan, fresh, NULL::bytea AS fingerprint, NULL::integer AS status,
        NULL::jsonb AS response
@@ -119,18 +132,24 @@ class IdempotencyKeys:
         """What the attempt is about to do (before it submits), for a retry that takes over."""
         with translated():
             await self._pool.execute(
-                "UPDATE idempotency_keys SET plan = $3 WHERE user_id = $1 AND key = $2",
+                "UPDATE idempotency_keys SET plan = $3 WHERE user_id = $1 AND key = $2"
+                f" RETURNING {_UNFLUSHED}",
                 user,
                 key,
                 plan,
             )
 
-    async def settle(self, user: UserId, key: str, status: int, body: Any) -> None:
-        """The answer every later retry gets."""
+    async def settle(
+        self, user: UserId, key: str, status: int, body: Any, *, flush: bool = True
+    ) -> None:
+        """The answer every later retry gets. ``flush=False`` when a retry that finds the key
+        unanswered rebuilds the same answer from what the request committed (its plan and its
+        op): then the commit does not wait for the disk."""
+        returning = "" if flush else f" RETURNING {_UNFLUSHED}"
         with translated():
             await self._pool.execute(
                 "UPDATE idempotency_keys SET status = $3, response = $4, locked_until = now()"
-                " WHERE user_id = $1 AND key = $2",
+                " WHERE user_id = $1 AND key = $2" + returning,
                 user,
                 key,
                 status,
@@ -143,7 +162,7 @@ class IdempotencyKeys:
         with translated():
             await self._pool.execute(
                 "UPDATE idempotency_keys SET locked_until = now() - interval '1 second'"
-                " WHERE user_id = $1 AND key = $2 AND status IS NULL",
+                f" WHERE user_id = $1 AND key = $2 AND status IS NULL RETURNING {_UNFLUSHED}",
                 user,
                 key,
             )

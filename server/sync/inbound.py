@@ -69,6 +69,9 @@ class SyncResult:
     version: int  # the dashboard's version once the sync's op applied (or the head: no op)
     document: Any  # the document at that version
     resolutions: list[dict[str, Any]]  # [{path, resolution}]
+    # The answer of the op submitted as (src, SEQ), committed after its plan was recorded (by
+    # this call or an earlier attempt): a retry with that src finds both and answers the same.
+    rebuildable: bool = False
 
 
 def json_path(path: list[str | int], root: str) -> str:
@@ -167,7 +170,7 @@ async def sync(
         version = await find_op(d, src, SEQ)
         if version is not None:  # an earlier attempt committed, then died before answering
             done = await hub.snapshot(d, version=version + 1)
-            return SyncResult(version + 1, done.document, list(plan["resolutions"]))
+            return SyncResult(version + 1, done.document, list(plan["resolutions"]), True)
     for attempt in range(ATTEMPTS):
         head_version, result = await _merge(hub, request)
         if result.conflicts:
@@ -188,8 +191,9 @@ async def sync(
             if attempt + 1 < ATTEMPTS and exc.code in _RETRIED:
                 continue
             raise
+        recorded = record_plan is not None
         if committed.version == head_version:
-            return SyncResult(head_version + 1, result.document, resolutions)
+            return SyncResult(head_version + 1, result.document, resolutions, recorded)
         done = await hub.snapshot(d, version=committed.version + 1)
-        return SyncResult(committed.version + 1, done.document, resolutions)
+        return SyncResult(committed.version + 1, done.document, resolutions, recorded)
     raise AssertionError("unreachable: the last attempt returns or raises")
