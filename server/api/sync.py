@@ -22,8 +22,7 @@ from pydantic import BaseModel, Field, model_validator
 from server.api.endpoint import Call, Endpoint, Reply
 from server.api.idempotency import Attempt, once
 from server.api.models import DashboardParams, Request
-from server.api.principal import acting
-from server.api.roles import require
+from server.api.roles import authorise
 from server.core.errors import InvalidDocument, SyncBaseAhead, SyncBaseExpired, SyncConflict
 from server.core.ids import DashboardId
 from server.store.idempotency import IdempotencyKeys, committed_version
@@ -76,13 +75,11 @@ class SyncAnswer(BaseModel):
 async def post(call: Call) -> Reply:
     dashboard = DashboardId(call.take("params", DashboardParams).id)
     body = call.take("body", SyncBody)
-    principal = call.user
-    async with acting(call.api.pool, principal) as conn:
-        await require(call, conn, dashboard, "editor")
+    await authorise(call, dashboard, "editor")
     pool = call.api.pool
     request = SyncRequest(
         dashboard=dashboard,
-        user=principal.user_id,
+        user=call.user.user_id,
         base_version=body.base_version,
         strategy=body.strategy,
         document=body.document,
