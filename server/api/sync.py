@@ -91,8 +91,10 @@ async def post(call: Call) -> Reply:
         return await committed_version(pool, d, src, seq)
 
     async def work(attempt: Attempt) -> tuple[SyncAnswer, int]:
+        # After a dead attempt, its op is looked for even when it recorded no plan.
+        earlier = {} if attempt.plan is None and attempt.taken_over else attempt.plan
         result = await sync(
-            call.api.hub, request, src=attempt.src, plan=attempt.plan,
+            call.api.hub, request, src=attempt.src, plan=earlier,
             record_plan=attempt.record_plan if attempt.key is not None else None,
             find_op=find_op,
         )  # fmt: skip
