@@ -161,6 +161,12 @@ async def test_a_sync_is_authorised_by_the_cached_role_while_commits_forget_the_
     )
     assert r.status_code == 204
     assert await sync("six") == 404
+    # A deleted dashboard forgets every role cached on it.
+    await cached.share(owner, dashboard, bob, "editor")
+    assert await sync("seven") == "seven"
+    r = await cached.http.delete(f"/api/dashboards/{dashboard}", headers=owner.auth)
+    assert r.status_code == 204
+    assert await sync("eight") == 404
 
 
 async def test_a_session_is_cached_by_its_token_hash_and_forgotten_at_logout(
