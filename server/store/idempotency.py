@@ -14,15 +14,15 @@ Why a table and not Redis with a TTL: the answer has to outlive a Redis restart 
 describes. The TTL is ``expires_at``; a user's expired keys are purged when the user claims
 another, and :meth:`IdempotencyKeys.purge` clears everyone's.
 
-What waits for the disk: a claim, a plan, a release and an answer that a retry would rebuild
-anyway (``flush=False``: a sync whose op committed) commit without waiting for their WAL to
-be flushed (``synchronous_commit`` off for that one transaction), which saves a flush each,
-the most of what these writes cost. PostgreSQL flushes its WAL in order, so the commit of the
-op the request then submits, which waits, makes the claim and the plan before it durable too;
-a crash may lose only what came after it, the answer, and the retry then takes the key over
-and rebuilds that answer from the plan and the op. Without an op after it nothing vouches for
-a write, so any other answer (a refusal, a sync with nothing to apply, a created dashboard)
-waits for the disk, as do the commits of ops and dashboards themselves.
+What waits for the disk: the claim and the plan do, before the work submits anything. The op
+then sits in a Redis queue and may be committed later, even by a PostgreSQL restarted after a
+crash that lost every write not yet flushed; a retry must find the claim (a takeover, which
+looks for the op) and the plan then. An answer that a retry would rebuild anyway
+(``flush=False``: a sync whose op committed) and a release do not wait for their WAL to be
+flushed (``synchronous_commit`` off for that one transaction), which saves a flush each, most
+of what these writes cost: a crash may lose them, and the retry then takes the key over (after
+the lease, for a lost release) and rebuilds the answer from the plan and the op. Any other
+answer (a refusal, a sync with nothing to apply, a created dashboard) waits for the disk.
 """
 
 from __future__ import annotations
@@ -43,12 +43,12 @@ DEFAULT_LEASE = timedelta(seconds=30)
 # module docstring). Evaluated for each row written, so only a write that wrote skips it.
 _UNFLUSHED = "set_config('synchronous_commit', 'off', true)"
 
-# One statement (one round trip, its own transaction, not waiting for the flush): delete the
-# user's other expired keys; insert the key, start an expired one over, or take over an attempt
-# whose lease ran out (same fingerprint only); and when none of that happened, the key's row as
-# it was, to tell an answer from a mismatch or an attempt still running. created_at = now()
-# tells a key started now (new or expired) from a takeover.
-_CLAIM = f"""
+# One statement (one round trip, its own transaction): delete the user's other expired keys;
+# insert the key, start an expired one over, or take over an attempt whose lease ran out (same
+# fingerprint only); and when none of that happened, the key's row as it was, to tell an
+# answer from a mismatch or an attempt still running. created_at = now() tells a key started
+# now (new or expired) from a takeover.
+_CLAIM = """
 WITH purged AS (
     DELETE FROM idempotency_keys
      WHERE user_id = $1 AND key <> $2 AND expires_at < now()
@@ -66,7 +66,7 @@ WITH purged AS (
                           ELSE k.expires_at END
      WHERE k.expires_at < now()
         OR (k.status IS NULL AND k.locked_until < now() AND k.fingerprint = EXCLUDED.fingerprint)
-    RETURNING k.plan, k.created_at = now() AS fresh, {_UNFLUSHED}
+    RETURNING k.plan, k.created_at = now() AS fresh
 )
 SELECT true AS claimed, plan, fresh, NULL::bytea AS fingerprint, NULL::integer AS status,
        NULL::jsonb AS response
@@ -132,8 +132,7 @@ class IdempotencyKeys:
         """What the attempt is about to do (before it submits), for a retry that takes over."""
         with translated():
             await self._pool.execute(
-                "UPDATE idempotency_keys SET plan = $3 WHERE user_id = $1 AND key = $2"
-                f" RETURNING {_UNFLUSHED}",
+                "UPDATE idempotency_keys SET plan = $3 WHERE user_id = $1 AND key = $2",
                 user,
                 key,
                 plan,

@@ -244,7 +244,7 @@ async def test_a_retry_finds_the_op_of_an_attempt_that_recorded_no_plan(api: Api
 
 async def test_an_answer_lost_after_its_op_committed_is_given_again(api: Api) -> None:
     """The answer of a sync whose op committed is stored without waiting for the disk: a crash
-    may lose it (never the claim and the plan, which the op's commit made durable). The retry
+    may lose it (never the claim and the plan, flushed before the op was queued). The retry
     then gives the same answer, resolutions included, and applies nothing again."""
     ann = await api.account()
     dashboard, base_version, _ = await with_widget(api, ann)

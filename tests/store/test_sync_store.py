@@ -57,16 +57,17 @@ async def test_a_dead_attempt_is_taken_over_with_its_plan(
 async def test_the_writes_that_skip_the_flush_leave_the_connection_as_it_was(
     migrated_url: str, accounts: Accounts
 ) -> None:
-    """A claim, a plan and an unflushed answer skip the WAL flush for their own transaction
-    only: the next statement on the same connection waits for the disk again."""
+    """A release and an unflushed answer skip the WAL flush for their own transaction only:
+    the next statement on the same connection waits for the disk again."""
     pool = await open_pool(migrated_url, min_size=1, max_size=1)  # so: the same connection
     try:
         keys = IdempotencyKeys(pool)
         user = await new_user(accounts)
         before = await pool.fetchval("SHOW synchronous_commit")
         assert isinstance(await keys.claim(user, "k", _fp("a")), Claimed)
+        await keys.release(user, "k")
         assert await pool.fetchval("SHOW synchronous_commit") == before
-        await keys.record_plan(user, "k", {"resolutions": []})
+        assert await keys.claim(user, "k", _fp("a")) == Claimed(None, False)
         await keys.settle(user, "k", 200, {"version": 2}, flush=False)
         assert await pool.fetchval("SHOW synchronous_commit") == before
         assert await keys.claim(user, "k", _fp("a")) == Answered(200, {"version": 2})
