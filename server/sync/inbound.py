@@ -72,8 +72,8 @@ class SyncResult:
     version: int  # the dashboard's version once the sync's op applied (or the head: no op)
     document: Any  # the document at that version
     resolutions: list[dict[str, Any]]  # [{path, resolution}]
-    # The answer of the op submitted as (src, SEQ), committed after its plan was recorded (by
-    # this call or an earlier attempt): a retry with that src finds both and answers the same.
+    # The answer of the op submitted as (src, SEQ), committed after its plan (if it needed one)
+    # was recorded, by this call or an earlier attempt: a retry with that src answers the same.
     rebuildable: bool = False
 
 
@@ -197,9 +197,9 @@ async def sync(
             if attempt + 1 < ATTEMPTS and exc.code in _RETRIED:
                 continue
             raise
-        recorded = record_plan is not None
+        keyed = record_plan is not None  # a retry of this request finds the op and the plan
         if committed.version == head_version:
-            return SyncResult(head_version + 1, result.document, resolutions, recorded)
+            return SyncResult(head_version + 1, result.document, resolutions, keyed)
         done = await hub.snapshot(d, version=committed.version + 1)
-        return SyncResult(committed.version + 1, done.document, resolutions, recorded)
+        return SyncResult(committed.version + 1, done.document, resolutions, keyed)
     raise AssertionError("unreachable: the last attempt returns or raises")
