@@ -1,7 +1,8 @@
 """The dashboard domain over json0: the document's shape, the operation vocabulary, classification
 of stored ops, and presence selections carried through ops.
 
-:mod:`~ot.dashboard.document` says what a valid dashboard is; :mod:`~ot.dashboard.ops` builds
+:mod:`~ot.dashboard.document` says what a valid dashboard is (and
+:mod:`~ot.dashboard.edited` checks one after an edit, at the edit's cost); :mod:`~ot.dashboard.ops` builds
 domain ops (``move``, ``addWidget``, …) into json0; :mod:`~ot.dashboard.classify` names the
 domain op a json0 op is; :mod:`~ot.dashboard.selection` moves cursors through ops.
 

@@ -31,11 +31,10 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, Final
 
 from ot.dashboard.paths import PathLike, fail
-from ot.json0.checked import CheckedOp, components
 from ot.jsvalue import Strict, json_problem, utf16_length
 
 WIDGET_TYPES = ("text", "chart", "table", "image", "video", "embed", "custom")
@@ -82,12 +81,22 @@ def new_document(title: str, description: str = "") -> dict[str, Any]:
 
 def validate_document(doc: object) -> None:
     """Raise DocumentError naming the first problem if ``doc`` is not a valid dashboard."""
+    validate_parts(doc, DOCUMENT_FIELDS)
+
+
+def validate_parts(doc: object, fields: Collection[str], widgets: Collection[str] = ()) -> None:
+    """:func:`validate_document` for a document made from a valid one by replacing its
+    top-level ``fields`` and the ``widgets`` with those ids (added or replaced): only those and
+    the layout are checked, in the order :func:`validate_document` checks everything, so the
+    first problem named is the one it would name."""
     if not isinstance(doc, dict):
         fail((), "must be an object")
     check_keys(doc, (), DOCUMENT_FIELDS, ())
     for field in DOCUMENT_FIELDS:
-        if field != "layout":
-            _DOCUMENT_CHECKS[field](doc[field], (field,))
+        if field in fields and field != "layout":
+            DOCUMENT_CHECKS[field](doc[field], (field,))
+        elif field == "widgets" and widgets:
+            check_widgets(doc["widgets"], ("widgets",), widgets)
     check_layout(doc["layout"], doc["widgets"])
 
 
@@ -97,93 +106,7 @@ def validate_widget(widget: object, path: PathLike) -> None:
         fail(path, "must be an object")
     check_keys(widget, path, WIDGET_FIELDS, WIDGET_OPTIONAL_FIELDS)
     for field, value in widget.items():
-        _WIDGET_CHECKS[field](value, (*path, field))
-
-
-def validate_change(doc: Mapping[str, Any], path: PathLike) -> None:
-    """Validate what a change at ``path`` can have broken in a document valid before it.
-
-    The builder calls this after every change instead of :func:`validate_document`, so that a
-    keystroke in one widget costs a check of that widget's field, not of the whole dashboard.
-    What is checked is the whole top-level field, widget, or widget field above ``path``, so
-    list indexes inside it never matter.
-    """
-    validate_changes(doc, (tuple(path),))
-
-
-def validate_changes(doc: Mapping[str, Any], paths: Iterable[tuple[str | int, ...]]) -> None:
-    """:func:`validate_change` for each of ``paths``, each check made once: the document's
-    keys, each widget's keys and the layout are checked once however many changes were in
-    them, and a change inside a part that is checked whole (a widget added) adds nothing."""
-    ordered = sorted(set(paths), key=len)
-    if not ordered:
-        return
-    if not ordered[0]:
-        validate_document(doc)
-        return
-    check_keys(doc, (), DOCUMENT_FIELDS, ())
-    widgets = doc["widgets"]
-    if not isinstance(widgets, dict):
-        fail(("widgets",), "must be an object")
-    whole: set[tuple[str | int, ...]] = set()  # parts checked whole, with all inside them
-    keyed: set[Any] = set()  # widgets whose keys were checked
-    layout = False  # whether the layout needs a check
-    for path in ordered:
-        if any(path[:end] in whole for end in range(1, len(path))):
-            continue
-        head = path[0]
-        if head == "layout":
-            layout = True
-        elif head == "widgets" and len(path) == 1:
-            whole.add(path)
-            _check_widgets(widgets, ("widgets",))
-            layout = True
-        elif head == "widgets" and (len(path) == 2 or path[1] not in widgets):
-            whole.add(path[:2])
-            _check_widget_count(widgets)
-            if path[1] in widgets:
-                check_widget_id(path[1], ("widgets",))
-                validate_widget(widgets[path[1]], ("widgets", path[1]))
-            layout = True
-        elif head == "widgets":
-            widget_path = ("widgets", path[1])
-            widget = widgets[path[1]]
-            if path[1] not in keyed:
-                keyed.add(path[1])
-                if not isinstance(widget, dict):
-                    fail(widget_path, "must be an object")
-                check_keys(widget, widget_path, WIDGET_FIELDS, WIDGET_OPTIONAL_FIELDS)
-            field = path[2]
-            if isinstance(field, str) and field in widget:
-                _WIDGET_CHECKS[field](widget[field], (*widget_path, field))
-        elif isinstance(head, str) and head in doc:
-            whole.add(path[:1])
-            _DOCUMENT_CHECKS[head](doc[head], (head,))
-    if layout:
-        check_layout(doc["layout"], widgets)
-
-
-def validate_after(doc: object, op: object) -> None:
-    """Validate ``doc``, the result of applying json0 ``op`` (a plain op or a
-    :class:`~ot.json0.CheckedOp`) to a valid document, looking only at what the op's
-    components touched: as strict as :func:`validate_document`, at the cost of the edited
-    widget fields rather than of the whole dashboard."""
-    if type(op) is CheckedOp:
-        op = components(op)
-    if not isinstance(doc, dict) or not isinstance(op, list):
-        validate_document(doc)
-        return
-    touched: set[tuple[str | int, ...]] = set()
-    for component in op:
-        path = component.get("p") if isinstance(component, dict) else None
-        if not isinstance(path, list) or not all(type(key) in (str, int) for key in path):
-            validate_document(doc)
-            return
-        # List and string edits name an element or an offset: the change is to its container.
-        inside = "li" in component or "ld" in component or "lm" in component
-        inside = inside or "si" in component or "sd" in component
-        touched.add(tuple(path[:-1] if inside else path)[:3])
-    validate_changes(doc, touched)
+        WIDGET_CHECKS[field](value, (*path, field))
 
 
 def check_keys(
@@ -361,18 +284,20 @@ def _check_bool(value: object, path: PathLike) -> None:
         fail(path, "must be true or false")
 
 
-def _check_widget_count(widgets: Mapping[str, Any]) -> None:
+def check_widget_count(widgets: Mapping[str, Any]) -> None:
     if len(widgets) > MAX_WIDGETS:
         fail(("widgets",), f"holds more than {MAX_WIDGETS} widgets")
 
 
-def _check_widgets(widgets: object, path: PathLike) -> None:
+def check_widgets(widgets: object, path: PathLike, only: Collection[str] | None = None) -> None:
+    """Every widget, or those whose ids are in ``only``."""
     if not isinstance(widgets, dict):
         fail(path, "must be an object")
-    _check_widget_count(widgets)
+    check_widget_count(widgets)
     for widget_id, widget in widgets.items():
-        check_widget_id(widget_id, path)
-        validate_widget(widget, (*path, widget_id))
+        if only is None or widget_id in only:
+            check_widget_id(widget_id, path)
+            validate_widget(widget, (*path, widget_id))
 
 
 _POSITION_BOUNDS = {
@@ -385,7 +310,7 @@ _POSITION_BOUNDS = {
 
 _Check = Callable[[object, PathLike], None]
 
-_WIDGET_CHECKS: dict[str, _Check] = {
+WIDGET_CHECKS: dict[str, _Check] = {
     "type": _check_widget_type,
     "title": lambda value, path: check_text(value, path, MAX_TITLE),
     "position": _check_position,
@@ -395,11 +320,11 @@ _WIDGET_CHECKS: dict[str, _Check] = {
     "body": check_body,
 }
 
-_DOCUMENT_CHECKS: dict[str, _Check] = {
+DOCUMENT_CHECKS: dict[str, _Check] = {
     "title": lambda value, path: check_text(value, path, MAX_TITLE),
     "description": lambda value, path: check_text(value, path, MAX_DESCRIPTION),
     "settings": check_json_object,
-    "widgets": _check_widgets,
+    "widgets": check_widgets,
     # The layout is checked against the widgets it lists, by check_layout.
     "layout": lambda value, path: None,
 }

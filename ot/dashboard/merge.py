@@ -38,7 +38,8 @@ from typing import Any, Final
 
 from ot import json0
 from ot.dashboard.diff import diff, same_json
-from ot.dashboard.document import validate_after, validate_document
+from ot.dashboard.document import validate_document
+from ot.dashboard.edited import validate_after
 from ot.dashboard.paths import ABSENT, fail
 
 __all__ = ["STRATEGIES", "Conflict", "Merge", "Resolution", "merge", "merge_documents"]

@@ -92,12 +92,11 @@ from ot.dashboard.document import (
     is_rich_body,
     new_document,
     rich_length,
-    validate_after,
-    validate_change,
     validate_document,
     validate_widget,
 )
 from ot.dashboard.domain_op import OPERATION_TYPES, DomainOp, parse_domain_op
+from ot.dashboard.edited import validate_after, validate_change
 from ot.dashboard.paths import ABSENT, fail, layout_of, lookup, replaced, widget_of, widgets_of
 from ot.errors import InvalidOpError, OTError
 from ot.jsvalue import js_equal, utf16_length

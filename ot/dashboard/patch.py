@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-from ot.dashboard.document import check_widget_id, validate_document
+from ot.dashboard.document import check_widget_id, validate_parts
 from ot.dashboard.paths import fail
 
 __all__ = ["PATCH_FIELDS", "apply_patch"]
@@ -34,7 +34,9 @@ _PARTS: Final = ("added", "updated", "deleted", "fields")
 
 
 def apply_patch(base: Mapping[str, Any], changes: Any) -> dict[str, Any]:
-    """The document the client has: ``base`` with ``changes`` applied (``base`` unchanged)."""
+    """The document the client has: ``base`` with ``changes`` applied (``base`` unchanged).
+    ``base`` is a valid document (a stored version always is): only the parts the patch
+    replaces are checked, not the widgets it leaves alone."""
     if not isinstance(changes, dict):
         fail(("changes",), "must be an object")
     for part in changes:
@@ -64,11 +66,13 @@ def apply_patch(base: Mapping[str, Any], changes: Any) -> dict[str, Any]:
         widgets[widget_id] = widget
         layout.append(widget_id)
     document = {**base, "widgets": widgets, "layout": layout}
-    for field, value in _object(changes.get("fields", {}), ("changes", "fields")).items():
+    fields = _object(changes.get("fields", {}), ("changes", "fields"))
+    for field, value in fields.items():
         if field not in PATCH_FIELDS:
             fail(("changes", "fields", field), f"is not one of {', '.join(PATCH_FIELDS)}")
         document[field] = value
-    validate_document(document)
+    # The base is valid: what the patch replaced is all that can break it.
+    validate_parts(document, fields, {*updated, *added})
     return document
 
 

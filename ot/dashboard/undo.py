@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from ot import json0
-from ot.dashboard.document import validate_after
+from ot.dashboard.edited import validate_after
 from ot.errors import OTError
 from ot.json0.check import kind
 

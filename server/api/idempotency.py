@@ -11,8 +11,10 @@ still running is told to wait (409 ``idempotency_key_busy``). A failure on the s
 (5xx: PostgreSQL or Redis down, a submit that timed out) stores nothing, so the retry does the
 work again, and an op the failed attempt did submit is not applied twice: work that submits
 uses :attr:`Attempt.src`, the same submitter id on every attempt of one key, and records what
-it is about to submit with :meth:`Attempt.record_plan` first, so a retry can look the op up by
-its submitter id (the sequencer also recognises a resubmitted ``(src, seq)``).
+its answer will need beyond the op with :meth:`Attempt.record_plan` first, so a retry that
+takes the key over (:attr:`Attempt.taken_over`) can look the op up by its submitter id and
+answer as the first attempt would have (the sequencer also recognises a resubmitted ``(src,
+seq)``).
 """
 
 from __future__ import annotations
@@ -47,6 +49,10 @@ class Attempt:
     key: str | None
     plan: Any  # what an earlier attempt of this key that died recorded; None otherwise
     src: str | None  # the submitter id of every attempt of this key; None without a key
+    taken_over: bool = False  # an earlier attempt of this key died (it may have submitted)
+    # Set by work whose answer a retry that finds the key unanswered rebuilds from what the
+    # work committed (a sync's plan and op): the answer's settle need not wait for the disk.
+    rebuildable: bool = False
 
     async def record_plan(self, plan: Any) -> None:
         """Remember, before submitting, what a retry needs to find this attempt's op."""
@@ -137,7 +143,7 @@ async def once(
             return Reply(await restore(claim.body), claim.status)
         return Reply(model.model_validate(claim.body), claim.status)
     assert isinstance(claim, Claimed)
-    attempt = Attempt(keys, user, key, claim.plan, submitter(user, key))
+    attempt = Attempt(keys, user, key, claim.plan, submitter(user, key), taken_over=not claim.fresh)
     try:
         result, status = await work(attempt)
     except TandemError as exc:
@@ -151,5 +157,5 @@ async def once(
         raise
     # Cancelled: nothing awaited; the claim's lease runs out and a retry takes over.
     stored = keep(result) if keep is not None else result.model_dump(mode="json")
-    await keys.settle(user, key, status, stored)
+    await keys.settle(user, key, status, stored, flush=not attempt.rebuildable)
     return Reply(result, status)

@@ -18,8 +18,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from server.access.cache import Meta, Miss
-from server.api.principal import Principal
+from server.access.cache import Meta, Miss, Seen
+from server.api.principal import Principal, acting
 from server.core.errors import Forbidden, NotFound
 from server.core.ids import DashboardId, UserId
 from server.store.listing import Listed, get_listed
@@ -56,10 +56,32 @@ async def require(
     call: Call, conn: Any, dashboard: DashboardId, at_least: ApiRole
 ) -> tuple[Listed, ApiRole]:
     """The dashboard's row and the caller's role, at least ``at_least``; else 404 or 403."""
+    user = None if call.user.guest else call.user.user_id
+    seen = await call.api.cache.dashboard(dashboard, user)
+    return await _require(call, conn, dashboard, at_least, seen)
+
+
+async def authorise(call: Call, dashboard: DashboardId, at_least: ApiRole) -> None:
+    """:func:`require` for an endpoint that needs the verdict, not the row. A user's cached
+    role that is enough settles it without PostgreSQL, even when the dashboard's metadata is
+    not cached (every commit forgets it, so a dashboard being edited misses it); anything
+    else is decided by :func:`require` in a transaction of its own."""
+    principal = call.user
+    user = None if principal.guest else principal.user_id
+    seen = await call.api.cache.dashboard(dashboard, user)
+    # An owner's entry says admin (shared_role), so only "owner" itself needs the row.
+    if isinstance(seen.role, str) and RANK[seen.role] >= RANK[at_least]:
+        return
+    async with acting(call.api.pool, principal) as conn:
+        await _require(call, conn, dashboard, at_least, seen)
+
+
+async def _require(
+    call: Call, conn: Any, dashboard: DashboardId, at_least: ApiRole, seen: Seen
+) -> tuple[Listed, ApiRole]:
     principal = call.user
     cache = call.api.cache
     user = None if principal.guest else principal.user_id
-    seen = await cache.dashboard(dashboard, user)
     listed: Listed | None
     if isinstance(seen.meta, Miss) or (user is not None and isinstance(seen.role, Miss)):
         listed = await get_listed(conn, dashboard, user)

@@ -22,8 +22,7 @@ from pydantic import BaseModel, Field, model_validator
 from server.api.endpoint import Call, Endpoint, Reply
 from server.api.idempotency import Attempt, once
 from server.api.models import DashboardParams, Request
-from server.api.principal import acting
-from server.api.roles import require
+from server.api.roles import authorise
 from server.core.errors import InvalidDocument, SyncBaseAhead, SyncBaseExpired, SyncConflict
 from server.core.ids import DashboardId
 from server.store.idempotency import IdempotencyKeys, committed_version
@@ -76,13 +75,11 @@ class SyncAnswer(BaseModel):
 async def post(call: Call) -> Reply:
     dashboard = DashboardId(call.take("params", DashboardParams).id)
     body = call.take("body", SyncBody)
-    principal = call.user
-    async with acting(call.api.pool, principal) as conn:
-        await require(call, conn, dashboard, "editor")
+    await authorise(call, dashboard, "editor")
     pool = call.api.pool
     request = SyncRequest(
         dashboard=dashboard,
-        user=principal.user_id,
+        user=call.user.user_id,
         base_version=body.base_version,
         strategy=body.strategy,
         document=body.document,
@@ -94,11 +91,14 @@ async def post(call: Call) -> Reply:
         return await committed_version(pool, d, src, seq)
 
     async def work(attempt: Attempt) -> tuple[SyncAnswer, int]:
+        # After a dead attempt, its op is looked for even when it recorded no plan.
+        earlier = {} if attempt.plan is None and attempt.taken_over else attempt.plan
         result = await sync(
-            call.api.hub, request, src=attempt.src, plan=attempt.plan,
+            call.api.hub, request, src=attempt.src, plan=earlier,
             record_plan=attempt.record_plan if attempt.key is not None else None,
             find_op=find_op,
         )  # fmt: skip
+        attempt.rebuildable = result.rebuildable
         answer = SyncAnswer(
             version=result.version,
             document=result.document,

@@ -13,6 +13,16 @@ Why a table and not Redis with a TTL: the answer has to outlive a Redis restart 
 (Redis holds nothing that cannot be rebuilt), and it sits in the same database as the op it
 describes. The TTL is ``expires_at``; a user's expired keys are purged when the user claims
 another, and :meth:`IdempotencyKeys.purge` clears everyone's.
+
+What waits for the disk: the claim and the plan do, before the work submits anything. The op
+then sits in a Redis queue and may be committed later, even by a PostgreSQL restarted after a
+crash that lost every write not yet flushed; a retry must find the claim (a takeover, which
+looks for the op) and the plan then. An answer that a retry would rebuild anyway
+(``flush=False``: a sync whose op committed) and a release do not wait for their WAL to be
+flushed (``synchronous_commit`` off for that one transaction), which saves a flush each, most
+of what these writes cost: a crash may lose them, and the retry then takes the key over (after
+the lease, for a lost release) and rebuilds the answer from the plan and the op. Any other
+answer (a refusal, a sync with nothing to apply, a created dashboard) waits for the disk.
 """
 
 from __future__ import annotations
@@ -29,6 +39,9 @@ from server.store.pool import translated
 
 DEFAULT_TTL = timedelta(hours=24)
 DEFAULT_LEASE = timedelta(seconds=30)
+# In a write's RETURNING: its transaction commits without waiting for the WAL flush (see the
+# module docstring). Evaluated for each row written, so only a write that wrote skips it.
+_UNFLUSHED = "set_config('synchronous_commit', 'off', true)"
 
 # One statement (one round trip, its own transaction): delete the user's other expired keys;
 # insert the key, start an expired one over, or take over an attempt whose lease ran out (same
@@ -125,12 +138,17 @@ class IdempotencyKeys:
                 plan,
             )
 
-    async def settle(self, user: UserId, key: str, status: int, body: Any) -> None:
-        """The answer every later retry gets."""
+    async def settle(
+        self, user: UserId, key: str, status: int, body: Any, *, flush: bool = True
+    ) -> None:
+        """The answer every later retry gets. ``flush=False`` when a retry that finds the key
+        unanswered rebuilds the same answer from what the request committed (its plan and its
+        op): then the commit does not wait for the disk."""
+        returning = "" if flush else f" RETURNING {_UNFLUSHED}"
         with translated():
             await self._pool.execute(
                 "UPDATE idempotency_keys SET status = $3, response = $4, locked_until = now()"
-                " WHERE user_id = $1 AND key = $2",
+                " WHERE user_id = $1 AND key = $2" + returning,
                 user,
                 key,
                 status,
@@ -143,7 +161,7 @@ class IdempotencyKeys:
         with translated():
             await self._pool.execute(
                 "UPDATE idempotency_keys SET locked_until = now() - interval '1 second'"
-                " WHERE user_id = $1 AND key = $2 AND status IS NULL",
+                f" WHERE user_id = $1 AND key = $2 AND status IS NULL RETURNING {_UNFLUSHED}",
                 user,
                 key,
             )

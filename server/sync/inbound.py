@@ -14,9 +14,12 @@ what came in between; if it no longer fits (a widget it changes was removed mean
 merge is redone from the new head, up to :data:`ATTEMPTS` times.
 
 Retries: the caller passes a submitter id (``src``) that is the same for every attempt of
-one logical request, and a place to record a plan before the op is submitted. An attempt
-that finds a plan from an earlier one looks the op up by that submitter id first; if it
-committed, the answer is rebuilt from it and nothing is applied again.
+one logical request, and a place to record a plan (the resolutions the answer will carry)
+before the op is submitted. An attempt that takes over from an earlier one (``plan`` is what
+that one recorded, ``{}`` for nothing) looks the op up by that submitter id first; if it
+committed, the answer is rebuilt from it and the plan, and nothing is applied again. So a plan
+without resolutions, which is what a retry assumes when it finds none, is not recorded (unless
+it replaces one recorded before): a sync that resolved nothing costs no write for it.
 """
 
 from __future__ import annotations
@@ -69,6 +72,9 @@ class SyncResult:
     version: int  # the dashboard's version once the sync's op applied (or the head: no op)
     document: Any  # the document at that version
     resolutions: list[dict[str, Any]]  # [{path, resolution}]
+    # The answer of the op submitted as (src, SEQ), committed after its plan (if it needed one)
+    # was recorded, by this call or an earlier attempt: a retry with that src answers the same.
+    rebuildable: bool = False
 
 
 def json_path(path: list[str | int], root: str) -> str:
@@ -167,7 +173,9 @@ async def sync(
         version = await find_op(d, src, SEQ)
         if version is not None:  # an earlier attempt committed, then died before answering
             done = await hub.snapshot(d, version=version + 1)
-            return SyncResult(version + 1, done.document, list(plan["resolutions"]))
+            resolved = list(plan.get("resolutions", []))
+            return SyncResult(version + 1, done.document, resolved, True)
+    recorded = plan  # what a retry would find now
     for attempt in range(ATTEMPTS):
         head_version, result = await _merge(hub, request)
         if result.conflicts:
@@ -175,8 +183,9 @@ async def sync(
         resolutions = [r.as_json() for r in result.resolutions]
         if not result.op:
             return SyncResult(head_version, result.document, resolutions)
-        if record_plan is not None:
-            await record_plan({"resolutions": resolutions})
+        if record_plan is not None and (resolutions or recorded):
+            recorded = {"resolutions": resolutions}
+            await record_plan(recorded)
         try:
             committed = await hub.submit(
                 SubmitRecord(
@@ -188,8 +197,9 @@ async def sync(
             if attempt + 1 < ATTEMPTS and exc.code in _RETRIED:
                 continue
             raise
+        keyed = record_plan is not None  # a retry of this request finds the op and the plan
         if committed.version == head_version:
-            return SyncResult(head_version + 1, result.document, resolutions)
+            return SyncResult(head_version + 1, result.document, resolutions, keyed)
         done = await hub.snapshot(d, version=committed.version + 1)
-        return SyncResult(committed.version + 1, done.document, resolutions)
+        return SyncResult(committed.version + 1, done.document, resolutions, keyed)
     raise AssertionError("unreachable: the last attempt returns or raises")

@@ -125,6 +125,50 @@ async def test_metadata_is_cached_and_follows_patches_and_commits_at_once(
     assert got["is_archived"] is True and got["is_public"] is False
 
 
+async def test_a_sync_is_authorised_by_the_cached_role_while_commits_forget_the_metadata(
+    cached: Api, sql: asyncpg.Connection
+) -> None:
+    owner, bob = await cached.account(), await cached.account()
+    made = await cached.dashboard(owner)
+    dashboard, version = made["id"], made["head_version"]
+    await cached.share(owner, dashboard, bob, "editor")
+
+    async def sync(title: str) -> Any:
+        nonlocal version
+        body = {"base_version": version, "changes": {"fields": {"title": title}}}
+        r = await cached.http.post(f"/api/dashboards/{dashboard}/sync", json=body,
+                                   headers=bob.auth)  # fmt: skip
+        if r.status_code != 200:
+            return r.status_code
+        version = r.json()["version"]
+        return r.json()["document"]["title"]
+
+    assert await sync("one") == "one"
+    # Behind Tandem's back: the entry still says editor, and each sync's commit forgot the
+    # metadata, yet no sync reads PostgreSQL for the role.
+    await _set_role(sql, dashboard, bob.id, "viewer")
+    assert await sync("two") == "two"
+    assert await sync("three") == "three"
+    # Announced, the change refuses the very next sync; taken away through the API, too.
+    change = AccessChange("role", bob.id, DashboardId(UUID(dashboard)))
+    await announce(cached.services.redis, cached.services.api.keys, change)
+    assert await sync("four") == 403
+    await _set_role(sql, dashboard, bob.id, "editor")
+    await announce(cached.services.redis, cached.services.api.keys, change)
+    assert await sync("five") == "five"
+    r = await cached.http.delete(
+        f"/api/dashboards/{dashboard}/collaborators/{bob.id}", headers=owner.auth
+    )
+    assert r.status_code == 204
+    assert await sync("six") == 404
+    # A deleted dashboard forgets every role cached on it.
+    await cached.share(owner, dashboard, bob, "editor")
+    assert await sync("seven") == "seven"
+    r = await cached.http.delete(f"/api/dashboards/{dashboard}", headers=owner.auth)
+    assert r.status_code == 204
+    assert await sync("eight") == 404
+
+
 async def test_a_session_is_cached_by_its_token_hash_and_forgotten_at_logout(
     cached: Api, sql: asyncpg.Connection, redis_url: str
 ) -> None:

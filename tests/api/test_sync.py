@@ -220,6 +220,54 @@ async def test_a_retry_after_a_crash_finds_the_committed_op(api: Api) -> None:
     assert version == done.version + 1 and doc["description"] == "from the dead attempt"
 
 
+async def test_a_retry_finds_the_op_of_an_attempt_that_recorded_no_plan(api: Api) -> None:
+    """An attempt whose merge resolved nothing records no plan: the retry that takes over
+    looks its op up all the same, and answers with that op's version, not a later head."""
+    ann = await api.account()
+    dashboard, base_version, _ = await with_widget(api, ann)
+    user, key = UserId(UUID(ann.id)), "crashed-2"
+    body = {"base_version": base_version, "changes": {"fields": {"description": "dead"}}}
+    keys = IdempotencyKeys(api.services.store.pool, lease=timedelta(milliseconds=1))
+    path = f"/api/dashboards/{dashboard}/sync"
+    await keys.claim(user, key, fingerprint("POST", path, SyncBody.model_validate(body)))
+    hub = api.services.hub
+    done = await submit_as(hub, user, DashboardId(UUID(dashboard)), version=base_version,
+                           op=[{"p": ["description"], "od": "", "oi": "dead"}],
+                           src=submitter(user, key), seq=1)  # fmt: skip
+    later = await server_edit(api, ann, dashboard, [{"p": ["title"], "od": "Ops", "oi": "New"}])
+    r = await sync(api, ann, dashboard, body, key=key)
+    assert r.status_code == 200, r.text
+    assert r.json()["version"] == done.version + 1
+    assert r.json()["conflict_resolutions"] == []
+    assert (await document(api, ann, dashboard))[0] == later
+
+
+async def test_an_answer_lost_after_its_op_committed_is_given_again(api: Api) -> None:
+    """The answer of a sync whose op committed is stored without waiting for the disk: a crash
+    may lose it (never the claim and the plan, flushed before the op was queued). The retry
+    then gives the same answer, resolutions included, and applies nothing again."""
+    ann = await api.account()
+    dashboard, base_version, _ = await with_widget(api, ann)
+    path = ["widgets", "w1", "config", "unit"]
+    await server_edit(api, ann, dashboard, [{"p": path, "oi": "server"}])
+    body = {"base_version": base_version, "strategy": "local-wins",
+            "changes": {"updated": {"w1": {"config": {"unit": "client"}}}}}  # fmt: skip
+    first = await sync(api, ann, dashboard, body, key="lost-1")
+    assert first.status_code == 200, first.text
+    assert first.json()["conflict_resolutions"] == [{"path": path, "resolution": "local-won"}]
+    # The key's row as a crash that lost the answer leaves it, once the lease ran out.
+    await api.services.store.pool.execute(
+        "UPDATE idempotency_keys SET status = NULL, response = NULL,"
+        " locked_until = now() - interval '1 second' WHERE user_id = $1 AND key = $2",
+        UUID(ann.id), "lost-1",
+    )  # fmt: skip
+    again = await sync(api, ann, dashboard, body, key="lost-1")
+    assert again.status_code == 200, again.text
+    assert again.json() == first.json()
+    assert await document(api, ann, dashboard) == (first.json()["version"],
+                                                   first.json()["document"])  # fmt: skip
+
+
 async def test_a_retried_create_makes_one_dashboard_with_the_first_answer(api: Api) -> None:
     ann = await api.account()
     headers = {**ann.auth, "idempotency-key": "made-offline-1"}

@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from ot import json0
-from ot.dashboard.document import WIDGET_TYPES, validate_after, validate_document
+from ot.dashboard.document import WIDGET_TYPES, validate_document
+from ot.dashboard.edited import validate_after
 from ot.dashboard.ops import OPERATION_TYPES, build, build_all, classify, parse_domain_op
 from ot.errors import DocumentError, InvalidOpError, OTError
 from tests.ot.dashboard_strategies import (

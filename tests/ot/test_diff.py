@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from ot import json0, rich_text, text_unicode
 from ot.dashboard import textdiff
 from ot.dashboard.diff import diff, same_json
-from ot.dashboard.document import validate_after, validate_document
+from ot.dashboard.document import validate_document
+from ot.dashboard.edited import validate_after
 from tests.ot.dashboard_strategies import ALPHABET, board, documents, edits, widgets
 
 

@@ -19,6 +19,7 @@ from ot.dashboard.document import (
     new_document,
     validate_after,
     validate_document,
+    validate_parts,
     validate_widget,
 )
 from ot.errors import DocumentError
@@ -223,6 +224,31 @@ def test_garbage_inside_a_valid_document_gets_a_document_error(data: st.DataObje
         node[data.draw(st.integers(0, len(node) - 1))] = data.draw(_garbage)
     with contextlib.suppress(DocumentError):
         validate_document(doc)
+
+
+def _verdict(check: Any, *args: Any) -> str | None:
+    try:
+        check(*args)
+    except DocumentError as exc:
+        return exc.message
+    return None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_validate_parts_names_what_validate_document_names(data: st.DataObject) -> None:
+    """A valid document with some top-level fields and widgets replaced (by garbage or by
+    valid values): checking only those finds the problem a whole check finds first."""
+    doc = dashboard()
+    fields = data.draw(st.sets(st.sampled_from(["title", "description", "settings", "layout"])))
+    for field in fields:
+        doc[field] = data.draw(_garbage | st.just(copy.deepcopy(dashboard()[field])))
+    replaced = data.draw(st.sets(st.sampled_from(["w1", "w2", "w3", "x" * 65])))
+    for widget_id in replaced:
+        doc["widgets"][widget_id] = data.draw(_garbage | st.just(widget(title=widget_id[:9])))
+    if data.draw(st.booleans()):
+        doc["layout"] = list(doc["widgets"])
+    assert _verdict(validate_parts, doc, fields, replaced) == _verdict(validate_document, doc)
 
 
 def test_validate_after_checks_what_the_op_touched() -> None:

@@ -11,6 +11,7 @@ from server.store.access import Access
 from server.store.accounts import Accounts
 from server.store.changes import ChangesPage, changes
 from server.store.idempotency import Answered, Busy, Claimed, IdempotencyKeys, Mismatch
+from server.store.pool import open_pool
 from server.store.postgres import PostgresStore
 from tests.store.conftest import document, new_op, new_user
 
@@ -51,6 +52,27 @@ async def test_a_dead_attempt_is_taken_over_with_its_plan(
     # A released attempt is free at once.
     await keys.release(user, "k")
     assert await keys.claim(user, "k", _fp("a")) == Claimed({"seq": 1}, False)
+
+
+async def test_the_writes_that_skip_the_flush_leave_the_connection_as_it_was(
+    migrated_url: str, accounts: Accounts
+) -> None:
+    """A release and an unflushed answer skip the WAL flush for their own transaction only:
+    the next statement on the same connection waits for the disk again."""
+    pool = await open_pool(migrated_url, min_size=1, max_size=1)  # so: the same connection
+    try:
+        keys = IdempotencyKeys(pool)
+        user = await new_user(accounts)
+        before = await pool.fetchval("SHOW synchronous_commit")
+        assert isinstance(await keys.claim(user, "k", _fp("a")), Claimed)
+        await keys.release(user, "k")
+        assert await pool.fetchval("SHOW synchronous_commit") == before
+        assert await keys.claim(user, "k", _fp("a")) == Claimed(None, False)
+        await keys.settle(user, "k", 200, {"version": 2}, flush=False)
+        assert await pool.fetchval("SHOW synchronous_commit") == before
+        assert await keys.claim(user, "k", _fp("a")) == Answered(200, {"version": 2})
+    finally:
+        await pool.close()
 
 
 async def test_concurrent_claims_of_one_key_let_exactly_one_through(
