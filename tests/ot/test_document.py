@@ -17,11 +17,11 @@ from ot.dashboard.document import (
     MAX_WIDGET_ID,
     WIDGET_TYPES,
     new_document,
-    validate_after,
     validate_document,
     validate_parts,
     validate_widget,
 )
+from ot.dashboard.edited import validate_after
 from ot.errors import DocumentError
 
 
