@@ -179,6 +179,7 @@ class Dispatcher:
     async def close(self) -> None:
         """Stop every stream and clear this client's presences."""
         self.services.revalidator.discard(self.standing)
+        self.standing.end()
         for dashboard in list(self.listeners):
             self.unlisten(dashboard)
         for dashboard in list(self.presence_listeners):

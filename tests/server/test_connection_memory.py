@@ -5,7 +5,8 @@ few hours under load), so whatever a closed connection leaves in a reference cyc
 socket, request, buffers, session) stays in memory that long, and the resident size of a
 process whose clients come and go grows by that much. Here, with the cycle collector off,
 clients connect, authenticate, subscribe, submit, set a presence and leave: afterwards none of
-the server's objects of theirs is left.
+the server's objects of theirs is left. And a re-check that still holds a closed connection's
+standing does nothing.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ import asyncio
 import gc
 from collections import Counter
 from collections.abc import AsyncIterator
+from uuid import UUID
 
 import pytest
 
+from server.core.ids import DashboardId
 from server.gateway.connection import Connection
 from server.gateway.dispatch import Dispatcher
 from server.gateway.handshake import GuardedHttp
@@ -77,3 +80,24 @@ async def test_closed_connections_are_freed_without_the_cycle_collector(gateway:
     finally:
         gc.enable()
     assert left == Counter(), f"left after {CLIENTS} connections came and went: {dict(left)}"
+
+
+async def test_a_recheck_under_way_when_its_connection_goes_does_nothing(gateway: Gateway) -> None:
+    """The revalidator may still judge a connection it picked up before the connection closed;
+    the connection itself may be gone by then (its parts hold it weakly)."""
+    owner, token = await gateway.user()
+    doc = await gateway.dashboard(owner, title="T")
+    client = await open_client(gateway.url, token)
+    await client.request({"a": "s", "c": "dashboards", "d": doc})
+    await client.request({"a": "qs", "id": 1, "c": "dashboards", "q": {}})
+    connections = gateway.services.gateway.connections
+    [connection] = connections
+    standing = connection.dispatcher.standing
+    assert standing.listing() is not None
+    del connection
+    await client.close()
+    await eventually(lambda: not connections)
+    gc.collect()
+    standing.listing_stale()
+    standing.role_changed(DashboardId(UUID(doc)), "viewer")
+    standing.revoked("session", None)
