@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator
 from uuid import UUID
 
 import pytest
+from websockets.server import ServerProtocol
 
 from server.core.ids import DashboardId
 from server.gateway.connection import Connection
@@ -30,7 +31,11 @@ from tests.server.gateway_harness import Gateway, eventually, open_client, title
 
 HANDSHAKE_TIMEOUT = 0.2  # an upgraded connection's HTTP protocol lives until this deadline
 CLIENTS = 20
-KINDS = {k for k in (Connection, Dispatcher, Session, GuardedHttp, PROTOCOL) if k is not None}
+KINDS = {
+    k
+    for k in (Connection, Dispatcher, Session, GuardedHttp, PROTOCOL, ServerProtocol)
+    if k is not None
+}
 
 
 @pytest.fixture(scope="module")
