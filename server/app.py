@@ -71,7 +71,10 @@ _log = log.get(__name__)
 # 10) a young collection runs every few messages and a full one, which walks every long-lived
 # object (connections, feeds, cached documents), stalls the event loop every few seconds. A
 # serving process freezes what it imported out of collection and collects less often; under the
-# gateway benchmark (scenario B) this lowered the ack p99 by about a third.
+# gateway benchmark (scenario B) this lowered the ack p99 by about a third. The price: garbage
+# in a reference cycle waits for the collection of its generation, at 700 ops/s about ten
+# minutes for the middle one and hours for the oldest, so what a connection leaves when it
+# closes must be freed by reference counting (tests/server/test_connection_memory.py).
 GC_THRESHOLDS = (20_000, 20, 100)
 
 

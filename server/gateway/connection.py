@@ -20,6 +20,7 @@ import contextlib
 import ipaddress
 import secrets
 import time
+import weakref
 from collections import Counter, deque
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -66,7 +67,10 @@ class Connection:
         self.ip = _client_ip(websocket)
         self.id = secrets.token_hex(16)
         self.session = Session(self.id)
-        self.dispatcher = Dispatcher(self.session, services, self)
+        # The dispatcher and its parts hold the connection weakly: a closed connection is freed
+        # by its reference count, with its socket, request and buffers, instead of waiting
+        # for the cycle collector (which the serving thresholds make rare, see server.app).
+        self.dispatcher = Dispatcher(self.session, services, weakref.proxy(self))
         self._outbox: deque[bytes] = deque()  # UTF-8 JSON, one text frame each
         self._limit = max(1, self.settings.send_queue_size)
         self._wake = asyncio.Event()  # the writer has something to do

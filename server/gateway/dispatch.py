@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -52,7 +53,7 @@ class Dispatcher:
         self.presence_bucket = TokenBucket(rate, rate, now)
         self.listeners: dict[DashboardId, Callable[[], None]] = {}
         self.presence_listeners: dict[DashboardId, Callable[[], None]] = {}
-        self.queries = queries.LiveQueries(self)
+        self.queries = queries.LiveQueries(weakref.proxy(self))  # no cycle (see Connection)
         self.standing = Standing(session, link, self.queries)
         self.presence = PresenceGuard(self.hub, settings)
         self.guest = False  # a share link's guest: one dashboard, and nothing to create
@@ -178,6 +179,7 @@ class Dispatcher:
     async def close(self) -> None:
         """Stop every stream and clear this client's presences."""
         self.services.revalidator.discard(self.standing)
+        self.standing.end()
         for dashboard in list(self.listeners):
             self.unlisten(dashboard)
         for dashboard in list(self.presence_listeners):

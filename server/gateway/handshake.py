@@ -98,6 +98,11 @@ else:
             # accepted the handshake. Past the upgrade the gateway counts the connection.
             self._ws = self.transport.get_protocol()
             self._release()
+            # uvicorn drops its parser (which calls back into this protocol: a reference cycle)
+            # only in connection_lost, which never comes here once the transport has another
+            # protocol: every WebSocket would leave a cycle holding its request for the cycle
+            # collector. Nothing parses HTTP on this connection any more.
+            self.parser = None  # type: ignore[assignment]
 
         def _arm(self) -> None:
             self._deadline = self.loop.call_later(self.limits.timeout, self._expired)

@@ -38,6 +38,7 @@ class Standing:
         self.session_id: UUID | None = None
         self._watched: dict[DashboardId, Role] = {}
         self._revoked = False
+        self._ended = False
 
     @property
     def user_id(self) -> UserId | None:
@@ -56,10 +57,16 @@ class Standing:
         return self._queries.listing()
 
     def listing_stale(self) -> None:
-        self._queries.stale()
+        if not self._ended:
+            self._queries.stale()
+
+    def end(self) -> None:
+        """The connection closed. A re-check already under way may still judge this holder:
+        it does nothing from now on (the connection, which its parts hold weakly, may be gone)."""
+        self._ended = True
 
     def revoked(self, reason: Reason, dashboard: DashboardId | None) -> None:
-        if self._revoked:
+        if self._revoked or self._ended:
             return
         self._revoked = True
         where = None if dashboard is None else str(dashboard)
@@ -81,6 +88,8 @@ class Standing:
         self._link.error(problem)
 
     def role_changed(self, dashboard: DashboardId, role: Role) -> None:
+        if self._ended:
+            return
         self._watched[dashboard] = role
         self._link.push(
             outgoing.error(

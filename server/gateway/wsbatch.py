@@ -32,6 +32,13 @@ else:
     class BatchingProtocol(WebSocketsSansIOProtocol):
         """uvicorn's sans-I/O WebSocket protocol, plus ``tandem.websocket.send_many``."""
 
+        def connection_lost(self, exc: Exception | None) -> None:
+            super().connection_lost(exc)
+            # websockets' parser is a generator suspended for the next bytes, holding its
+            # protocol: a reference cycle that would keep every closed connection's protocol
+            # and buffers for the cycle collector. Nothing arrives to parse any more.
+            self.conn.parser.close()
+
         def handle_connect(self, event: Any) -> None:
             super().handle_connect(event)
             scope: Any = getattr(self, "scope", None)
