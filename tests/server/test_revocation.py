@@ -145,7 +145,7 @@ async def test_cli_token_revoke_and_user_deactivate_close_open_sockets(
     doc = await gateway.dashboard(owner)
     client = await subscribed(gateway, key, doc)
     second = await subscribed(gateway, await issue_token(gateway.services.accounts, owner), doc)
-    code, out = await asyncio.to_thread(tandem, env, "token", "revoke", "--token", key)
+    code, out = await asyncio.to_thread(tandem, env, "token", "revoke", f"--token={key}")
     assert code == 0 and out == {"revoked": 1}
     assert (await client.closed(within=5))[0] == 4001
     assert last_error(client) == "session_revoked"
@@ -153,7 +153,7 @@ async def test_cli_token_revoke_and_user_deactivate_close_open_sockets(
     code, out = await asyncio.to_thread(tandem, env, "user", "deactivate", "--user", str(owner))
     assert code == 0 and out["deactivated"] is True
     assert (await second.closed(within=5))[0] == 4001
-    code, _ = await asyncio.to_thread(tandem, env, "token", "revoke", "--token", key)
+    code, _ = await asyncio.to_thread(tandem, env, "token", "revoke", f"--token={key}")
     assert code == 4  # no live session has it any more
 
 
