@@ -128,12 +128,12 @@ def sequence(
     # Only what the op touched: the document before it was valid. Both take the checked op as
     # it is, without validating it again.
     dashboard.validate_after(document, checked)
-    if not size.fits(document, checked.op):
+    op = checked.op
+    if not size.fits(document, op):
         raise Refusal(
             Code.DOCUMENT_TOO_LARGE, f"the dashboard would be larger than {size.limit} bytes"
         )
     operation_type, target_id = dashboard.classify(checked)
-    op = checked.op
     batch.ops.append(
         NewOp(
             src=record.src,
