@@ -11,8 +11,10 @@ restored document is checkpointed at the new head (it is known without a replay)
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from ot.dashboard.diff import diff
 from server.core.errors import BadRequest
@@ -62,23 +64,32 @@ async def restore(
         )
     )
     new_version = committed.version + 1
+    writes = [
+        audit.write_audit(
+            "dashboard.restored",
+            user_id,
+            dashboard_id,
+            {"version": new_version, "restored_from": version, "components": len(op)},
+            ip=ip,
+        )
+    ]
     if committed.version == head.version:
         # Nothing came in between, so the new head is exactly the version restored: keep it as
         # a checkpoint, so loading the head does not replay a restore's (large) op.
-        with translated():
-            await store.pool.execute(
-                "INSERT INTO checkpoints (dashboard_id, version, document, created_by)"
-                " VALUES ($1, $2, $3, $4) ON CONFLICT (dashboard_id, version) DO NOTHING",
-                dashboard_id,
-                new_version,
-                target.document,
-                user_id,
-            )
-    await audit.write_audit(
-        "dashboard.restored",
-        user_id,
-        dashboard_id,
-        {"version": new_version, "restored_from": version, "components": len(op)},
-        ip=ip,
-    )
+        writes.append(_checkpoint(store, dashboard_id, new_version, target.document, user_id))
+    await asyncio.gather(*writes)
     return Restored(new_version, version)
+
+
+async def _checkpoint(
+    store: PostgresStore, dashboard_id: DashboardId, version: int, document: Any, user_id: UserId
+) -> None:
+    with translated():
+        await store.pool.execute(
+            "INSERT INTO checkpoints (dashboard_id, version, document, created_by)"
+            " VALUES ($1, $2, $3, $4) ON CONFLICT (dashboard_id, version) DO NOTHING",
+            dashboard_id,
+            version,
+            document,
+            user_id,
+        )
