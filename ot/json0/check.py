@@ -33,18 +33,26 @@ _KINDS: Final = {
     frozenset({"p", "t", "o"}): "t",
 }
 _PLAIN: Final = Strict()  # finite numbers and string keys; as deep and as large as it likes
+_SAYS: Final = {
+    "key": "object keys must be strings",
+    "number": "numbers must be finite",
+    "huge": "numbers must be finite",
+    "integer": "integers must lie within +-(2**53 - 1)",
+    "nul": "strings may not contain U+0000",
+    "surrogate": "strings may not contain a lone surrogate",
+}
 
 
-def check_json(value: Any, error: type[OTError] = InvalidOpError) -> None:
-    """Raise ``error`` unless ``value`` is plain JSON (finite numbers, string keys)."""
-    problem = json_problem(value, _PLAIN)
+def check_json(value: Any, error: type[OTError] = InvalidOpError, strict: Strict = _PLAIN) -> None:
+    """Raise ``error`` unless ``value`` is plain JSON (finite numbers, string keys), and as
+    strict as ``strict`` asks."""
+    problem = json_problem(value, strict)
     if problem is None:
         return
-    if problem.reason == "key":
-        raise error("object keys must be strings")
-    if problem.reason == "number":
-        raise error("numbers must be finite")
-    raise error(f"{type(problem.value).__name__} is not a JSON value")
+    if problem.reason == "depth":
+        raise error(f"nested deeper than {strict.max_depth} levels")
+    says = _SAYS.get(problem.reason)
+    raise error(says or f"{type(problem.value).__name__} is not a JSON value")
 
 
 def copy_json(value: Any) -> Any:
@@ -83,12 +91,16 @@ def kind(c: Component) -> str:
     return _KINDS[frozenset(c)]
 
 
-def check_component(c: Any, known: Container[tuple[Any, int]] | None = None) -> None:
+def check_component(
+    c: Any, known: Container[tuple[Any, int]] | None = None, *, walked: bool = False
+) -> None:
     """Raise :class:`InvalidOpError` unless ``c`` is a well-formed component.
 
     ``known`` is for components transform derived from checked ones (see
     :mod:`ot.json0.checked`): their ``li``/``ld``/``oi``/``od`` values are taken as JSON, and
-    a subtype op listed there as ``(t, id(o))`` as already checked.
+    a subtype op listed there as ``(t, id(o))`` as already checked. ``walked``: every value in
+    ``c`` has been walked as JSON already (:func:`check_op` with a reader), so only the
+    component's shape and its subtype op's grammar are checked.
     """
     if type(c) is not dict:
         raise InvalidOpError("a json0 component is an object")
@@ -108,11 +120,11 @@ def check_component(c: Any, known: Container[tuple[Any, int]] | None = None) -> 
     elif found == "li":
         if not path:
             raise InvalidOpError("li/ld need the path of a list element")
-        if known is None:
+        if known is None and not walked:
             check_json(c.get("li"))
             check_json(c.get("ld"))
     elif found == "oi":
-        if known is None:
+        if known is None and not walked:
             check_json(c.get("oi"))
             check_json(c.get("od"))
     elif found == "si":
@@ -125,15 +137,25 @@ def check_component(c: Any, known: Container[tuple[Any, int]] | None = None) -> 
         subtype = get_subtype(c["t"])
         if known is not None and (c["t"], id(c["o"])) in known:
             return
-        check_json(c["o"])
+        if not walked:
+            check_json(c["o"])
         check_subtype_op = getattr(subtype, "check_op", None)
         if callable(check_subtype_op):
             check_subtype_op(c["o"])
 
 
-def check_op(op: Any) -> None:
-    """Raise :class:`InvalidOpError` (or :class:`UnknownTypeError`) unless ``op`` is valid."""
+def check_op(op: Any, strict: Strict | None = None) -> None:
+    """Raise :class:`InvalidOpError` (or :class:`UnknownTypeError`) unless ``op`` is valid.
+
+    With ``strict``, the whole op (paths, values, subtype ops) must also be JSON as strict as
+    that reader wants, as the root of a document of its own (its depth counts from the op's
+    list): one walk over it all, instead of one per value."""
     if type(op) is not list:
         raise InvalidOpError("a json0 op is a list of components")
+    if strict is None:
+        for c in op:
+            check_component(c)
+        return
+    check_json(op, strict=strict)
     for c in op:
-        check_component(c)
+        check_component(c, walked=True)

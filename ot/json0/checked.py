@@ -33,8 +33,9 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from ot.errors import InvalidOpError
-from ot.json0.check import Op, check_component, check_op
+from ot.json0.check import Op, check_component, check_json, check_op
 from ot.json0.compose import clone
+from ot.jsvalue import Strict
 
 # Whoever holds this can make a CheckedOp; nothing outside this module does.
 _KEY: Final = object()
@@ -67,14 +68,17 @@ class CheckedOp:
         raise InvalidOpError("a CheckedOp comes from json0.check")
 
 
-def check(op: Any) -> CheckedOp:
-    """``op`` validated (as :func:`ot.json0.check_op` does) and held as a :class:`CheckedOp`.
+def check(op: Any, strict: Strict | None = None) -> CheckedOp:
+    """``op`` validated (as :func:`ot.json0.check_op` does, with ``strict`` as there) and held
+    as a :class:`CheckedOp`.
 
-    A CheckedOp comes back as it is.
+    A CheckedOp comes back as it is, once it passes ``strict`` (when given).
     """
     if type(op) is CheckedOp:
+        if strict is not None:
+            check_json(op._components, strict=strict)
         return op
-    check_op(op)
+    check_op(op, strict)
     return CheckedOp([clone(c) for c in op], _KEY)
 
 

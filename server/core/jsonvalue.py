@@ -9,20 +9,25 @@ transaction (or being silently altered: the JSON encoder writes NaN as ``null``)
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Any, Final
 
 from ot.jsvalue import MAX_SAFE_INTEGER, JsonProblem, Strict, first_problem, json_problem
 from server.core.errors import BadData
 
 MAX_DEPTH = 64
 
-__all__ = ["MAX_DEPTH", "MAX_SAFE_INTEGER", "check_jsonb"]
+__all__ = ["JSONB", "MAX_DEPTH", "MAX_SAFE_INTEGER", "check_jsonb"]
 
 
 @functools.lru_cache(maxsize=8)
 def _strict(max_depth: int) -> Strict:
     # Subclasses of the JSON types (an enum member) are stored as their value.
     return Strict(max_depth=max_depth, safe_integers=True, clean_strings=True, subclasses=True)
+
+
+# What check_jsonb wants of a value, for the checks made ahead of the store (an op checked with
+# it as the sequencer takes it in, see NewOp.sequenced).
+JSONB: Final = _strict(MAX_DEPTH)
 
 
 def check_jsonb(value: Any, *, max_depth: int = MAX_DEPTH) -> None:

@@ -63,6 +63,12 @@ class NewOp:
     inverse: JsonOp
     operation_type: str
     target_id: str | None
+    # True when the sequencer made it: the op passed json0.check with jsonvalue.JSONB (as
+    # strict as the log stores JSON), and the inverse and the batch's document are parts of
+    # documents made only of such values, so the store need not walk them again. (A NUL or a
+    # lone surrogate that got past it anyway would still be refused, as BadData, by PostgreSQL
+    # or the encoder.)
+    sequenced: bool = False
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from typing import Any
 from ot import dashboard, json0
 from server.core.codes import Code
 from server.core.ids import DashboardId
+from server.core.jsonvalue import JSONB
 from server.core.oplog import NewOp
 from server.core.submission import Committed, Rejected, SubmitRecord
 from server.sequencer.size import SizeBound
@@ -115,10 +116,11 @@ def sequence(
 ) -> None:
     """Transform the record's op past ``since``, apply it and append it to the batch; raises
     :class:`Refusal` or an :class:`~ot.errors.OTError` for an op that cannot be sequenced."""
+    # As strict as the log: what passes is stored as it is (see NewOp.sequenced).
     if record.dop is not None:
-        checked = json0.check(dashboard.build_all(batch.document, record.dop))
+        checked = json0.check(dashboard.build_all(batch.document, record.dop), JSONB)
     elif record.op is not None:
-        checked = json0.check(record.op)
+        checked = json0.check(record.op, JSONB)
         for other in since:
             if other is not None:
                 checked = json0.transform(checked, other, "left")
@@ -144,6 +146,7 @@ def sequence(
             inverse=inverse,
             operation_type=operation_type,
             target_id=target_id,
+            sequenced=True,
         )
     )
     # Stamped with this clock: the log's own created_at is only known to later readers.

@@ -13,6 +13,7 @@ import contextlib
 import copy
 import dataclasses
 import pickle
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +23,7 @@ from hypothesis import strategies as st
 
 from ot import json0
 from ot.errors import InvalidOpError, OTError
+from ot.jsvalue import Strict
 from tests.ot import gen
 from tests.ot.test_json0_fuzz import garbage, good_components, mix, ops, sides
 
@@ -263,3 +265,57 @@ def test_garbage_never_becomes_a_checked_op(a: Any, b: Any, side: Any) -> None:
     if not isinstance(a, json0.CheckedOp):
         with contextlib.suppress(OTError):
             assert json0.check(a).op == a
+
+
+# What the log stores faithfully (the server's jsonvalue.JSONB, which the sequencer checks with).
+STORABLE = Strict(max_depth=6, safe_integers=True, clean_strings=True)
+
+
+def _nested(levels: int) -> Any:
+    value: Any = 1
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize(
+    ("op", "says"),
+    [
+        ([{"p": ["t"], "oi": "a\x00b"}], "strings may not contain U+0000"),
+        ([{"p": ["t", "\ud800"], "oi": 1}], "strings may not contain a lone surrogate"),
+        ([{"p": ["l", 0], "li": 2**60}], "integers must lie within"),
+        ([{"p": ["t"], "t": "text-unicode", "o": ["\x00"]}], "strings may not contain U+0000"),
+        # The op's list is level 0 and each component level 1: a value nests 4 levels at most.
+        ([{"p": ["t"], "oi": _nested(5)}], "nested deeper than 6 levels"),
+        ([{"p": ["t"], "od": 1, "oi": float("nan")}], "numbers must be finite"),
+    ],
+)
+def test_a_reader_walks_the_whole_op(op: Any, says: str) -> None:
+    with pytest.raises(InvalidOpError, match=re.escape(says)):
+        json0.check(op, STORABLE)
+    try:
+        once = json0.check(op)
+    except InvalidOpError:
+        return  # plain JSON refuses it too (NaN)
+    # A CheckedOp handed back is walked too, with the reader it is asked for.
+    with pytest.raises(InvalidOpError, match=re.escape(says)):
+        json0.check(once, STORABLE)
+
+
+def test_a_reader_still_checks_the_components_shape() -> None:
+    assert json0.check([{"p": ["t"], "oi": _nested(4)}], STORABLE).op[0]["oi"] == _nested(4)
+    with pytest.raises(InvalidOpError, match="not a json0 component"):
+        json0.check([{"p": ["t"], "oi": 1, "x": 2}], STORABLE)
+    with pytest.raises(InvalidOpError, match="si/sd must be strings"):
+        json0.check([{"p": ["t", 0], "si": 3}], STORABLE)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ops)
+def test_a_reader_no_stricter_than_json_changes_nothing(op: Any) -> None:
+    # Every op the plain check takes, a lenient reader takes alike, and the other way round.
+    plain = answer(json0.check, op)
+    read = answer(lambda o: json0.check(o, Strict()), op)
+    assert (plain[0], read[0]) in {("checked", "checked"), ("error", "error")}
+    if plain[0] == "checked":
+        assert plain == read

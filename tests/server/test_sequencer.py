@@ -12,6 +12,7 @@ import pytest
 from redis.asyncio import Redis
 
 from ot.dashboard.document import new_document
+from server.core.errors import BadData
 from server.core.ids import DashboardId, UserId
 from server.core.settings import Settings
 from server.core.submission import SubmitRecord
@@ -179,15 +180,47 @@ async def test_a_bad_op_is_rejected_alone(
     assert await run.queued(dashboard_id) == 0
 
 
-async def test_an_op_the_store_refuses_is_rejected_alone(
+async def test_an_op_the_log_could_not_hold_is_rejected_alone(
     run: Run, store: MemoryStore, dashboard_id: DashboardId
 ) -> None:
-    # U+0000 is a fine Python string but jsonb cannot hold it: the whole batch is refused once,
-    # then the records go one at a time so only that one is rejected.
+    # U+0000 is a fine Python string but jsonb cannot hold it: the sequencer checks ops as
+    # strictly as the log stores them, so only that record is refused, before any commit.
     await run.push(
         [
             record(dashboard_id, "a", 1, 1, title_insert(0, "A")),
             record(dashboard_id, "b", 1, 1, title_insert(0, "\x00")),
+            record(dashboard_id, "c", 1, 1, title_insert(0, "C")),
+        ]
+    )
+    await run.drain(dashboard_id)
+    assert run.committed() == [(1, "a", 1), (2, "c", 1)]
+    assert run.rejected() == [("b", 1, "invalid_op")]
+    assert (await store.load(dashboard_id)).document["title"] == "CAOps"
+
+
+class _Refusing(MemoryStore):
+    """Refuses any batch holding an op of ``src`` "b", as PostgreSQL refuses a batch with a
+    value it cannot take."""
+
+    async def commit(self, dashboard_id: DashboardId, **batch: Any) -> int:
+        if any(op.src == "b" for op in batch["ops"]):
+            raise BadData("refused by the store")
+        return await super().commit(dashboard_id, **batch)
+
+
+async def test_an_op_the_store_refuses_is_rejected_alone(
+    redis: Redis, resp: Resp, settings: Settings
+) -> None:
+    # The whole batch is refused once, then the records go one at a time so only that one is
+    # rejected.
+    store = _Refusing()
+    head = await store.create_dashboard(owner_id=USER, title="Ops", document=new_document("Ops"))
+    dashboard_id = head.dashboard_id
+    run = Run(redis, resp, settings, store)
+    await run.push(
+        [
+            record(dashboard_id, "a", 1, 1, title_insert(0, "A")),
+            record(dashboard_id, "b", 1, 1, title_insert(0, "B")),
             record(dashboard_id, "c", 1, 1, title_insert(0, "C")),
         ]
     )

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 
 import pytest
 
-from server.core.errors import StaleFence
+from server.core.errors import BadData, StaleFence
 from server.core.ids import DashboardId, UserId
 from server.store.model import NewOp
 from server.store.postgres import PostgresStore
@@ -173,3 +174,21 @@ async def test_ops_between_reads_head_and_ops_as_one(
     results = await asyncio.gather(commit_all(), read_at_head(), read_at_head(), read_at_head())
     assert all(reads > 0 for reads in results[1:])
     assert [op.version for op in await pg_store.ops_between(d, 1)] == list(range(1, 61))
+
+
+async def test_a_sequenced_op_is_not_walked_again_but_postgresql_still_refuses_a_nul(
+    pg_store: PostgresStore, owner: UserId
+) -> None:
+    # The sequencer checks its ops as strictly as jsonb stores them, so the store does not walk
+    # them again; should a NUL get past it anyway, PostgreSQL refuses the batch as BadData
+    # (and the sequencer then goes one record at a time) and nothing is written.
+    d = (
+        await pg_store.create_dashboard(owner_id=owner, title="t", document=document("t"))
+    ).dashboard_id
+    bad = dataclasses.replace(
+        new_op([{"p": ["settings", "x"], "oi": "a\x00"}], seq=1), sequenced=True
+    )
+    with pytest.raises(BadData, match="Unicode escape"):
+        await pg_store.commit(d, base_version=1, epoch=0, ops=[bad], document=document("t"))
+    assert (await pg_store.get_head(d)).version == 1
+    assert await _versions(pg_store, d) == [0]
