@@ -5,23 +5,21 @@ The restore is the json0 op that turns the current document into the version's
 computed from. Ops committed meanwhile are transformed past it like any concurrent edit, so
 every editor converges on the restored document plus the edits made after it. It is stored
 with its inverse and its author, gets a new version (history is never rewritten), is audited,
-and can be undone like any other op of the user's. When nothing was committed in between, the
-restored document is checkpointed at the new head (it is known without a replay).
+and can be undone like any other op of the user's. A restore of more than a few changes is
+checkpointed in its own commit (the store checkpoints a batch of many components), so loading
+the head does not replay it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from dataclasses import dataclass
-from typing import Any
 
 from ot.dashboard.diff import diff
 from server.core.errors import BadRequest
 from server.core.ids import DashboardId, UserId
 from server.core.submission import Hub, SubmitRecord
 from server.store.audit import AuditLog
-from server.store.pool import translated
 from server.store.postgres import PostgresStore
 
 RESTORE_SRC = "api:restore-"
@@ -64,32 +62,11 @@ async def restore(
         )
     )
     new_version = committed.version + 1
-    writes = [
-        audit.write_audit(
-            "dashboard.restored",
-            user_id,
-            dashboard_id,
-            {"version": new_version, "restored_from": version, "components": len(op)},
-            ip=ip,
-        )
-    ]
-    if committed.version == head.version:
-        # Nothing came in between, so the new head is exactly the version restored: keep it as
-        # a checkpoint, so loading the head does not replay a restore's (large) op.
-        writes.append(_checkpoint(store, dashboard_id, new_version, target.document, user_id))
-    await asyncio.gather(*writes)
+    await audit.write_audit(
+        "dashboard.restored",
+        user_id,
+        dashboard_id,
+        {"version": new_version, "restored_from": version, "components": len(op)},
+        ip=ip,
+    )
     return Restored(new_version, version)
-
-
-async def _checkpoint(
-    store: PostgresStore, dashboard_id: DashboardId, version: int, document: Any, user_id: UserId
-) -> None:
-    with translated():
-        await store.pool.execute(
-            "INSERT INTO checkpoints (dashboard_id, version, document, created_by)"
-            " VALUES ($1, $2, $3, $4) ON CONFLICT (dashboard_id, version) DO NOTHING",
-            dashboard_id,
-            version,
-            document,
-            user_id,
-        )
