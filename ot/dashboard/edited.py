@@ -61,7 +61,7 @@ def validate_changes(doc: Mapping[str, Any], paths: Iterable[tuple[str | int, ..
     keyed: set[Any] = set()  # widgets whose keys were checked
     layout = False  # whether the layout needs a check
     for path in ordered:
-        if any(path[:end] in whole for end in range(1, len(path))):
+        if whole and any(path[:end] in whole for end in range(1, len(path))):
             continue
         head = path[0]
         if head == "layout":
@@ -100,17 +100,21 @@ def validate_after(doc: object, op: object) -> None:
     :class:`~ot.json0.CheckedOp`) to a valid document, looking only at what the op's
     components touched: as strict as :func:`validate_document`, at the cost of the edited
     widget fields rather than of the whole dashboard."""
-    if type(op) is CheckedOp:
+    checked = type(op) is CheckedOp
+    if checked:
         op = components(op)
     if not isinstance(doc, dict) or not isinstance(op, list):
         validate_document(doc)
         return
     touched: set[tuple[str | int, ...]] = set()
     for component in op:
-        path = component.get("p") if isinstance(component, dict) else None
-        if not isinstance(path, list) or not all(type(key) in (str, int) for key in path):
-            validate_document(doc)
-            return
+        if checked:  # its paths are lists of keys and indexes already
+            path = component["p"]
+        else:
+            path = component.get("p") if isinstance(component, dict) else None
+            if not isinstance(path, list) or not all(type(key) in (str, int) for key in path):
+                validate_document(doc)
+                return
         # List and string edits name an element or an offset: the change is to its container.
         inside = "li" in component or "ld" in component or "lm" in component
         inside = inside or "si" in component or "sd" in component

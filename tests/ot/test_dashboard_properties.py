@@ -188,3 +188,5 @@ def test_validate_after_agrees_with_validate_document(data: st.DataObject) -> No
     refused = _refused(lambda: validate_document(after))
     event("refused" if refused else "valid")
     assert _refused(lambda: validate_after(after, op)) == refused
+    # The sequencer's way: the op checked once, its paths then taken as they are.
+    assert _refused(lambda: validate_after(after, json0.check(op))) == refused
