@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
+import json
 import pickle
 import re
 from collections.abc import Callable
@@ -272,10 +273,7 @@ STORABLE = Strict(max_depth=6, safe_integers=True, clean_strings=True)
 
 
 def _nested(levels: int) -> Any:
-    value: Any = 1
-    for _ in range(levels):
-        value = [value]
-    return value
+    return json.loads("[" * levels + "1" + "]" * levels)
 
 
 @pytest.mark.parametrize(

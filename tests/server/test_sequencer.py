@@ -180,22 +180,12 @@ async def test_a_bad_op_is_rejected_alone(
     assert await run.queued(dashboard_id) == 0
 
 
-async def test_an_op_the_log_could_not_hold_is_rejected_alone(
-    run: Run, store: MemoryStore, dashboard_id: DashboardId
-) -> None:
-    # U+0000 is a fine Python string but jsonb cannot hold it: the sequencer checks ops as
-    # strictly as the log stores them, so only that record is refused, before any commit.
-    await run.push(
-        [
-            record(dashboard_id, "a", 1, 1, title_insert(0, "A")),
-            record(dashboard_id, "b", 1, 1, title_insert(0, "\x00")),
-            record(dashboard_id, "c", 1, 1, title_insert(0, "C")),
-        ]
-    )
-    await run.drain(dashboard_id)
-    assert run.committed() == [(1, "a", 1), (2, "c", 1)]
-    assert run.rejected() == [("b", 1, "invalid_op")]
-    assert (await store.load(dashboard_id)).document["title"] == "CAOps"
+async def _on(
+    store: MemoryStore, redis: Redis, resp: Resp, settings: Settings
+) -> tuple[Run, DashboardId]:
+    """A run on ``store`` and a new dashboard in it."""
+    head = await store.create_dashboard(owner_id=USER, title="Ops", document=new_document("Ops"))
+    return Run(redis, resp, settings, store), head.dashboard_id
 
 
 class _Refusing(MemoryStore):
@@ -208,26 +198,33 @@ class _Refusing(MemoryStore):
         return await super().commit(dashboard_id, **batch)
 
 
-async def test_an_op_the_store_refuses_is_rejected_alone(
-    redis: Redis, resp: Resp, settings: Settings
+@pytest.mark.parametrize(
+    ("log", "text", "code"),
+    [
+        # U+0000 is a fine Python string but jsonb cannot hold it: the sequencer checks ops as
+        # strictly as the log stores them, so only that record is refused, before any commit.
+        (MemoryStore(), "\x00", "invalid_op"),
+        # A batch the store refuses as a whole is refused once, then the records go one at a
+        # time so only the one it refuses is rejected.
+        (_Refusing(), "B", "bad_data"),
+    ],
+    ids=["checked-by-the-sequencer", "refused-by-the-store"],
+)
+async def test_a_record_that_cannot_be_stored_is_rejected_alone(
+    redis: Redis, resp: Resp, settings: Settings, log: MemoryStore, text: str, code: str
 ) -> None:
-    # The whole batch is refused once, then the records go one at a time so only that one is
-    # rejected.
-    store = _Refusing()
-    head = await store.create_dashboard(owner_id=USER, title="Ops", document=new_document("Ops"))
-    dashboard_id = head.dashboard_id
-    run = Run(redis, resp, settings, store)
+    run, dashboard_id = await _on(log, redis, resp, settings)
     await run.push(
         [
             record(dashboard_id, "a", 1, 1, title_insert(0, "A")),
-            record(dashboard_id, "b", 1, 1, title_insert(0, "B")),
+            record(dashboard_id, "b", 1, 1, title_insert(0, text)),
             record(dashboard_id, "c", 1, 1, title_insert(0, "C")),
         ]
     )
     await run.drain(dashboard_id)
     assert run.committed() == [(1, "a", 1), (2, "c", 1)]
-    assert run.rejected() == [("b", 1, "bad_data")]
-    assert (await store.load(dashboard_id)).document["title"] == "CAOps"
+    assert run.rejected() == [("b", 1, code)]
+    assert (await log.load(dashboard_id)).document["title"] == "CAOps"
 
 
 async def test_domain_ops_are_built_against_the_head(
@@ -381,9 +378,7 @@ async def test_a_new_holding_resumes_from_memory_only_while_nobody_else_held_the
     redis: Redis, resp: Resp, settings: Settings
 ) -> None:
     store = CountingLoads()
-    head = await store.create_dashboard(owner_id=USER, title="Ops", document=new_document("Ops"))
-    d = head.dashboard_id
-    run = Run(redis, resp, settings, store)
+    run, d = await _on(store, redis, resp, settings)
     await run.push([record(d, "a", 1, 1, title_insert(0, "A"))])
     first = await run.drain(d)
     assert store.loads == 1

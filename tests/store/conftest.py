@@ -15,7 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
-from server.core.ids import UserId
+from server.core.ids import DashboardId, UserId
 from server.embedded import ServiceUrls
 from server.store.accounts import Accounts
 from server.store.memory import MemoryStore
@@ -118,6 +118,14 @@ def document(title: str = "Ops", widgets: dict[str, Any] | None = None) -> dict[
         "widgets": widgets,
         "layout": sorted(widgets),
     }
+
+
+async def new_board(
+    store: MemoryStore | PostgresStore, owner: UserId, title: str = "t"
+) -> DashboardId:
+    """A new dashboard of no widgets, titled ``title``, at version 1."""
+    head = await store.create_dashboard(owner_id=owner, title=title, document=document(title))
+    return head.dashboard_id
 
 
 def widget(title: str = "CPU", x: int = 0) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from server.store.history import VersionNotFound
 from server.store.memory import MemoryStore
 from server.store.postgres import PostgresStore
 from server.store.projection import WidgetRow
-from tests.store.conftest import INTERVAL, Clock, document, new_op, retitle, widget
+from tests.store.conftest import INTERVAL, Clock, document, new_board, new_op, retitle, widget
 
 Store = MemoryStore | PostgresStore
 
@@ -126,9 +126,7 @@ async def test_a_batch_of_many_components_is_checkpointed_at_its_head(
 ) -> None:
     # A restore or a big sync between two multiples of the interval: loading the head after
     # it reads its checkpoint rather than replaying its components every time.
-    d = (
-        await store.create_dashboard(owner_id=owner, title="a", document=document("a"))
-    ).dashboard_id
+    d = await new_board(store, owner, "a")
     doc = document("a")
     for seq, count in ((1, INTERVAL), (2, INTERVAL + 1)):  # as many as the interval, then more
         op = [{"p": ["settings", f"k{seq}-{i}"], "oi": i} for i in range(count)]

@@ -12,7 +12,7 @@ from server.core.errors import BadData, StaleFence
 from server.core.ids import DashboardId, UserId
 from server.store.model import NewOp
 from server.store.postgres import PostgresStore
-from tests.store.conftest import document, new_op, retitle
+from tests.store.conftest import document, new_board, new_op, retitle
 
 
 async def _versions(store: PostgresStore, d: DashboardId) -> list[int]:
@@ -182,9 +182,7 @@ async def test_a_sequenced_op_is_not_walked_again_but_postgresql_still_refuses_a
     # The sequencer checks its ops as strictly as jsonb stores them, so the store does not walk
     # them again; should a NUL get past it anyway, PostgreSQL refuses the batch as BadData
     # (and the sequencer then goes one record at a time) and nothing is written.
-    d = (
-        await pg_store.create_dashboard(owner_id=owner, title="t", document=document("t"))
-    ).dashboard_id
+    d = await new_board(pg_store, owner)
     bad = dataclasses.replace(
         new_op([{"p": ["settings", "x"], "oi": "a\x00"}], seq=1), sequenced=True
     )
