@@ -1,9 +1,10 @@
 """Refuse JSON values that PostgreSQL ``jsonb`` (or a JavaScript client) cannot hold faithfully.
 
-Pure: no I/O. Every value the store writes as JSON passes :func:`check_jsonb` first, so a bad
-value fails alone with :class:`~server.core.errors.BadData` instead of failing a whole batch's
-transaction (or being silently altered: the JSON encoder writes NaN as ``null``). The walk is
-:func:`ot.jsvalue.json_problem`'s; this module says what jsonb refuses and how it is named.
+Pure: no I/O. Every value the store writes as JSON passes :func:`check_jsonb` first, or was
+held to :data:`JSONB` where it came in (the sequencer's ops, see ``NewOp.sequenced``), so a bad
+value fails alone instead of failing a whole batch's transaction (or being silently altered:
+the JSON encoder writes NaN as ``null``). The walk is :func:`ot.jsvalue.json_problem`'s; this
+module says what jsonb refuses and how it is named.
 """
 
 from __future__ import annotations

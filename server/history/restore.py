@@ -5,9 +5,9 @@ The restore is the json0 op that turns the current document into the version's
 computed from. Ops committed meanwhile are transformed past it like any concurrent edit, so
 every editor converges on the restored document plus the edits made after it. It is stored
 with its inverse and its author, gets a new version (history is never rewritten), is audited,
-and can be undone like any other op of the user's. A restore of more than a few changes is
-checkpointed in its own commit (the store checkpoints a batch of many components), so loading
-the head does not replay it.
+and can be undone like any other op of the user's. A restore of more components than the
+checkpoint interval has ops is checkpointed in its own commit (``plan_batch``), so loading the
+head does not replay it.
 """
 
 from __future__ import annotations
