@@ -21,6 +21,9 @@ order they first did. Example::
                   "users": []}],
      "dashboard": {"changes": ["title"], "users": []}}
 
+It comes in two halves for a caller that reads the ops while it compares the documents:
+:func:`what_changed` needs only the documents, and :func:`attribute` adds who changed what.
+
 Pure: it reads the two documents (and ops), never changes them.
 """
 
@@ -34,7 +37,16 @@ from ot.dashboard.diff import same_json
 from ot.dashboard.document import is_rich_body
 from ot.json0.checked import components
 
-__all__ = ["DASHBOARD_CHANGES", "WIDGET_CHANGES", "DiffSummary", "WidgetSummary", "summarise"]
+__all__ = [
+    "DASHBOARD_CHANGES",
+    "WIDGET_CHANGES",
+    "Changes",
+    "DiffSummary",
+    "WidgetSummary",
+    "attribute",
+    "summarise",
+    "what_changed",
+]
 
 WIDGET_CHANGES: Final = (
     "added",
@@ -84,6 +96,15 @@ class DiffSummary:
         }
 
 
+@dataclass(frozen=True)
+class Changes:
+    """What changed, without who changed it (:func:`what_changed`): per widget that changed, its
+    id, title and kinds of change, in summary order; and the dashboard's own changes."""
+
+    widgets: tuple[tuple[str, str, tuple[str, ...]], ...]
+    dashboard: tuple[str, ...]
+
+
 def summarise(
     a: Mapping[str, Any],
     b: Mapping[str, Any],
@@ -93,25 +114,23 @@ def summarise(
     between them as ``(json0 op, user)`` pairs, oldest first (a user is any JSON value, such
     as ``{"id": …, "username": …}``). In place of an op, a widget id (a string) stands for
     ops that touched that widget alone, as a log that records each op's target gives them
-    without decoding the op."""
+    without decoding the op. The same as :func:`attribute` of :func:`what_changed`."""
+    return attribute(what_changed(a, b), authored)
+
+
+def what_changed(a: Mapping[str, Any], b: Mapping[str, Any]) -> Changes:
+    """What changed from document ``a`` to document ``b``, which needs no ops: a caller that
+    is still reading them can work this out meanwhile."""
     old, new = _widgets(a), _widgets(b)
-    by_widget, by_dashboard = _authors(authored or ())
-    entries: list[WidgetSummary] = []
+    entries: list[tuple[str, str, tuple[str, ...]]] = []
     for widget_id in _order(a, b, old, new):
         before, after = old.get(widget_id), new.get(widget_id)
         if before is after:
             continue
-        changes = _widget_changes(before, after)
-        if changes:
+        found = _widget_changes(before, after)
+        if found:
             title = (after if after is not None else before or {}).get("title")
-            entries.append(
-                WidgetSummary(
-                    widget_id=widget_id,
-                    title=title if isinstance(title, str) else "",
-                    changes=changes,
-                    users=tuple(by_widget.get(widget_id, ())),
-                )
-            )
+            entries.append((widget_id, title if isinstance(title, str) else "", found))
     dashboard = tuple(
         field
         for field in ("title", "description", "settings")
@@ -119,10 +138,25 @@ def summarise(
     )
     if _reordered(a.get("layout"), b.get("layout")):
         dashboard = (*dashboard, "layout")
+    return Changes(widgets=tuple(entries), dashboard=dashboard)
+
+
+def attribute(found: Changes, authored: Iterable[tuple[Any, Any]] | None = None) -> DiffSummary:
+    """The summary of ``found``, each entry naming who changed it by ``authored`` (as for
+    :func:`summarise`)."""
+    by_widget, by_dashboard = _authors(authored or ())
     return DiffSummary(
-        widgets=tuple(entries),
-        dashboard=dashboard,
-        dashboard_users=tuple(by_dashboard) if dashboard else (),
+        widgets=tuple(
+            WidgetSummary(
+                widget_id=widget_id,
+                title=title,
+                changes=kinds,
+                users=tuple(by_widget.get(widget_id, ())),
+            )
+            for widget_id, title, kinds in found.widgets
+        ),
+        dashboard=found.dashboard,
+        dashboard_users=tuple(by_dashboard) if found.dashboard else (),
     )
 
 
