@@ -27,9 +27,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import accumulate, pairwise
-from typing import Any, Final
+from typing import Any, Final, cast
 
-from rapidfuzz.distance import Indel, Opcode
+from rapidfuzz.distance import Indel
 
 from ot import delta
 from ot.delta import DeltaOp
@@ -50,8 +50,14 @@ def shortest_edit_script(a: Sequence[Any], b: Sequence[Any]) -> Script:
     """Runs of ``=`` (kept), ``-`` (deleted from ``a``), ``+`` (inserted from ``b``), as few
     edits as there can be (up to MAX_EDITS of them)."""
     bit_parallel = len(a) * len(b) <= BIT_PARALLEL_CELLS
-    if bit_parallel and Indel.distance(a, b, score_cutoff=MAX_EDITS) <= MAX_EDITS:
-        return _runs(Indel.opcodes(a, b))  # which trims the common prefix and suffix itself
+    # No more edits than characters: short texts need not count them first.
+    if bit_parallel and (
+        len(a) + len(b) <= MAX_EDITS or Indel.distance(a, b, score_cutoff=MAX_EDITS) <= MAX_EDITS
+    ):
+        # Indel trims the common prefix and suffix itself; its opcodes as plain tuples (which
+        # its stub calls Opcode) unpack cheaper than Opcode's attributes read.
+        opcodes = cast(list[tuple[str, int, int, int, int]], Indel.opcodes(a, b).as_list())
+        return _runs(opcodes)
     head = _common_prefix(a, b)
     tail = _common_suffix(a, b, head)
     rest_a, rest_b = a[head : len(a) - tail], b[head : len(b) - tail]
@@ -67,48 +73,65 @@ def edit_script(a: Sequence[Any], b: Sequence[Any]) -> Script:
     """:func:`shortest_edit_script` made readable: a kept run between two edits that are
     each at least as long is folded into them, so "world" -> "there" replaces the word
     rather than keeping its "r". Deletes come before inserts in each edit."""
-    out: list[tuple[str, int, int]] = []  # ("=", n, 0) or ("~", deleted, inserted)
+    script: Script = []
+    for kind, first, second in _folded(a, b):
+        if kind == "=":
+            script.append(("=", first))
+        else:
+            if first:
+                script.append(("-", first))
+            if second:
+                script.append(("+", second))
+    return script
+
+
+def _folded(a: Sequence[Any], b: Sequence[Any]) -> list[tuple[str, int, int]]:
+    """:func:`edit_script` as ``("=", kept, 0)`` and ``("~", deleted, inserted)``, which
+    alternate (a kept run is never empty)."""
+    out: list[tuple[str, int, int]] = []
     for kind, n in shortest_edit_script(a, b):
         if kind == "=":
             out.append(("=", n, 0))
             continue
-        deleted, inserted = (n, 0) if kind == "-" else (0, n)
+        # This edit grows the one before it, if any (out ends with an edit or a kept run).
         if out and out[-1][0] == "~":
-            _, d, i = out.pop()
-            deleted, inserted = deleted + d, inserted + i
-        out.append(("~", deleted, inserted))
-        while len(out) >= 3 and out[-2][0] == "=" and out[-3][0] == "~":
-            kept = out[-2][1]
-            right, left = out[-1], out[-3]
-            if kept > max(left[1], left[2]) or kept > max(right[1], right[2]):
-                break
-            del out[-3:]
-            out.append(("~", left[1] + kept + right[1], left[2] + kept + right[2]))
-    script: Script = []
-    for kind, first, second in out:
-        if kind == "=":
-            _push(script, ("=", first))
+            _, deleted, inserted = out.pop()
         else:
-            _push(script, ("-", first))
-            _push(script, ("+", second))
-    return script
+            deleted = inserted = 0
+        if kind == "-":
+            deleted += n
+        else:
+            inserted += n
+        # Fold the kept run before it, and the edit before that, while the run is no longer
+        # than either edit.
+        while len(out) >= 2:
+            kept = out[-1][1]
+            _, left_deleted, left_inserted = out[-2]
+            if kept > max(left_deleted, left_inserted) or kept > max(deleted, inserted):
+                break
+            del out[-2:]
+            deleted += left_deleted + kept
+            inserted += left_inserted + kept
+        out.append(("~", deleted, inserted))
+    return out
 
 
 def text_op(a: str, b: str) -> list[Any]:
     """The text-unicode op turning ``a`` into ``b`` (empty when they are equal)."""
     op: list[Any] = []
     x = y = 0
-    for kind, n in edit_script(a, b):
+    for kind, first, second in _folded(a, b):
         if kind == "=":
-            op.append(n)
-            x += n
-            y += n
-        elif kind == "-":
-            op.append({"d": a[x : x + n]})
-            x += n
-        else:
-            op.append(b[y : y + n])
-            y += n
+            op.append(first)
+            x += first
+            y += first
+            continue
+        if first:
+            op.append({"d": a[x : x + first]})
+            x += first
+        if second:
+            op.append(b[y : y + second])
+            y += second
     if op and type(op[-1]) is int:
         op.pop()
     return op
@@ -256,15 +279,14 @@ def _push(script: Script, run: tuple[str, int]) -> None:
         script.append(run)
 
 
-def _runs(opcodes: Iterable[Opcode]) -> Script:
+def _runs(opcodes: Iterable[tuple[str, int, int, int, int]]) -> Script:
     script: Script = []
-    for opcode in opcodes:
-        deleted = opcode.src_end - opcode.src_start
-        if opcode.tag == "equal":
-            _push(script, ("=", deleted))
+    for tag, src_start, src_end, dest_start, dest_end in opcodes:
+        if tag == "equal":
+            _push(script, ("=", src_end - src_start))
         else:
-            _push(script, ("-", deleted))
-            _push(script, ("+", opcode.dest_end - opcode.dest_start))
+            _push(script, ("-", src_end - src_start))
+            _push(script, ("+", dest_end - dest_start))
     return script
 
 
