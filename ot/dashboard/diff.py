@@ -89,14 +89,19 @@ def _replace(a: Any, b: Any, path: Path, out: Op) -> None:
 
 def _value(a: Any, b: Any, path: Path, out: Op) -> None:
     """Any JSON value: recurse into objects and equal-length lists, else replace."""
-    if same_json(a, b):
-        return
+    if not same_json(a, b):
+        _changed(a, b, path, out)
+
+
+def _changed(a: Any, b: Any, path: Path, out: Op) -> None:
+    """:func:`_value` of two values known not to be the same, so that a caller that checks
+    first builds the path only for what changed."""
     if type(a) is dict and type(b) is dict:
         _object(a, b, path, out, None)
     elif type(a) is list and type(b) is list and len(a) == len(b):
         for index, (x, y) in enumerate(zip(a, b, strict=True)):
-            if x is not y:
-                _value(x, y, [*path, index], out)
+            if x is not y and not same_json(x, y):
+                _changed(x, y, [*path, index], out)
     else:
         _replace(a, b, path, out)
 
@@ -115,10 +120,10 @@ def _object(a: dict[str, Any], b: dict[str, Any], path: Path, out: Op, field: Fi
         if old is new:
             continue
         handler = field(key) if field is not None else None
-        if handler is None:
-            _value(old, new, [*path, key], out)
-        else:
+        if handler is not None:
             handler(old, new, [*path, key], out)
+        elif not same_json(old, new):
+            _changed(old, new, [*path, key], out)
     for key, new in b.items():
         if key not in a:
             out.append({"p": [*path, key], "oi": new})
