@@ -189,14 +189,9 @@ def _widget_changes(before: Any, after: Any) -> tuple[str, ...]:
     if not same_json(position, new_position):
         position = position if isinstance(position, dict) else {}
         new_position = new_position if isinstance(new_position, dict) else {}
-        changed = {
-            key
-            for key in (*_PLACE, *_SIZE)
-            if not same_json(position.get(key), new_position.get(key))
-        }
-        if changed & set(_PLACE):
+        if _some_differ(position, new_position, _PLACE):
             found.add("moved")
-        if changed & set(_SIZE):
+        if _some_differ(position, new_position, _SIZE):
             found.add("resized")
     if not same_json(before.get("title"), after.get("title")):
         found.add("text_edited")
@@ -214,7 +209,13 @@ def _widget_changes(before: Any, after: Any) -> tuple[str, ...]:
     locked, now_locked = before.get("isLocked") is True, after.get("isLocked") is True
     if locked != now_locked:
         found.add("locked" if now_locked else "unlocked")
+    if len(found) < 2:
+        return tuple(found)
     return tuple(change for change in WIDGET_CHANGES if change in found)
+
+
+def _some_differ(a: dict[str, Any], b: dict[str, Any], keys: tuple[str, ...]) -> bool:
+    return any(not same_json(a.get(key), b.get(key)) for key in keys)
 
 
 def _plain_text(body: Any) -> Any:
@@ -262,5 +263,9 @@ def _authors(authored: Iterable[tuple[Any, Any]]) -> tuple[dict[str, list[Any]],
 
 
 def _add(users: list[Any], user: Any) -> None:
-    if user is not None and not any(same_json(user, known) for known in users):
-        users.append(user)
+    if user is None:
+        return
+    for known in users:
+        if known is user or same_json(user, known):
+            return
+    users.append(user)
