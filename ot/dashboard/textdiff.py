@@ -25,7 +25,7 @@ minimal, and bounded in time.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from itertools import accumulate, pairwise
 from typing import Any, Final, cast
 
@@ -44,11 +44,26 @@ MAX_EDITS: Final = 1000
 BIT_PARALLEL_CELLS: Final = 1 << 24
 
 Script = list[tuple[str, int]]
+Opcodes = list[tuple[str, int, int, int, int]]
 
 
 def shortest_edit_script(a: Sequence[Any], b: Sequence[Any]) -> Script:
     """Runs of ``=`` (kept), ``-`` (deleted from ``a``), ``+`` (inserted from ``b``), as few
     edits as there can be (up to MAX_EDITS of them)."""
+    script: Script = []
+    for tag, src_start, src_end, dest_start, dest_end in _opcodes(a, b):
+        if tag == "equal":
+            _push(script, ("=", src_end - src_start))
+        else:
+            _push(script, ("-", src_end - src_start))
+            _push(script, ("+", dest_end - dest_start))
+    return script
+
+
+def _opcodes(a: Sequence[Any], b: Sequence[Any]) -> Opcodes:
+    """:func:`shortest_edit_script` as Indel's opcodes give it: ``(tag, a_start, a_end,
+    b_start, b_end)``, kept where the tag is ``"equal"``; a run may be empty, and two runs of
+    one kind may stand side by side."""
     bit_parallel = len(a) * len(b) <= BIT_PARALLEL_CELLS
     # No more edits than characters: short texts need not count them first.
     if bit_parallel and (
@@ -56,17 +71,25 @@ def shortest_edit_script(a: Sequence[Any], b: Sequence[Any]) -> Script:
     ):
         # Indel trims the common prefix and suffix itself; its opcodes as plain tuples (which
         # its stub calls Opcode) unpack cheaper than Opcode's attributes read.
-        opcodes = cast(list[tuple[str, int, int, int, int]], Indel.opcodes(a, b).as_list())
-        return _runs(opcodes)
+        return cast(Opcodes, Indel.opcodes(a, b).as_list())
     head = _common_prefix(a, b)
     tail = _common_suffix(a, b, head)
     rest_a, rest_b = a[head : len(a) - tail], b[head : len(b) - tail]
     # Past the budget the middle is replaced whole; Myers' is for what a bit matrix cannot hold.
     middle = [("-", len(rest_a)), ("+", len(rest_b))] if bit_parallel else _myers(rest_a, rest_b)
-    script: Script = []
-    for run in [("=", head), *middle, ("=", tail)]:
-        _push(script, run)
-    return script
+    opcodes: Opcodes = []
+    x = y = 0
+    for kind, n in [("=", head), *middle, ("=", tail)]:
+        if kind == "=":
+            opcodes.append(("equal", x, x + n, y, y + n))
+            x, y = x + n, y + n
+        elif kind == "-":
+            opcodes.append(("delete", x, x + n, y, y))
+            x += n
+        else:
+            opcodes.append(("insert", x, x, y, y + n))
+            y += n
+    return opcodes
 
 
 def edit_script(a: Sequence[Any], b: Sequence[Any]) -> Script:
@@ -89,19 +112,22 @@ def _folded(a: Sequence[Any], b: Sequence[Any]) -> list[tuple[str, int, int]]:
     """:func:`edit_script` as ``("=", kept, 0)`` and ``("~", deleted, inserted)``, which
     alternate (a kept run is never empty)."""
     out: list[tuple[str, int, int]] = []
-    for kind, n in shortest_edit_script(a, b):
-        if kind == "=":
-            out.append(("=", n, 0))
+    for tag, src_start, src_end, dest_start, dest_end in _opcodes(a, b):
+        if tag == "equal":
+            kept = src_end - src_start
+            if kept:
+                if out and out[-1][0] == "=":
+                    kept += out.pop()[1]
+                out.append(("=", kept, 0))
+            continue
+        deleted, inserted = src_end - src_start, dest_end - dest_start
+        if not (deleted or inserted):
             continue
         # This edit grows the one before it, if any (out ends with an edit or a kept run).
         if out and out[-1][0] == "~":
-            _, deleted, inserted = out.pop()
-        else:
-            deleted = inserted = 0
-        if kind == "-":
-            deleted += n
-        else:
-            inserted += n
+            _, before_deleted, before_inserted = out.pop()
+            deleted += before_deleted
+            inserted += before_inserted
         # Fold the kept run before it, and the edit before that, while the run is no longer
         # than either edit.
         while len(out) >= 2:
@@ -277,17 +303,6 @@ def _push(script: Script, run: tuple[str, int]) -> None:
         script[-1] = (run[0], script[-1][1] + run[1])
     else:
         script.append(run)
-
-
-def _runs(opcodes: Iterable[tuple[str, int, int, int, int]]) -> Script:
-    script: Script = []
-    for tag, src_start, src_end, dest_start, dest_end in opcodes:
-        if tag == "equal":
-            _push(script, ("=", src_end - src_start))
-        else:
-            _push(script, ("-", src_end - src_start))
-            _push(script, ("+", dest_end - dest_start))
-    return script
 
 
 def _myers(a: Sequence[Any], b: Sequence[Any]) -> Script:
