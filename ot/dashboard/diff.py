@@ -40,6 +40,8 @@ __all__ = ["diff", "same_json"]
 Path = list[str | int]
 Op = list[dict[str, Any]]
 
+_ABSENT: Any = object()  # no JSON value is this
+
 
 def diff(a: Any, b: Any) -> Op:
     """The json0 op that turns document ``a`` into document ``b``."""
@@ -112,11 +114,13 @@ FieldOf = Callable[[str], Handler | None] | None
 
 
 def _object(a: dict[str, Any], b: dict[str, Any], path: Path, out: Op, field: FieldOf) -> None:
+    shared = 0  # keys of b that a has too
     for key, old in a.items():
-        if key not in b:
+        new = b.get(key, _ABSENT)
+        if new is _ABSENT:
             out.append({"p": [*path, key], "od": old})
             continue
-        new = b[key]
+        shared += 1
         if old is new:
             continue
         handler = field(key) if field is not None else None
@@ -124,9 +128,10 @@ def _object(a: dict[str, Any], b: dict[str, Any], path: Path, out: Op, field: Fi
             handler(old, new, [*path, key], out)
         elif not same_json(old, new):
             _changed(old, new, [*path, key], out)
-    for key, new in b.items():
-        if key not in a:
-            out.append({"p": [*path, key], "oi": new})
+    if shared < len(b):
+        for key, new in b.items():
+            if key not in a:
+                out.append({"p": [*path, key], "oi": new})
 
 
 def _text(a: Any, b: Any, path: Path, out: Op) -> None:
