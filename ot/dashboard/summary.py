@@ -184,34 +184,35 @@ def _widget_changes(before: Any, after: Any) -> tuple[str, ...]:
         return ("added",) if isinstance(after, dict) else ()
     if not isinstance(after, dict):
         return ("removed",)
-    found: set[str] = set()
+    found: list[str] = []  # in the order of WIDGET_CHANGES
     position, new_position = before.get("position"), after.get("position")
     if not same_json(position, new_position):
         position = position if isinstance(position, dict) else {}
         new_position = new_position if isinstance(new_position, dict) else {}
         if _some_differ(position, new_position, _PLACE):
-            found.add("moved")
+            found.append("moved")
         if _some_differ(position, new_position, _SIZE):
-            found.add("resized")
-    if not same_json(before.get("title"), after.get("title")):
-        found.add("text_edited")
-    if not same_json(before.get("type"), after.get("type")):
-        found.add("restyled")
+            found.append("resized")
+    restyled = not same_json(before.get("type"), after.get("type"))
+    text_edited = not same_json(before.get("title"), after.get("title"))
     body, new_body = before.get("body"), after.get("body")
     if not same_json(body, new_body):
         if _plain_text(body) != _plain_text(new_body):
-            found.add("text_edited")
+            text_edited = True
         else:
-            found.add("restyled")
-    for field, change in (("config", "config_changed"), ("data", "data_changed")):
-        if not same_json(before.get(field), after.get(field)):
-            found.add(change)
+            restyled = True
+    if restyled:
+        found.append("restyled")
+    if text_edited:
+        found.append("text_edited")
+    if not same_json(before.get("config"), after.get("config")):
+        found.append("config_changed")
+    if not same_json(before.get("data"), after.get("data")):
+        found.append("data_changed")
     locked, now_locked = before.get("isLocked") is True, after.get("isLocked") is True
     if locked != now_locked:
-        found.add("locked" if now_locked else "unlocked")
-    if len(found) < 2:
-        return tuple(found)
-    return tuple(change for change in WIDGET_CHANGES if change in found)
+        found.append("locked" if now_locked else "unlocked")
+    return tuple(found)
 
 
 def _some_differ(a: dict[str, Any], b: dict[str, Any], keys: tuple[str, ...]) -> bool:
