@@ -40,6 +40,8 @@ __all__ = ["diff", "same_json"]
 Path = list[str | int]
 Op = list[dict[str, Any]]
 
+_ABSENT: Any = object()  # no JSON value is this
+
 
 def diff(a: Any, b: Any) -> Op:
     """The json0 op that turns document ``a`` into document ``b``."""
@@ -89,14 +91,19 @@ def _replace(a: Any, b: Any, path: Path, out: Op) -> None:
 
 def _value(a: Any, b: Any, path: Path, out: Op) -> None:
     """Any JSON value: recurse into objects and equal-length lists, else replace."""
-    if same_json(a, b):
-        return
+    if not same_json(a, b):
+        _changed(a, b, path, out)
+
+
+def _changed(a: Any, b: Any, path: Path, out: Op) -> None:
+    """:func:`_value` of two values known not to be the same, so that a caller that checks
+    first builds the path only for what changed."""
     if type(a) is dict and type(b) is dict:
         _object(a, b, path, out, None)
     elif type(a) is list and type(b) is list and len(a) == len(b):
         for index, (x, y) in enumerate(zip(a, b, strict=True)):
-            if x is not y:
-                _value(x, y, [*path, index], out)
+            if x is not y and not same_json(x, y):
+                _changed(x, y, [*path, index], out)
     else:
         _replace(a, b, path, out)
 
@@ -107,21 +114,24 @@ FieldOf = Callable[[str], Handler | None] | None
 
 
 def _object(a: dict[str, Any], b: dict[str, Any], path: Path, out: Op, field: FieldOf) -> None:
+    shared = 0  # keys of b that a has too
     for key, old in a.items():
-        if key not in b:
+        new = b.get(key, _ABSENT)
+        if new is _ABSENT:
             out.append({"p": [*path, key], "od": old})
             continue
-        new = b[key]
+        shared += 1
         if old is new:
             continue
         handler = field(key) if field is not None else None
-        if handler is None:
-            _value(old, new, [*path, key], out)
-        else:
+        if handler is not None:
             handler(old, new, [*path, key], out)
-    for key, new in b.items():
-        if key not in a:
-            out.append({"p": [*path, key], "oi": new})
+        elif not same_json(old, new):
+            _changed(old, new, [*path, key], out)
+    if shared < len(b):
+        for key, new in b.items():
+            if key not in a:
+                out.append({"p": [*path, key], "oi": new})
 
 
 def _text(a: Any, b: Any, path: Path, out: Op) -> None:

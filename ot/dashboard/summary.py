@@ -21,6 +21,9 @@ order they first did. Example::
                   "users": []}],
      "dashboard": {"changes": ["title"], "users": []}}
 
+It comes in two halves for a caller that reads the ops while it compares the documents:
+:func:`what_changed` needs only the documents, and :func:`attribute` adds who changed what.
+
 Pure: it reads the two documents (and ops), never changes them.
 """
 
@@ -34,7 +37,16 @@ from ot.dashboard.diff import same_json
 from ot.dashboard.document import is_rich_body
 from ot.json0.checked import components
 
-__all__ = ["DASHBOARD_CHANGES", "WIDGET_CHANGES", "DiffSummary", "WidgetSummary", "summarise"]
+__all__ = [
+    "DASHBOARD_CHANGES",
+    "WIDGET_CHANGES",
+    "Changes",
+    "DiffSummary",
+    "WidgetSummary",
+    "attribute",
+    "summarise",
+    "what_changed",
+]
 
 WIDGET_CHANGES: Final = (
     "added",
@@ -84,6 +96,15 @@ class DiffSummary:
         }
 
 
+@dataclass(frozen=True)
+class Changes:
+    """What changed, without who changed it (:func:`what_changed`): per widget that changed, its
+    id, title and kinds of change, in summary order; and the dashboard's own changes."""
+
+    widgets: tuple[tuple[str, str, tuple[str, ...]], ...]
+    dashboard: tuple[str, ...]
+
+
 def summarise(
     a: Mapping[str, Any],
     b: Mapping[str, Any],
@@ -93,25 +114,23 @@ def summarise(
     between them as ``(json0 op, user)`` pairs, oldest first (a user is any JSON value, such
     as ``{"id": …, "username": …}``). In place of an op, a widget id (a string) stands for
     ops that touched that widget alone, as a log that records each op's target gives them
-    without decoding the op."""
+    without decoding the op. The same as :func:`attribute` of :func:`what_changed`."""
+    return attribute(what_changed(a, b), authored)
+
+
+def what_changed(a: Mapping[str, Any], b: Mapping[str, Any]) -> Changes:
+    """What changed from document ``a`` to document ``b``, which needs no ops: a caller that
+    is still reading them can work this out meanwhile."""
     old, new = _widgets(a), _widgets(b)
-    by_widget, by_dashboard = _authors(authored or ())
-    entries: list[WidgetSummary] = []
+    entries: list[tuple[str, str, tuple[str, ...]]] = []
     for widget_id in _order(a, b, old, new):
         before, after = old.get(widget_id), new.get(widget_id)
         if before is after:
             continue
-        changes = _widget_changes(before, after)
-        if changes:
+        found = _widget_changes(before, after)
+        if found:
             title = (after if after is not None else before or {}).get("title")
-            entries.append(
-                WidgetSummary(
-                    widget_id=widget_id,
-                    title=title if isinstance(title, str) else "",
-                    changes=changes,
-                    users=tuple(by_widget.get(widget_id, ())),
-                )
-            )
+            entries.append((widget_id, title if isinstance(title, str) else "", found))
     dashboard = tuple(
         field
         for field in ("title", "description", "settings")
@@ -119,10 +138,25 @@ def summarise(
     )
     if _reordered(a.get("layout"), b.get("layout")):
         dashboard = (*dashboard, "layout")
+    return Changes(widgets=tuple(entries), dashboard=dashboard)
+
+
+def attribute(found: Changes, authored: Iterable[tuple[Any, Any]] | None = None) -> DiffSummary:
+    """The summary of ``found``, each entry naming who changed it by ``authored`` (as for
+    :func:`summarise`)."""
+    by_widget, by_dashboard = _authors(authored or ())
     return DiffSummary(
-        widgets=tuple(entries),
-        dashboard=dashboard,
-        dashboard_users=tuple(by_dashboard) if dashboard else (),
+        widgets=tuple(
+            WidgetSummary(
+                widget_id=widget_id,
+                title=title,
+                changes=kinds,
+                users=tuple(by_widget.get(widget_id, ())),
+            )
+            for widget_id, title, kinds in found.widgets
+        ),
+        dashboard=found.dashboard,
+        dashboard_users=tuple(by_dashboard) if found.dashboard else (),
     )
 
 
@@ -150,37 +184,39 @@ def _widget_changes(before: Any, after: Any) -> tuple[str, ...]:
         return ("added",) if isinstance(after, dict) else ()
     if not isinstance(after, dict):
         return ("removed",)
-    found: set[str] = set()
+    found: list[str] = []  # in the order of WIDGET_CHANGES
     position, new_position = before.get("position"), after.get("position")
     if not same_json(position, new_position):
         position = position if isinstance(position, dict) else {}
         new_position = new_position if isinstance(new_position, dict) else {}
-        changed = {
-            key
-            for key in (*_PLACE, *_SIZE)
-            if not same_json(position.get(key), new_position.get(key))
-        }
-        if changed & set(_PLACE):
-            found.add("moved")
-        if changed & set(_SIZE):
-            found.add("resized")
-    if not same_json(before.get("title"), after.get("title")):
-        found.add("text_edited")
-    if not same_json(before.get("type"), after.get("type")):
-        found.add("restyled")
+        if _some_differ(position, new_position, _PLACE):
+            found.append("moved")
+        if _some_differ(position, new_position, _SIZE):
+            found.append("resized")
+    restyled = not same_json(before.get("type"), after.get("type"))
+    text_edited = not same_json(before.get("title"), after.get("title"))
     body, new_body = before.get("body"), after.get("body")
     if not same_json(body, new_body):
         if _plain_text(body) != _plain_text(new_body):
-            found.add("text_edited")
+            text_edited = True
         else:
-            found.add("restyled")
-    for field, change in (("config", "config_changed"), ("data", "data_changed")):
-        if not same_json(before.get(field), after.get(field)):
-            found.add(change)
+            restyled = True
+    if restyled:
+        found.append("restyled")
+    if text_edited:
+        found.append("text_edited")
+    if not same_json(before.get("config"), after.get("config")):
+        found.append("config_changed")
+    if not same_json(before.get("data"), after.get("data")):
+        found.append("data_changed")
     locked, now_locked = before.get("isLocked") is True, after.get("isLocked") is True
     if locked != now_locked:
-        found.add("locked" if now_locked else "unlocked")
-    return tuple(change for change in WIDGET_CHANGES if change in found)
+        found.append("locked" if now_locked else "unlocked")
+    return tuple(found)
+
+
+def _some_differ(a: dict[str, Any], b: dict[str, Any], keys: tuple[str, ...]) -> bool:
+    return any(not same_json(a.get(key), b.get(key)) for key in keys)
 
 
 def _plain_text(body: Any) -> Any:
@@ -228,5 +264,9 @@ def _authors(authored: Iterable[tuple[Any, Any]]) -> tuple[dict[str, list[Any]],
 
 
 def _add(users: list[Any], user: Any) -> None:
-    if user is not None and not any(same_json(user, known) for known in users):
-        users.append(user)
+    if user is None:
+        return
+    for known in users:
+        if known is user or same_json(user, known):
+            return
+    users.append(user)

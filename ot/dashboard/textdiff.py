@@ -25,11 +25,11 @@ minimal, and bounded in time.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from itertools import accumulate, pairwise
-from typing import Any, Final
+from typing import Any, Final, cast
 
-from rapidfuzz.distance import Indel, Opcode
+from rapidfuzz.distance import Indel
 
 from ot import delta
 from ot.delta import DeltaOp
@@ -44,71 +44,120 @@ MAX_EDITS: Final = 1000
 BIT_PARALLEL_CELLS: Final = 1 << 24
 
 Script = list[tuple[str, int]]
+Opcodes = list[tuple[str, int, int, int, int]]
 
 
 def shortest_edit_script(a: Sequence[Any], b: Sequence[Any]) -> Script:
     """Runs of ``=`` (kept), ``-`` (deleted from ``a``), ``+`` (inserted from ``b``), as few
     edits as there can be (up to MAX_EDITS of them)."""
+    script: Script = []
+    for tag, src_start, src_end, dest_start, dest_end in _opcodes(a, b):
+        if tag == "equal":
+            _push(script, ("=", src_end - src_start))
+        else:
+            _push(script, ("-", src_end - src_start))
+            _push(script, ("+", dest_end - dest_start))
+    return script
+
+
+def _opcodes(a: Sequence[Any], b: Sequence[Any]) -> Opcodes:
+    """:func:`shortest_edit_script` as Indel's opcodes give it: ``(tag, a_start, a_end,
+    b_start, b_end)``, kept where the tag is ``"equal"``; a run may be empty, and two runs of
+    one kind may stand side by side."""
     bit_parallel = len(a) * len(b) <= BIT_PARALLEL_CELLS
-    if bit_parallel and Indel.distance(a, b, score_cutoff=MAX_EDITS) <= MAX_EDITS:
-        return _runs(Indel.opcodes(a, b))  # which trims the common prefix and suffix itself
+    # No more edits than characters: short texts need not count them first.
+    if bit_parallel and (
+        len(a) + len(b) <= MAX_EDITS or Indel.distance(a, b, score_cutoff=MAX_EDITS) <= MAX_EDITS
+    ):
+        # Indel trims the common prefix and suffix itself; its opcodes as plain tuples (which
+        # its stub calls Opcode) unpack cheaper than Opcode's attributes read.
+        return cast(Opcodes, Indel.opcodes(a, b).as_list())
     head = _common_prefix(a, b)
     tail = _common_suffix(a, b, head)
     rest_a, rest_b = a[head : len(a) - tail], b[head : len(b) - tail]
     # Past the budget the middle is replaced whole; Myers' is for what a bit matrix cannot hold.
     middle = [("-", len(rest_a)), ("+", len(rest_b))] if bit_parallel else _myers(rest_a, rest_b)
-    script: Script = []
-    for run in [("=", head), *middle, ("=", tail)]:
-        _push(script, run)
-    return script
+    opcodes: Opcodes = []
+    x = y = 0
+    for kind, n in [("=", head), *middle, ("=", tail)]:
+        if kind == "=":
+            opcodes.append(("equal", x, x + n, y, y + n))
+            x, y = x + n, y + n
+        elif kind == "-":
+            opcodes.append(("delete", x, x + n, y, y))
+            x += n
+        else:
+            opcodes.append(("insert", x, x, y, y + n))
+            y += n
+    return opcodes
 
 
 def edit_script(a: Sequence[Any], b: Sequence[Any]) -> Script:
     """:func:`shortest_edit_script` made readable: a kept run between two edits that are
     each at least as long is folded into them, so "world" -> "there" replaces the word
     rather than keeping its "r". Deletes come before inserts in each edit."""
-    out: list[tuple[str, int, int]] = []  # ("=", n, 0) or ("~", deleted, inserted)
-    for kind, n in shortest_edit_script(a, b):
-        if kind == "=":
-            out.append(("=", n, 0))
-            continue
-        deleted, inserted = (n, 0) if kind == "-" else (0, n)
-        if out and out[-1][0] == "~":
-            _, d, i = out.pop()
-            deleted, inserted = deleted + d, inserted + i
-        out.append(("~", deleted, inserted))
-        while len(out) >= 3 and out[-2][0] == "=" and out[-3][0] == "~":
-            kept = out[-2][1]
-            right, left = out[-1], out[-3]
-            if kept > max(left[1], left[2]) or kept > max(right[1], right[2]):
-                break
-            del out[-3:]
-            out.append(("~", left[1] + kept + right[1], left[2] + kept + right[2]))
     script: Script = []
-    for kind, first, second in out:
+    for kind, first, second in _folded(a, b):
         if kind == "=":
-            _push(script, ("=", first))
+            script.append(("=", first))
         else:
-            _push(script, ("-", first))
-            _push(script, ("+", second))
+            if first:
+                script.append(("-", first))
+            if second:
+                script.append(("+", second))
     return script
+
+
+def _folded(a: Sequence[Any], b: Sequence[Any]) -> list[tuple[str, int, int]]:
+    """:func:`edit_script` as ``("=", kept, 0)`` and ``("~", deleted, inserted)``, which
+    alternate (a kept run is never empty)."""
+    out: list[tuple[str, int, int]] = []
+    for tag, src_start, src_end, dest_start, dest_end in _opcodes(a, b):
+        if tag == "equal":
+            kept = src_end - src_start
+            if kept:
+                if out and out[-1][0] == "=":
+                    kept += out.pop()[1]
+                out.append(("=", kept, 0))
+            continue
+        deleted, inserted = src_end - src_start, dest_end - dest_start
+        if not (deleted or inserted):
+            continue
+        # This edit grows the one before it, if any (out ends with an edit or a kept run).
+        if out and out[-1][0] == "~":
+            _, before_deleted, before_inserted = out.pop()
+            deleted += before_deleted
+            inserted += before_inserted
+        # Fold the kept run before it, and the edit before that, while the run is no longer
+        # than either edit.
+        while len(out) >= 2:
+            kept = out[-1][1]
+            _, left_deleted, left_inserted = out[-2]
+            if kept > max(left_deleted, left_inserted) or kept > max(deleted, inserted):
+                break
+            del out[-2:]
+            deleted += left_deleted + kept
+            inserted += left_inserted + kept
+        out.append(("~", deleted, inserted))
+    return out
 
 
 def text_op(a: str, b: str) -> list[Any]:
     """The text-unicode op turning ``a`` into ``b`` (empty when they are equal)."""
     op: list[Any] = []
     x = y = 0
-    for kind, n in edit_script(a, b):
+    for kind, first, second in _folded(a, b):
         if kind == "=":
-            op.append(n)
-            x += n
-            y += n
-        elif kind == "-":
-            op.append({"d": a[x : x + n]})
-            x += n
-        else:
-            op.append(b[y : y + n])
-            y += n
+            op.append(first)
+            x += first
+            y += first
+            continue
+        if first:
+            op.append({"d": a[x : x + first]})
+            x += first
+        if second:
+            op.append(b[y : y + second])
+            y += second
     if op and type(op[-1]) is int:
         op.pop()
     return op
@@ -254,18 +303,6 @@ def _push(script: Script, run: tuple[str, int]) -> None:
         script[-1] = (run[0], script[-1][1] + run[1])
     else:
         script.append(run)
-
-
-def _runs(opcodes: Iterable[Opcode]) -> Script:
-    script: Script = []
-    for opcode in opcodes:
-        deleted = opcode.src_end - opcode.src_start
-        if opcode.tag == "equal":
-            _push(script, ("=", deleted))
-        else:
-            _push(script, ("-", deleted))
-            _push(script, ("+", opcode.dest_end - opcode.dest_start))
-    return script
 
 
 def _myers(a: Sequence[Any], b: Sequence[Any]) -> Script:

@@ -6,7 +6,8 @@ and the per-widget summary a person reads (:func:`ot.dashboard.summary.summarise
 changed each widget in between. Who changed what is read from the log without decoding every
 op: ops that target one widget are grouped by (widget, user) in SQL, and only the ops that
 touched several widgets or the dashboard itself are read whole, so two versions 10,000 ops
-apart cost two snapshot loads and one index range scan.
+apart cost two snapshot loads (at once) and one index range scan. What changed is worked out while that
+scan runs (:func:`ot.dashboard.summary.what_changed`); only who changed it waits for it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ot.dashboard.diff import diff
-from ot.dashboard.summary import DiffSummary, summarise
+from ot.dashboard.summary import DiffSummary, attribute, what_changed
 from server.core.ids import DashboardId
 from server.store.history import as_json0
 from server.store.pool import translated
@@ -51,15 +52,23 @@ async def compare(
 ) -> Comparison:
     """Raises VersionUnavailable / NotFound as loading either snapshot does."""
     low, high = sorted((from_version, to_version))
-    # PostgreSQL groups the authors while this process loads and diffs the two snapshots.
+    # PostgreSQL groups the authors while this process loads and compares the two snapshots,
+    # which load on two connections at once.
     authors = asyncio.ensure_future(_authors(store, dashboard_id, low, high))
+    loads = [
+        asyncio.ensure_future(store.load(dashboard_id, version=version))
+        for version in (from_version, to_version)
+    ]
     try:
-        a = await store.load(dashboard_id, version=from_version)
-        b = await store.load(dashboard_id, version=to_version)
+        a, b = await asyncio.gather(*loads)
         op = diff(a.document, b.document)
+        old = a.document if isinstance(a.document, dict) else {}
+        new = b.document if isinstance(b.document, dict) else {}
+        changes = what_changed(old, new)
     except BaseException:
-        authors.cancel()
-        await asyncio.gather(authors, return_exceptions=True)
+        for task in (authors, *loads):
+            task.cancel()
+        await asyncio.gather(authors, *loads, return_exceptions=True)
         raise
     rows = await authors
     authored: list[tuple[Any, Any]] = []
@@ -72,9 +81,7 @@ async def compare(
         target = row["target_id"]
         change: Any = str(target) if target is not None else as_json0(row["operation"])
         authored.append((change, users[key]))
-    old = a.document if isinstance(a.document, dict) else {}
-    new = b.document if isinstance(b.document, dict) else {}
-    return Comparison(from_version, to_version, op, summarise(old, new, authored))
+    return Comparison(from_version, to_version, op, attribute(changes, authored))
 
 
 async def _authors(

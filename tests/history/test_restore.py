@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -16,6 +18,7 @@ from server.history.undo import undo_last
 from server.sequencer.hub import RedisHub
 from server.store.accounts import Accounts
 from server.store.audit import AuditLog
+from server.store.history import VersionNotFound
 from server.store.postgres import PostgresStore
 from server.store.verify import verify_dashboard
 from tests.history.test_undo import WIDGETS, board, dop, head_doc, settitle, setx
@@ -91,6 +94,19 @@ async def test_diff_of_two_versions_turns_one_into_the_other(
     assert changed == {w for w in WIDGETS if s1["widgets"].get(w) != s2["widgets"].get(w)}
     for entry in found.summary.widgets:
         assert [u["id"] for u in entry.users] == [str(a)]
+
+
+async def test_a_diff_to_a_version_past_the_head_is_not_found(
+    pg_store: PostgresStore, accounts: Accounts
+) -> None:
+    a = await new_user(accounts)
+    d = await board(pg_store, a)
+    head = (await pg_store.get_head(d)).version
+    for versions in ((head, head + 5), (head + 5, head)):
+        with pytest.raises(VersionNotFound):
+            await compare(pg_store, d, *versions)
+    # The other load and the authors query were cancelled or done: nothing was left running.
+    assert asyncio.all_tasks() == {asyncio.current_task()}
 
 
 async def test_a_restore_goes_in_against_the_head_its_process_holds(
