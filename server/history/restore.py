@@ -5,13 +5,15 @@ The restore is the json0 op that turns the current document into the version's
 computed from. Ops committed meanwhile are transformed past it like any concurrent edit, so
 every editor converges on the restored document plus the edits made after it. It is stored
 with its inverse and its author, gets a new version (history is never rewritten), is audited,
-and can be undone like any other op of the user's. A restore of more components than the
-checkpoint interval has ops is checkpointed in its own commit (``plan_batch``), so loading the
-head does not replay it.
+and can be undone like any other op of the user's. When nothing was committed in between, the
+restored document is checkpointed at the new head (it is known without a replay): copied in
+PostgreSQL from the version's own checkpoint where it has one (a named version always does),
+so the document is not sent and parsed again.
 """
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from dataclasses import dataclass
 
@@ -20,6 +22,8 @@ from server.core.errors import BadRequest
 from server.core.ids import DashboardId, UserId
 from server.core.submission import Hub, SubmitRecord
 from server.store.audit import AuditLog
+from server.store.model import Snapshot
+from server.store.pool import translated
 from server.store.postgres import PostgresStore
 
 RESTORE_SRC = "api:restore-"
@@ -62,11 +66,45 @@ async def restore(
         )
     )
     new_version = committed.version + 1
-    await audit.write_audit(
-        "dashboard.restored",
-        user_id,
-        dashboard_id,
-        {"version": new_version, "restored_from": version, "components": len(op)},
-        ip=ip,
-    )
+    writes = [
+        audit.write_audit(
+            "dashboard.restored",
+            user_id,
+            dashboard_id,
+            {"version": new_version, "restored_from": version, "components": len(op)},
+            ip=ip,
+        )
+    ]
+    if committed.version == head.version:
+        # Nothing came in between, so the new head is exactly the version restored: keep it as
+        # a checkpoint, so loading the head does not replay a restore's (large) op.
+        writes.append(_checkpoint(store, dashboard_id, new_version, target, user_id))
+    await asyncio.gather(*writes)
     return Restored(new_version, version)
+
+
+# The restored version's checkpoint, copied to the new head ($2): the number of rows written.
+_COPY = """
+WITH copied AS (
+    INSERT INTO checkpoints (dashboard_id, version, document, created_by)
+    SELECT $1, $2, c.document, $3 FROM checkpoints c WHERE c.dashboard_id = $1 AND c.version = $4
+    ON CONFLICT (dashboard_id, version) DO NOTHING
+    RETURNING 1
+) SELECT count(*) FROM copied
+"""
+
+
+async def _checkpoint(
+    store: PostgresStore, dashboard_id: DashboardId, version: int, target: Snapshot, user_id: UserId
+) -> None:
+    with translated():
+        if await store.pool.fetchval(_COPY, dashboard_id, version, user_id, target.version):
+            return
+        await store.pool.execute(
+            "INSERT INTO checkpoints (dashboard_id, version, document, created_by)"
+            " VALUES ($1, $2, $3, $4) ON CONFLICT (dashboard_id, version) DO NOTHING",
+            dashboard_id,
+            version,
+            target.document,
+            user_id,
+        )

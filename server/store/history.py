@@ -60,7 +60,7 @@ class BatchPlan:
     """What committing a batch writes besides the ops themselves."""
 
     new_head: int
-    checkpoint: bool  # checkpoint the new head (see plan_batch)
+    checkpoint: bool  # the batch crosses a multiple of the interval: checkpoint the new head
     widgets: WidgetChanges
 
 
@@ -75,17 +75,11 @@ def plan_batch(
         check_new_op(op)
     new_head = base_version + len(ops)
     k = checkpoint_interval
-    # At each multiple of the interval; and after a batch whose ops hold more components than
-    # an interval holds ops (a restore, a big sync), which a replay would pay for every time.
-    checkpoint = k > 0 and (base_version // k < new_head // k or _components(ops) > k)
+    checkpoint = k > 0 and base_version // k < new_head // k
     changes = widget_changes(ops, document)
     if not all(op.sequenced for op in ops):  # else it is made of checked values only
         check_jsonb(document if checkpoint else [[r.position, r.config] for r in changes.upserts])
     return BatchPlan(new_head, checkpoint, changes)
-
-
-def _components(ops: Sequence[NewOp]) -> int:
-    return sum(len(op.op) for op in ops)
 
 
 def create_record(document: Any) -> dict[str, Any]:

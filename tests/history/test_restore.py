@@ -54,6 +54,33 @@ async def test_restore_is_one_new_op_audited_and_undoable(
     assert await head_doc(pg_store, d) == before
 
 
+@pytest.mark.parametrize("named", [True, False])
+async def test_the_restored_head_is_checkpointed(
+    pg_store: PostgresStore, hub: RedisHub, accounts: Accounts, audit: AuditLog, named: bool
+) -> None:
+    # Loading the head after a restore reads a checkpoint, not a replay of the restore's op:
+    # copied in PostgreSQL from a named version's own, else written from the document.
+    a = await new_user(accounts)
+    d = await board(pg_store, a)
+    await dop(hub, pg_store, d, a, setx("w1", 11))
+    v = (await pg_store.get_head(d)).version
+    wanted = await head_doc(pg_store, d)
+    if named:
+        await pg_store.create_checkpoint(d, version=v, label="before")
+    await dop(hub, pg_store, d, a, settitle("w1", "later"))
+    done = await restore(store=pg_store, hub=hub, audit=audit, dashboard_id=d, version=v,
+                         user_id=a)  # fmt: skip
+    points = {c.version: c for c in await pg_store.list_checkpoints(d)}
+    assert done.version in points and not points[done.version].is_major
+    row = await pg_store.pool.fetchrow(
+        "SELECT document, created_by FROM checkpoints WHERE dashboard_id = $1 AND version = $2",
+        d,
+        done.version,
+    )
+    assert (row["document"], row["created_by"]) == (wanted, a)
+    assert (await verify_dashboard(pg_store.pool, d)).ok
+
+
 history = st.lists(
     st.tuples(st.sampled_from(WIDGETS), st.integers(0, 3), st.integers(0, 50)),
     min_size=2,

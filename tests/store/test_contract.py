@@ -12,7 +12,7 @@ from server.store.history import VersionNotFound
 from server.store.memory import MemoryStore
 from server.store.postgres import PostgresStore
 from server.store.projection import WidgetRow
-from tests.store.conftest import INTERVAL, Clock, document, new_board, new_op, retitle, widget
+from tests.store.conftest import INTERVAL, Clock, document, new_op, retitle, widget
 
 Store = MemoryStore | PostgresStore
 
@@ -119,23 +119,6 @@ async def test_bad_json_refused_and_nothing_written(store: Store, owner: UserId)
     with pytest.raises(BadData):
         await store.create_dashboard(owner_id=owner, title="z", document={"title": "a\x00"})
     assert (await store.get_head(d)).version == 1
-
-
-async def test_a_batch_of_many_components_is_checkpointed_at_its_head(
-    store: Store, owner: UserId
-) -> None:
-    # A restore or a big sync between two multiples of the interval: loading the head after
-    # it reads its checkpoint rather than replaying its components every time.
-    d = await new_board(store, owner, "a")
-    doc = document("a")
-    for seq, count in ((1, INTERVAL), (2, INTERVAL + 1)):  # as many as the interval, then more
-        op = [{"p": ["settings", f"k{seq}-{i}"], "oi": i} for i in range(count)]
-        doc["settings"].update({f"k{seq}-{i}": i for i in range(count)})
-        await store.commit(d, base_version=seq, epoch=0, ops=[new_op(op, seq=seq)], document=doc)
-        if seq == 1:
-            assert [c.version for c in await store.list_checkpoints(d)] == [1]
-    assert [c.version for c in await store.list_checkpoints(d)] == [1, 3]
-    assert (await store.load(d)).document == doc
 
 
 async def test_version_beyond_head_is_not_found(store: Store, owner: UserId) -> None:
