@@ -18,7 +18,8 @@ import secrets
 from dataclasses import dataclass
 
 from ot.dashboard.diff import diff
-from server.core.errors import BadRequest
+from server.core import log
+from server.core.errors import BadRequest, TandemError
 from server.core.ids import DashboardId, UserId
 from server.core.submission import Hub, SubmitRecord
 from server.store.audit import AuditLog
@@ -27,6 +28,8 @@ from server.store.pool import translated
 from server.store.postgres import PostgresStore
 
 RESTORE_SRC = "api:restore-"
+
+_log = log.get(__name__)
 
 
 @dataclass(frozen=True)
@@ -97,14 +100,18 @@ WITH copied AS (
 async def _checkpoint(
     store: PostgresStore, dashboard_id: DashboardId, version: int, target: Snapshot, user_id: UserId
 ) -> None:
-    with translated():
-        if await store.pool.fetchval(_COPY, dashboard_id, version, user_id, target.version):
-            return
-        await store.pool.execute(
-            "INSERT INTO checkpoints (dashboard_id, version, document, created_by)"
-            " VALUES ($1, $2, $3, $4) ON CONFLICT (dashboard_id, version) DO NOTHING",
-            dashboard_id,
-            version,
-            target.document,
-            user_id,
-        )
+    """Only saves later loads a replay: the restore is committed whether or not this is written."""
+    try:
+        with translated():
+            if await store.pool.fetchval(_COPY, dashboard_id, version, user_id, target.version):
+                return
+            await store.pool.execute(
+                "INSERT INTO checkpoints (dashboard_id, version, document, created_by)"
+                " VALUES ($1, $2, $3, $4) ON CONFLICT (dashboard_id, version) DO NOTHING",
+                dashboard_id,
+                version,
+                target.document,
+                user_id,
+            )
+    except TandemError as exc:
+        _log.warning("restore.checkpoint_skipped", dashboard=str(dashboard_id), error=exc.code)
