@@ -58,9 +58,10 @@ def focused(page: Any, css: str) -> bool:
 
 
 def open_dialog(page: Any, opener: str, key: str) -> None:
-    """Focus ``opener`` and press ``key``: its dialog opens. Up to three tries: once, in a full
-    run on a loaded machine, the dialog did not open within 30 s of the key (it always does when
-    the test runs alone); a canvas re-rendered between the focus and the key would do that."""
+    """Focus ``opener`` and press ``key``: its dialog opens. Up to three tries: once, in a run
+    of the whole suite, the dialog did not open within 30 s of the key (alone, and with the other
+    browser tests, it always has); a canvas re-rendered between the focus and the key would do
+    that."""
     for attempt in range(3):
         page.focus(opener)
         page.keyboard.press(key)
