@@ -6,8 +6,9 @@ and the per-widget summary a person reads (:func:`ot.dashboard.summary.summarise
 changed each widget in between. Who changed what is read from the log without decoding every
 op: ops that target one widget are grouped by (widget, user) in SQL, and only the ops that
 touched several widgets or the dashboard itself are read whole, so two versions 10,000 ops
-apart cost two snapshot loads (at once) and one index range scan. What changed is worked out while that
-scan runs (:func:`ot.dashboard.summary.what_changed`); only who changed it waits for it.
+apart cost two snapshot loads (at once) and one index range scan. What changed is worked out
+while that scan runs (:func:`ot.dashboard.summary.what_changed`); only who changed it waits for
+it.
 """
 
 from __future__ import annotations
