@@ -78,6 +78,8 @@ def test_history_names_previews_compares_and_restores(
     assert ana.locator(".slider-label").inner_text() == f"Version {draft_version}"
     layer = ana.locator(".canvas .preview-layer")
     assert layer.locator(".widget").count() == 1
+    # Once drawn (one full run read the layer while its text was not yet laid out: empty).
+    layer.get_by_text("First draft").wait_for()
     assert "First draft" in layer.inner_text() and "revised" not in layer.inner_text()
     diff = ana.locator(".side .diff")
     diff.get_by_text(f"Changed since version {draft_version}").wait_for()
